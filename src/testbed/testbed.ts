@@ -1,0 +1,210 @@
+// The test bed's verbs: up (idempotent), down (removes all that up made, also after a
+// crash), status (what exists, read from the system), and link cut/restore/shape.
+// Several hosts on one Linux machine: see plan.ts for names and addresses.
+import { VmhopError } from '../protocol/errors.js';
+import { run } from './exec.js';
+import { runOnHost } from './host-exec.js';
+import {
+  ensureClientNetwork,
+  ensureHostNetwork,
+  ensureRootBridges,
+  linkState,
+  listOurNetns,
+  removeLink,
+  removeNetns,
+  setLink,
+  type LinkNet,
+} from './network.js';
+import { ensureHostMounts, ensureStateDirMount, removeHostMounts, removeStateDirAndBacking } from './mounts.js';
+import {
+  BRIDGES,
+  CLIENT_ADDRESS,
+  CLIENT_NETNS,
+  GUEST_SUBNET,
+  HOST_DATA_DIR,
+  HOST_RUN_DIR,
+  MAX_HOSTS,
+  SHARED_PATH,
+  hostPlan,
+  isValidHostName,
+  type HostPlan,
+} from './plan.js';
+import { readState, writeState, type TestbedState } from './state.js';
+import { isShaped, shapingCommands, validateShaping, type Shaping } from './shaping.js';
+import { killAndWait } from './processes.js';
+
+export const DEFAULT_HOSTS = ['a', 'b'];
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new VmhopError('VMHOP_ERR_NOT_ROOT', 'the test bed makes network and mount namespaces: run it as root', {});
+  }
+}
+
+export function plansFor(hosts: readonly string[]): HostPlan[] {
+  if (hosts.length === 0 || hosts.length > MAX_HOSTS) {
+    throw new VmhopError('VMHOP_ERR_USAGE', `a test bed has 1 to ${MAX_HOSTS} hosts, not ${hosts.length}`, {});
+  }
+  const seen = new Set<string>();
+  return hosts.map((name, i) => {
+    if (!isValidHostName(name) || seen.has(name)) {
+      throw new VmhopError(
+        'VMHOP_ERR_USAGE',
+        `host name \`${name}\` is not valid: use 1-8 lower-case letters or digits, starting with a letter, each once`,
+        { host: name },
+      );
+    }
+    seen.add(name);
+    return hostPlan(name, i);
+  });
+}
+
+export async function up(opts: { hosts?: string[]; shaping?: Shaping } = {}): Promise<TestbedState> {
+  requireRoot();
+  const previous = await readState();
+  const hosts = opts.hosts ?? previous?.hosts ?? DEFAULT_HOSTS;
+  if (previous && previous.hosts.join(',') !== hosts.join(',')) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `the test bed is up with hosts ${previous.hosts.join(',')}, not ${hosts.join(',')}: run \`vmhop testbed down\` first`,
+      { hosts: previous.hosts },
+    );
+  }
+  const plans = plansFor(hosts);
+  const shaping = validateShaping(opts.shaping ?? previous?.shaping ?? {});
+  await ensureStateDirMount();
+  const state: TestbedState = previous ?? {
+    version: 1,
+    hosts,
+    shaping: {},
+    processes: [],
+    createdAt: new Date().toISOString(),
+  };
+  await writeState({ ...state, hosts });
+  await ensureRootBridges();
+  for (const h of plans) {
+    await ensureHostNetwork(h);
+    await ensureHostMounts(h);
+  }
+  await ensureClientNetwork();
+  return shape(shaping);
+}
+
+export async function shape(shaping: Shaping): Promise<TestbedState> {
+  requireRoot();
+  const state = await requireUp();
+  validateShaping(shaping);
+  for (const h of plansFor(state.hosts)) {
+    const [clear, ...rest] = shapingCommands('mig0', shaping);
+    await runOnHost(h, ['tc', ...(clear ?? [])], { allowFail: true });
+    for (const c of rest) await runOnHost(h, ['tc', ...c]);
+  }
+  const next = { ...state, shaping: isShaped(shaping) ? shaping : {} };
+  await writeState(next);
+  return next;
+}
+
+export async function link(net: LinkNet, to: 'up' | 'down'): Promise<void> {
+  requireRoot();
+  const state = await requireUp();
+  await setLink(plansFor(state.hosts), net, to);
+}
+
+export async function down(): Promise<{ removed: string[] }> {
+  requireRoot();
+  const state = await readState();
+  const removed: string[] = [];
+  for (const p of state?.processes ?? []) {
+    if (await killAndWait(p.pid)) removed.push(`process ${p.pid} (${p.what})`);
+  }
+  // Whatever still runs inside our namespaces was started there by us or our tests
+  // (QEMUs, agents): end it by PID before the namespaces go.
+  for (const ns of await listOurNetns()) {
+    const pids = (await run('ip', ['netns', 'pids', ns], { allowFail: true })).stdout.split('\n').filter(Boolean);
+    for (const pid of pids) if (await killAndWait(Number(pid))) removed.push(`process ${pid} in ${ns}`);
+  }
+  const hosts = state?.hosts ?? (await listOurNetns()).filter((n) => n !== CLIENT_NETNS).map((n) => n.slice(6));
+  for (const h of hosts.filter(isValidHostName).map((n, i) => hostPlan(n, i))) {
+    await removeHostMounts(h);
+  }
+  for (const ns of await listOurNetns()) {
+    await removeNetns(ns);
+    removed.push(`namespace ${ns}`);
+  }
+  for (const b of Object.values(BRIDGES)) await removeLink(b);
+  await removeStateDirAndBacking();
+  return { removed };
+}
+
+async function requireUp(): Promise<TestbedState> {
+  const state = await readState();
+  if (!state) {
+    throw new VmhopError('VMHOP_ERR_TESTBED_NOT_UP', 'the test bed is not up: run `vmhop testbed up` first', {});
+  }
+  return state;
+}
+
+export interface TestbedStatus {
+  up: boolean;
+  hosts: {
+    name: string;
+    netns: string;
+    exists: boolean;
+    mgmtAddress: string;
+    migrationAddress: string;
+    dataDir: string;
+    runDir: string;
+    backingDataDir: string;
+    backingRunDir: string;
+  }[];
+  client: { netns: string; address: string; exists: boolean };
+  sharedPath: string;
+  guestSubnet: string;
+  links: {
+    migration: { state: string; shaping: Shaping };
+    guest: { state: string };
+  };
+  processes: TestbedState['processes'];
+}
+
+export async function status(): Promise<TestbedStatus> {
+  const state = await readState();
+  const plans = state ? plansFor(state.hosts) : [];
+  const present = new Set(await listOurNetns().catch(() => [] as string[]));
+  return {
+    up: state !== undefined,
+    hosts: plans.map((h) => ({
+      name: h.name,
+      netns: h.netns,
+      exists: present.has(h.netns),
+      mgmtAddress: h.mgmtAddress,
+      migrationAddress: h.migrationAddress,
+      dataDir: HOST_DATA_DIR,
+      runDir: HOST_RUN_DIR,
+      backingDataDir: h.backingData,
+      backingRunDir: h.backingRun,
+    })),
+    client: { netns: CLIENT_NETNS, address: CLIENT_ADDRESS, exists: present.has(CLIENT_NETNS) },
+    sharedPath: SHARED_PATH,
+    guestSubnet: GUEST_SUBNET,
+    links: {
+      migration: { state: state ? await linkState(plans, 'migration') : 'absent', shaping: state?.shaping ?? {} },
+      guest: { state: state ? await linkState(plans, 'guest') : 'absent' },
+    },
+    processes: state?.processes ?? [],
+  };
+}
+
+/** The plan of one host of the running test bed, or an error naming the hosts there are. */
+export async function hostOf(name: string): Promise<HostPlan> {
+  const state = await requireUp();
+  const i = state.hosts.indexOf(name);
+  if (i < 0) {
+    throw new VmhopError(
+      'VMHOP_ERR_TESTBED_HOST_UNKNOWN',
+      `test-bed host \`${name}\` does not exist; hosts: ${state.hosts.join(', ')}`,
+      { host: name, hosts: state.hosts },
+    );
+  }
+  return hostPlan(name, i);
+}
