@@ -70,7 +70,10 @@ export async function setLink(hosts: HostPlan[], net: LinkNet, state: 'up' | 'do
 }
 
 /** 'up' when every host's port on that net is attached to its bridge. */
-export async function linkState(hosts: HostPlan[], net: LinkNet): Promise<'up' | 'down' | 'partial' | 'absent'> {
+export async function linkState(
+  hosts: HostPlan[],
+  net: LinkNet,
+): Promise<'up' | 'down' | 'partial' | 'absent'> {
   const bridge = net === 'migration' ? BRIDGES.migration : BRIDGES.guest;
   let attached = 0;
   for (const h of hosts) {

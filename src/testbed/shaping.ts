@@ -43,14 +43,40 @@ export function tbfBurstBytes(rate: string): number {
 /** The `tc` invocations that make `dev` shaped as asked; the first always clears old shaping. */
 export function shapingCommands(dev: string, s: Shaping): string[][] {
   const cmds: string[][] = [['qdisc', 'del', 'dev', dev, 'root']];
-  const netem = [
-    ...(s.delay ? ['delay', s.delay] : []),
-    ...(s.loss ? ['loss', s.loss] : []),
-  ];
+  const netem = [...(s.delay ? ['delay', s.delay] : []), ...(s.loss ? ['loss', s.loss] : [])];
   if (s.rate) {
     const burst = String(tbfBurstBytes(s.rate));
-    cmds.push(['qdisc', 'add', 'dev', dev, 'root', 'handle', '1:', 'tbf', 'rate', s.rate, 'burst', burst, 'latency', '400ms']);
-    if (netem.length) cmds.push(['qdisc', 'add', 'dev', dev, 'parent', '1:1', 'handle', '10:', 'netem', 'limit', '100000', ...netem]);
+    cmds.push([
+      'qdisc',
+      'add',
+      'dev',
+      dev,
+      'root',
+      'handle',
+      '1:',
+      'tbf',
+      'rate',
+      s.rate,
+      'burst',
+      burst,
+      'latency',
+      '400ms',
+    ]);
+    if (netem.length)
+      cmds.push([
+        'qdisc',
+        'add',
+        'dev',
+        dev,
+        'parent',
+        '1:1',
+        'handle',
+        '10:',
+        'netem',
+        'limit',
+        '100000',
+        ...netem,
+      ]);
   } else if (netem.length) {
     cmds.push(['qdisc', 'add', 'dev', dev, 'root', 'handle', '10:', 'netem', 'limit', '100000', ...netem]);
   }

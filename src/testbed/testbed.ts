@@ -15,7 +15,12 @@ import {
   setLink,
   type LinkNet,
 } from './network.js';
-import { ensureHostMounts, ensureStateDirMount, removeHostMounts, removeStateDirAndBacking } from './mounts.js';
+import {
+  ensureHostMounts,
+  ensureStateDirMount,
+  removeHostMounts,
+  removeStateDirAndBacking,
+} from './mounts.js';
 import {
   BRIDGES,
   CLIENT_ADDRESS,
@@ -37,13 +42,21 @@ export const DEFAULT_HOSTS = ['a', 'b'];
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) {
-    throw new VmhopError('VMHOP_ERR_NOT_ROOT', 'the test bed makes network and mount namespaces: run it as root', {});
+    throw new VmhopError(
+      'VMHOP_ERR_NOT_ROOT',
+      'the test bed makes network and mount namespaces: run it as root',
+      {},
+    );
   }
 }
 
 export function plansFor(hosts: readonly string[]): HostPlan[] {
   if (hosts.length === 0 || hosts.length > MAX_HOSTS) {
-    throw new VmhopError('VMHOP_ERR_USAGE', `a test bed has 1 to ${MAX_HOSTS} hosts, not ${hosts.length}`, {});
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `a test bed has 1 to ${MAX_HOSTS} hosts, not ${hosts.length}`,
+      {},
+    );
   }
   const seen = new Set<string>();
   return hosts.map((name, i) => {
@@ -120,10 +133,13 @@ export async function down(): Promise<{ removed: string[] }> {
   // Whatever still runs inside our namespaces was started there by us or our tests
   // (QEMUs, agents): end it by PID before the namespaces go.
   for (const ns of await listOurNetns()) {
-    const pids = (await run('ip', ['netns', 'pids', ns], { allowFail: true })).stdout.split('\n').filter(Boolean);
+    const pids = (await run('ip', ['netns', 'pids', ns], { allowFail: true })).stdout
+      .split('\n')
+      .filter(Boolean);
     for (const pid of pids) if (await killAndWait(Number(pid))) removed.push(`process ${pid} in ${ns}`);
   }
-  const hosts = state?.hosts ?? (await listOurNetns()).filter((n) => n !== CLIENT_NETNS).map((n) => n.slice(6));
+  const hosts =
+    state?.hosts ?? (await listOurNetns()).filter((n) => n !== CLIENT_NETNS).map((n) => n.slice(6));
   for (const h of hosts.filter(isValidHostName).map((n, i) => hostPlan(n, i))) {
     await removeHostMounts(h);
   }
@@ -139,7 +155,11 @@ export async function down(): Promise<{ removed: string[] }> {
 async function requireUp(): Promise<TestbedState> {
   const state = await readState();
   if (!state) {
-    throw new VmhopError('VMHOP_ERR_TESTBED_NOT_UP', 'the test bed is not up: run `vmhop testbed up` first', {});
+    throw new VmhopError(
+      'VMHOP_ERR_TESTBED_NOT_UP',
+      'the test bed is not up: run `vmhop testbed up` first',
+      {},
+    );
   }
   return state;
 }
@@ -188,7 +208,10 @@ export async function status(): Promise<TestbedStatus> {
     sharedPath: SHARED_PATH,
     guestSubnet: GUEST_SUBNET,
     links: {
-      migration: { state: state ? await linkState(plans, 'migration') : 'absent', shaping: state?.shaping ?? {} },
+      migration: {
+        state: state ? await linkState(plans, 'migration') : 'absent',
+        shaping: state?.shaping ?? {},
+      },
       guest: { state: state ? await linkState(plans, 'guest') : 'absent' },
     },
     processes: state?.processes ?? [],

@@ -24,13 +24,19 @@ export function reportError(e: unknown, json: boolean): number {
   }
   const message = e instanceof Error ? e.message : String(e);
   if (json) {
-    process.stdout.write(JSON.stringify({ error: { code: 'VMHOP_ERR_INTERNAL', message, details: {} } }) + '\n');
+    process.stdout.write(
+      JSON.stringify({ error: { code: 'VMHOP_ERR_INTERNAL', message, details: {} } }) + '\n',
+    );
   } else process.stderr.write(`error: ${message}\n`);
   return 1;
 }
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

@@ -55,7 +55,10 @@ export function testbedCommand(): Command {
   ).action(
     runVerb(async (flags: ShapeFlags & { hosts: string }, opts) => {
       const shaping = shapingOf(flags);
-      await testbed.up({ hosts: flags.hosts.split(','), ...(Object.keys(shaping).length ? { shaping } : {}) });
+      await testbed.up({
+        hosts: flags.hosts.split(','),
+        ...(Object.keys(shaping).length ? { shaping } : {}),
+      });
       emit(opts, await testbed.status(), humanStatus);
     }),
   );
@@ -64,7 +67,9 @@ export function testbedCommand(): Command {
     .description('remove everything `up` made, processes included')
     .action(
       runVerb(async (_flags, opts) => {
-        emit(opts, await testbed.down(), (r) => (r.removed.length ? r.removed.join('\n') : 'nothing to remove'));
+        emit(opts, await testbed.down(), (r) =>
+          r.removed.length ? r.removed.join('\n') : 'nothing to remove',
+        );
       }),
     );
   cmd
