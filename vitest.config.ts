@@ -17,6 +17,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           fileParallelism: false,
+          globalSetup: ['test/e2e/helpers/global-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 180_000,
         },

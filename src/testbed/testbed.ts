@@ -107,10 +107,25 @@ export async function shape(shaping: Shaping): Promise<TestbedState> {
   requireRoot();
   const state = await requireUp();
   validateShaping(shaping);
-  for (const h of plansFor(state.hosts)) {
-    const [clear, ...rest] = shapingCommands('mig0', shaping);
-    await runOnHost(h, ['tc', ...(clear ?? [])], { allowFail: true });
-    for (const c of rest) await runOnHost(h, ['tc', ...c]);
+  const plans = plansFor(state.hosts);
+  const [clear, ...rest] = shapingCommands('mig0', shaping);
+  const clearAll = () => Promise.all(plans.map((h) => runOnHost(h, ['tc', ...(clear ?? [])], { allowFail: true })));
+  await clearAll();
+  try {
+    for (const h of plans) for (const c of rest) await runOnHost(h, ['tc', ...c]);
+  } catch (e) {
+    // Never leave the link half-shaped: clear it and record it as unshaped.
+    await clearAll();
+    await writeState({ ...state, shaping: {} });
+    if (/qdisc kind is unknown/.test((e as Error).message)) {
+      throw new VmhopError(
+        'VMHOP_ERR_USAGE',
+        `this kernel has no netem qdisc (sch_netem), which --delay and --loss need; --rate works without it`,
+        { shaping },
+        e,
+      );
+    }
+    throw e;
   }
   const next = { ...state, shaping: isShaped(shaping) ? shaping : {} };
   await writeState(next);
