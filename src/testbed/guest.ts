@@ -10,7 +10,7 @@ import { buildArgv, runFiles } from '../agent/vm/argv.js';
 import { VmhopError } from '../protocol/errors.js';
 import { VmSpec } from '../protocol/vm-spec.js';
 import { runOnHost } from './host-exec.js';
-import { killAndWait } from './processes.js';
+import { killAndWait } from '../agent/process/signals.js';
 import { HOST_RUN_DIR, type HostPlan } from './plan.js';
 import { GUEST_DIR } from './paths.js';
 

@@ -36,7 +36,7 @@ import {
 } from './plan.js';
 import { readState, writeState, type TestbedState } from './state.js';
 import { isShaped, shapingCommands, validateShaping, type Shaping } from './shaping.js';
-import { killAndWait } from './processes.js';
+import { killAndWait } from '../agent/process/signals.js';
 
 export const DEFAULT_HOSTS = ['a', 'b'];
 

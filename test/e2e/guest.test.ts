@@ -7,7 +7,7 @@ import { QmpSession, queryStatus, stop, cont } from '../../src/qmp/index.js';
 import * as testbed from '../../src/testbed/testbed.js';
 import { launchGuest, stopGuest, type LaunchedGuest } from '../../src/testbed/guest.js';
 import { guestCommand, measureGaps, waitForGuest } from '../../src/testbed/client.js';
-import { isAlive } from '../../src/testbed/processes.js';
+import { isAlive } from '../../src/agent/process/signals.js';
 
 let guest: LaunchedGuest | undefined;
 let qmp: QmpSession | undefined;

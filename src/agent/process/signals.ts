@@ -1,5 +1,5 @@
-// Ending processes the test bed (or a test) started, by PID: SIGTERM, a bounded wait,
-// then SIGKILL. Never by name: other people's processes on this machine are not ours.
+// Ending processes we started, by PID: SIGTERM, a bounded wait, then SIGKILL.
+// Never by name: other people's processes on this machine are not ours.
 import { setTimeout as delay } from 'node:timers/promises';
 
 export function isAlive(pid: number): boolean {

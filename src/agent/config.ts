@@ -1,0 +1,55 @@
+// vmhop-agent configuration: a JSON file (default /etc/vmhop/agent.json) overlaid by
+// command-line flags. Secure by default: the API listens on one address (never 0.0.0.0
+// unless `listen` says so) over TLS, and clients need a token.
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { VmhopError } from '../protocol/errors.js';
+
+export const AgentConfig = z.object({
+  /** This host's name, as peers and the CLI know it. */
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/),
+  /** host:port of the API, e.g. 10.99.0.11:8443. */
+  listen: z.string().regex(/^[0-9.]+:\d{1,5}$|^\[[0-9a-f:]+\]:\d{1,5}$/, 'listen must be ADDRESS:PORT'),
+  dataDir: z.string().startsWith('/').default('/var/lib/vmhop'),
+  runDir: z.string().startsWith('/').default('/run/vmhop'),
+  /** Address QEMU listens on for incoming migrations and NBD exports (defaults to the listen address). */
+  migrationAddress: z.string().optional(),
+  tls: z
+    .object({ cert: z.string(), key: z.string(), ca: z.string(), dir: z.string().optional() })
+    .optional(),
+  /** SHA-256 hex of each accepted client token (`vmhop-agent hash-token` prints one). */
+  tokenHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
+  /** Plain HTTP without authentication: only for a loopback-only development agent. */
+  insecure: z.boolean().default(false),
+  peers: z.record(z.string(), z.string().url()).default({}),
+  accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  /** Tests: every QEMU gets a second QMP monitor for an outside observer. */
+  observerMonitor: z.boolean().default(false),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+export type AgentConfig = z.infer<typeof AgentConfig>;
+
+export function loadConfig(file: string | undefined, overrides: Record<string, unknown>): AgentConfig {
+  let base: Record<string, unknown> = {};
+  if (file) {
+    try {
+      base = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new VmhopError('VMHOP_ERR_USAGE', `cannot read agent config ${file}: ${(e as Error).message}`, { file });
+    }
+  }
+  const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const r = AgentConfig.safeParse(merged);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new VmhopError('VMHOP_ERR_USAGE', `invalid agent config: ${issues.join('; ')}`, { issues });
+  }
+  const cfg = r.data;
+  if (!cfg.insecure && !cfg.tls) {
+    throw new VmhopError('VMHOP_ERR_USAGE', 'the agent needs TLS material (tls.cert, tls.key, tls.ca) or an explicit insecure: true', {});
+  }
+  if (cfg.insecure && !/^127\.|^\[::1\]/.test(cfg.listen)) {
+    throw new VmhopError('VMHOP_ERR_USAGE', `insecure mode may only listen on loopback, not ${cfg.listen}`, { listen: cfg.listen });
+  }
+  return cfg;
+}

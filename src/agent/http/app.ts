@@ -1,0 +1,63 @@
+// The agent's HTTP/JSON API: fastify with zod schemas (the same ones the CLI and UI use),
+// an OpenAPI document at /openapi.json, token or mutual-TLS authentication on every
+// route but /health, and errors as {error: {code, message, details}}.
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import {
+  jsonSchemaTransform,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import { authenticate, type AuthConfig } from './auth.js';
+import { errorHandler } from './errors.js';
+import type { AgentServices } from '../services.js';
+import { hostRoutes } from './routes/host.js';
+import { eventRoutes } from './routes/events.js';
+import { vmRoutes } from './routes/vms.js';
+import { poolRoutes } from './routes/pools.js';
+
+export type App = FastifyInstance;
+
+export interface AppOptions {
+  services: AgentServices;
+  auth: AuthConfig;
+  logger?: Logger | false;
+  https?: { key: Buffer; cert: Buffer; ca: Buffer };
+}
+
+export async function buildApp(opts: AppOptions): Promise<App> {
+  const app = Fastify({
+    loggerInstance: opts.logger || undefined,
+    disableRequestLogging: true,
+    bodyLimit: 4 * 1024 * 1024,
+    ...(opts.https
+      ? { https: { ...opts.https, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const } }
+      : {}),
+  }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({
+      error: { code: 'VMHOP_ERR_USAGE', message: `no such API route: ${req.method} ${req.url}`, details: {} },
+    });
+  });
+  await app.register(swagger, {
+    openapi: { info: { title: 'vmhop agent API', version: '1' } },
+    transform: jsonSchemaTransform,
+  });
+  app.addHook('onRequest', async (req) => {
+    if (req.url === '/health' || req.url === '/openapi.json') return;
+    authenticate(req, opts.auth);
+  });
+  app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  const s = opts.services;
+  await app.register(hostRoutes(s));
+  await app.register(eventRoutes(s));
+  await app.register(vmRoutes(s));
+  await app.register(poolRoutes(s));
+  return app;
+}

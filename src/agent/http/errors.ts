@@ -1,0 +1,28 @@
+// The HTTP edge of "errors are data": every failure leaves as
+// {error: {code, message, details}} with the catalogue's status. zod validation failures
+// become VMHOP_ERR_USAGE naming the field; anything unexpected is VMHOP_ERR_INTERNAL.
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { VmhopError, isVmhopError } from '../../protocol/errors.js';
+
+export function toVmhopError(e: unknown): VmhopError {
+  if (isVmhopError(e)) return e;
+  if (hasZodFastifySchemaValidationErrors(e)) {
+    const issues = e.validation.map((v) => {
+      const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(body)';
+      return `${path}: ${v.message}`;
+    });
+    return new VmhopError('VMHOP_ERR_USAGE', `invalid request: ${issues.join('; ')}`, { issues });
+  }
+  const fe = e as FastifyError;
+  if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
+    return new VmhopError('VMHOP_ERR_USAGE', fe.message, { fastifyCode: fe.code });
+  }
+  return new VmhopError('VMHOP_ERR_INTERNAL', `internal error: ${(e as Error)?.message ?? String(e)}`, {}, e);
+}
+
+export function errorHandler(e: unknown, req: FastifyRequest, reply: FastifyReply): void {
+  const err = toVmhopError(e);
+  if (err.code === 'VMHOP_ERR_INTERNAL') req.log.error({ err: e }, 'internal error');
+  void reply.status(err.status).send({ error: err.toJSON() });
+}

@@ -1,0 +1,73 @@
+// /v1/vms: define, list, inspect, undefine, and the lifecycle actions (virsh verbs).
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { VmInfo } from '../../../protocol/vm.js';
+import { VM_NAME } from '../../../protocol/vm-spec.js';
+import type { AgentServices } from '../../services.js';
+
+const Name = z.object({ name: z.string().regex(VM_NAME, 'not a valid VM name') });
+const Ok = z.object({ ok: z.literal(true) });
+const Actions = ['start', 'shutdown', 'destroy', 'suspend', 'resume', 'reboot', 'save', 'restore'] as const;
+const ActionBody = z
+  .object({
+    paused: z.boolean().optional(),
+    force: z.boolean().optional(),
+    timeoutMs: z.number().int().min(1_000).max(3_600_000).optional(),
+  })
+  .default({});
+
+export const vmRoutes =
+  (s: AgentServices): FastifyPluginAsync =>
+  async (app0) => {
+    const app = app0.withTypeProvider<ZodTypeProvider>();
+    app.get('/v1/vms', { schema: { response: { 200: z.object({ vms: z.array(VmInfo) }) } } }, async () => ({
+      vms: await s.vmInfoList(),
+    }));
+
+    app.post('/v1/vms', { schema: { body: z.object({ spec: z.unknown() }), response: { 201: VmInfo } } }, async (req, reply) => {
+      const info = await s.vms.define(req.body.spec);
+      return reply.status(201).send(info);
+    });
+
+    app.get('/v1/vms/:name', { schema: { params: Name, response: { 200: VmInfo.extend({ savedState: z.boolean() }) } } }, async (req) => ({
+      ...(await s.vmInfo(req.params.name)),
+      savedState: s.saveRestore.hasSavedState(req.params.name),
+    }));
+
+    app.delete('/v1/vms/:name', { schema: { params: Name, response: { 200: Ok } } }, async (req) => {
+      s.vms.undefine(req.params.name);
+      return { ok: true as const };
+    });
+
+    for (const action of Actions) {
+      app.post(`/v1/vms/:name/${action}`, { schema: { params: Name, body: ActionBody, response: { 200: VmInfo.passthrough() } } }, async (req) => {
+        const { name } = req.params;
+        const b = req.body ?? {};
+        switch (action) {
+          case 'start':
+            return s.vms.start(name, { paused: b.paused === true, force: b.force === true });
+          case 'shutdown':
+            return s.vms.shutdown(name, b.timeoutMs);
+          case 'destroy':
+            return s.vms.destroy(name);
+          case 'suspend':
+            return s.vms.suspend(name);
+          case 'resume':
+            return s.vms.resume(name);
+          case 'reboot':
+            return s.vms.reboot(name);
+          case 'save':
+            return s.saveRestore.save(name);
+          case 'restore':
+            return s.saveRestore.restore(name);
+        }
+      });
+    }
+
+    app.get(
+      '/v1/vms/:name/console',
+      { schema: { params: Name, querystring: z.object({ bytes: z.coerce.number().int().min(1).max(1 << 20).default(65536) }) } },
+      async (req, reply) => reply.type('text/plain; charset=utf-8').send(await s.vms.consoleLog(req.params.name, req.query.bytes)),
+    );
+  };

@@ -1,0 +1,30 @@
+// Waits for a QEMU migration (to a peer, a save file or from one) to end, by polling
+// query-migrate under a deadline: completed resolves, failed/cancelled reject with
+// QEMU's own error text. Shared by save/restore and the migration engine.
+import { queryMigrate, type MigrationInfo, type QmpExecutor } from '../../qmp/index.js';
+import { VmhopError } from '../../protocol/errors.js';
+
+export async function waitMigrationEnd(
+  qmp: QmpExecutor,
+  opts: { timeoutMs: number; signal?: AbortSignal; what: string; onSample?: (i: MigrationInfo) => void },
+): Promise<MigrationInfo> {
+  const until = Date.now() + opts.timeoutMs;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const info = await queryMigrate(qmp);
+    opts.onSample?.(info);
+    if (info.status === 'completed') return info;
+    if (info.status === 'failed' || info.status === 'cancelled') {
+      throw new VmhopError('VMHOP_ERR_QMP', `${opts.what} ${info.status}: ${info['error-desc'] ?? 'QEMU gave no reason'}`, {
+        status: info.status,
+        error: info['error-desc'],
+      });
+    }
+    if (Date.now() > until) {
+      throw new VmhopError('VMHOP_ERR_TIMEOUT', `${opts.what} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`, {
+        status: info.status,
+      });
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,122 @@
+// virsh save / restore: a VM's RAM and device state to a file and back, with no reboot.
+// QEMU 7.2 has no file: migration URI and Node cannot pass fds over QMP, so QEMU
+// migrates into a unix socket the agent serves and the agent writes the file; restore
+// is `-incoming defer` + migrate-incoming on a unix socket that the agent feeds.
+import { createReadStream, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import { cont, migrate, migrateIncoming, migrateSetParameters, quit, stop } from '../../qmp/index.js';
+import { VmhopError } from '../../protocol/errors.js';
+import type { VmInfo } from '../../protocol/vm.js';
+import { killAndWait } from '../process/signals.js';
+import { waitMigrationEnd } from './migration-wait.js';
+import { toInfo, type VmService } from './service.js';
+import type { Supervisor } from './supervisor.js';
+
+interface Sidecar {
+  name: string;
+  uuid: string;
+  running: boolean;
+  savedAt: string;
+  bytes: number;
+}
+
+export const saveFiles = (dataDir: string, vm: string) => ({
+  state: `${dataDir}/save/${vm}.vmstate`,
+  sidecar: `${dataDir}/save/${vm}.json`,
+});
+
+const SAVE_TIMEOUT_MS = 10 * 60_000;
+
+export class SaveRestore {
+  constructor(
+    private readonly vms: VmService,
+    private readonly supervisor: Supervisor,
+    private readonly dataDir: string,
+  ) {}
+
+  hasSavedState(vm: string): boolean {
+    return existsSync(saveFiles(this.dataDir, vm).state);
+  }
+
+  async save(name: string): Promise<VmInfo & { savedBytes: number }> {
+    const row = this.vms.get(name);
+    const qmp = this.supervisor.qmpOf(name);
+    if (!qmp || (row.state !== 'running' && row.state !== 'paused')) {
+      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is ${row.state}: only a running or paused VM can be saved`, { vm: name });
+    }
+    const files = saveFiles(this.dataDir, name);
+    await mkdir(`${this.dataDir}/save`, { recursive: true, mode: 0o700 });
+    const tmp = `${files.state}.partial`;
+    const sock = `${this.vms.runDirOf(name)}/save.sock`;
+    const wasRunning = row.state === 'running';
+    const server = net.createServer();
+    const received = new Promise<void>((resolve, reject) => {
+      server.once('connection', (c) => pipeline(c, createWriteStream(tmp, { mode: 0o600 })).then(resolve, reject));
+    });
+    received.catch(() => undefined);
+    await rm(sock, { force: true });
+    await new Promise<void>((res, rej) => server.listen(sock, res).once('error', rej));
+    try {
+      // Pause first: the state is then one consistent instant and nothing is dirtied while it streams.
+      if (wasRunning) await stop(qmp);
+      await migrateSetParameters(qmp, { 'max-bandwidth': 0x7fff_ffff_ffff });
+      await migrate(qmp, { uri: `unix:${sock}` });
+      await waitMigrationEnd(qmp, { timeoutMs: SAVE_TIMEOUT_MS, what: `saving VM \`${name}\`` });
+      await received;
+      const bytes = (await stat(tmp)).size;
+      const sidecar: Sidecar = { name, uuid: row.uuid, running: wasRunning, savedAt: new Date().toISOString(), bytes };
+      await writeFile(files.sidecar, JSON.stringify(sidecar, null, 2), { mode: 0o600 });
+      await rename(tmp, files.state);
+      this.supervisor.expectExit(name);
+      await quit(qmp).catch(() => undefined);
+      if (row.pid) await killAndWait(row.pid, 10_000);
+      for (let i = 0; i < 100 && this.supervisor.qmpOf(name); i++) await new Promise((r) => setTimeout(r, 50));
+      return { ...toInfo(this.vms.get(name)), savedBytes: bytes };
+    } catch (e) {
+      await rm(tmp, { force: true });
+      if (wasRunning && this.supervisor.qmpOf(name)) await cont(qmp).catch(() => undefined);
+      throw e;
+    } finally {
+      server.close();
+      await rm(sock, { force: true });
+    }
+  }
+
+  async restore(name: string): Promise<VmInfo> {
+    const row = this.vms.get(name);
+    if (row.state === 'running' || row.state === 'paused') {
+      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is already ${row.state}: nothing to restore into`, { vm: name });
+    }
+    const files = saveFiles(this.dataDir, name);
+    if (!existsSync(files.state)) {
+      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` has no saved state (${files.state}): use \`vmhop start ${name}\``, { vm: name });
+    }
+    const sidecar = JSON.parse(await readFile(files.sidecar, 'utf8')) as Sidecar;
+    if (sidecar.uuid !== row.uuid) {
+      throw new VmhopError('VMHOP_ERR_VM_STATE', `saved state ${files.state} belongs to uuid ${sidecar.uuid}, not VM \`${name}\` (${row.uuid})`, { vm: name });
+    }
+    const pid = await this.vms.launch(row, { paused: true, incoming: true });
+    const qmp = this.supervisor.qmpOf(name);
+    try {
+      if (!qmp) throw new VmhopError('VMHOP_ERR_QEMU_START_FAILED', `QEMU for \`${name}\` started but its QMP is gone`, { vm: name });
+      const sock = `${this.vms.runDirOf(name)}/restore.sock`;
+      await migrateIncoming(qmp, { uri: `unix:${sock}` });
+      const conn = net.connect(sock);
+      await new Promise<void>((res, rej) => conn.once('connect', res).once('error', rej));
+      await pipeline(createReadStream(files.state), conn);
+      await waitMigrationEnd(qmp, { timeoutMs: SAVE_TIMEOUT_MS, what: `restoring VM \`${name}\`` });
+      if (sidecar.running) await cont(qmp);
+      this.supervisor.setState(name, sidecar.running ? 'running' : 'paused');
+      // The state belongs to disks that have moved on since: restoring it twice would corrupt them.
+      await rm(files.state, { force: true });
+      await rm(files.sidecar, { force: true });
+      return toInfo(this.vms.get(name));
+    } catch (e) {
+      this.supervisor.expectExit(name);
+      await killAndWait(pid, 5_000);
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,252 @@
+// VM definitions and lifecycle on this host (virsh define/undefine/start/shutdown/destroy/
+// suspend/resume/reboot/console). The spec is validated and its disks and bridges checked
+// before anything is made; a start that fails part-way undoes what it made.
+import { mkdir, open, rm, stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import { ZodError } from 'zod';
+import { cont, quit, stop, systemPowerdown, systemReset } from '../../qmp/index.js';
+import { VmhopError } from '../../protocol/errors.js';
+import { VmSpec, type VmSpecInput } from '../../protocol/vm-spec.js';
+import type { VmInfo } from '../../protocol/vm.js';
+import type { VmRow, VmStore } from '../db/vm-store.js';
+import type { EventBus } from '../events/bus.js';
+import { hostMemory } from '../host/memory.js';
+import { killAndWait, isAlive } from '../process/signals.js';
+import { spawnDetached } from '../process/qemu-process.js';
+import { buildArgv, runFiles } from './argv.js';
+import { checkBridges, createTaps, removeTaps } from './network.js';
+import type { Supervisor } from './supervisor.js';
+
+export interface DiskResolver {
+  /** Absolute path of a volume; throws VMHOP_ERR_POOL_NOT_FOUND / VOLUME_NOT_FOUND. */
+  resolvePath(pool: string, volume: string): Promise<string>;
+}
+
+export interface VmServiceDeps {
+  store: VmStore;
+  events: EventBus;
+  supervisor: Supervisor;
+  disks: DiskResolver;
+  runDir: string;
+  accel: () => Promise<'kvm' | 'tcg'>;
+  log: Logger;
+  /** Adds a second QMP monitor to every QEMU, for tests that sample run state. */
+  observerMonitor?: boolean;
+}
+
+export const MIB = 1024 * 1024;
+
+export function parseSpec(input: unknown): VmSpec {
+  try {
+    return VmSpec.parse(input);
+  } catch (e) {
+    if (e instanceof ZodError) {
+      const issues = e.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`);
+      throw new VmhopError('VMHOP_ERR_VM_SPEC_INVALID', `invalid VM definition: ${issues.join('; ')}`, { issues });
+    }
+    throw e;
+  }
+}
+
+export class VmService {
+  constructor(private readonly d: VmServiceDeps) {}
+
+  runDirOf(vm: string): string {
+    return `${this.d.runDir}/vms/${vm}`;
+  }
+
+  list(): VmInfo[] {
+    return this.d.store.list().map(toInfo);
+  }
+
+  get(name: string): VmRow {
+    const row = this.d.store.get(name);
+    if (!row) {
+      const names = this.d.store.list().map((r) => r.name);
+      throw new VmhopError(
+        'VMHOP_ERR_VM_NOT_FOUND',
+        `VM \`${name}\` not found on this host; VMs here: ${names.length ? names.map((n) => `\`${n}\``).join(', ') : '(none)'}`,
+        { vm: name, vms: names },
+      );
+    }
+    return row;
+  }
+
+  async define(input: VmSpecInput | unknown): Promise<VmInfo> {
+    const spec = parseSpec(input);
+    if (this.d.store.get(spec.name)) {
+      throw new VmhopError('VMHOP_ERR_VM_EXISTS', `a VM named \`${spec.name}\` already exists here: pick another name or undefine it first`, { vm: spec.name });
+    }
+    const same = this.d.store.byUuid(spec.uuid);
+    if (same) {
+      throw new VmhopError('VMHOP_ERR_VM_EXISTS', `uuid ${spec.uuid} already belongs to VM \`${same.name}\`: omit the uuid to get a new one`, { uuid: spec.uuid, vm: same.name });
+    }
+    const total = hostMemory().totalBytes;
+    if (spec.memoryMiB * MIB > total) {
+      throw new VmhopError(
+        'VMHOP_ERR_HOST_INSUFFICIENT_MEMORY',
+        `VM \`${spec.name}\` asks for ${spec.memoryMiB} MiB but this host has only ${Math.floor(total / MIB)} MiB in all: lower memoryMiB`,
+        { vm: spec.name, memoryMiB: spec.memoryMiB, hostTotalMiB: Math.floor(total / MIB) },
+      );
+    }
+    for (const disk of spec.disks) await this.d.disks.resolvePath(disk.pool, disk.volume);
+    const row = this.d.store.insert(spec);
+    this.d.events.publish({ type: 'vm.defined', vm: spec.name });
+    return toInfo(row);
+  }
+
+  undefine(name: string): void {
+    const row = this.get(name);
+    if (row.state === 'running' || row.state === 'paused') {
+      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is ${row.state}: shut it down or destroy it before undefining`, { vm: name, state: row.state });
+    }
+    this.d.store.delete(name);
+    this.d.events.publish({ type: 'vm.undefined', vm: name });
+  }
+
+  async start(name: string, opts: { paused?: boolean; force?: boolean } = {}): Promise<VmInfo> {
+    const row = this.get(name);
+    if (row.state === 'running' || row.state === 'paused') {
+      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is already ${row.state}`, { vm: name, state: row.state });
+    }
+    if (row.owner !== 'local' && !opts.force) {
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `VM \`${name}\` moved to host \`${row.owner.replace(/^moved:/, '')}\`, which owns it now; starting it here too would run it twice (--force overrides)`,
+        { vm: name, owner: row.owner },
+      );
+    }
+    const avail = hostMemory().availableBytes;
+    if (row.spec.memoryMiB * MIB > avail) {
+      throw new VmhopError(
+        'VMHOP_ERR_HOST_INSUFFICIENT_MEMORY',
+        `VM \`${name}\` needs ${row.spec.memoryMiB} MiB but only ${Math.floor(avail / MIB)} MiB are available on this host now`,
+        { vm: name, memoryMiB: row.spec.memoryMiB, availableMiB: Math.floor(avail / MIB) },
+      );
+    }
+    await this.launch(row, { paused: opts.paused === true, incoming: false });
+    return toInfo(this.get(name));
+  }
+
+  /** Starts QEMU for `row` (also paused, or waiting for an incoming migration); undoes itself on failure. */
+  async launch(row: VmRow, mode: { paused: boolean; incoming: boolean }): Promise<number> {
+    const diskPaths: Record<string, string> = {};
+    for (const disk of row.spec.disks) diskPaths[disk.target] = await this.d.disks.resolvePath(disk.pool, disk.volume);
+    await checkBridges(row.spec);
+    const runDir = this.runDirOf(row.name);
+    await rm(runDir, { recursive: true, force: true });
+    await mkdir(runDir, { recursive: true, mode: 0o700 });
+    const taps = await createTaps(row.spec);
+    const files = runFiles(runDir);
+    let pid = 0;
+    try {
+      const argv = buildArgv(row.spec, {
+        accel: await this.d.accel(),
+        diskPaths,
+        taps,
+        runDir,
+        paused: mode.paused,
+        incoming: mode.incoming,
+        observerMonitor: this.d.observerMonitor === true,
+      });
+      pid = await spawnDetached(argv, files.pidfile, row.name);
+      await this.d.supervisor.attach(row, pid);
+      return pid;
+    } catch (e) {
+      if (pid) await killAndWait(pid);
+      await removeTaps(taps);
+      this.d.store.update(row.name, { state: 'shutoff', pid: null });
+      throw e;
+    }
+  }
+
+  private attachedQmp(name: string) {
+    const row = this.get(name);
+    const qmp = this.d.supervisor.qmpOf(name);
+    if (!qmp || (row.state !== 'running' && row.state !== 'paused')) {
+      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is not running (state ${row.state}): start it first`, { vm: name, state: row.state });
+    }
+    return { row, qmp };
+  }
+
+  async suspend(name: string): Promise<VmInfo> {
+    await stop(this.attachedQmp(name).qmp);
+    this.d.supervisor.setState(name, 'paused');
+    return toInfo(this.get(name));
+  }
+
+  async resume(name: string): Promise<VmInfo> {
+    await cont(this.attachedQmp(name).qmp);
+    this.d.supervisor.setState(name, 'running');
+    return toInfo(this.get(name));
+  }
+
+  async reboot(name: string): Promise<VmInfo> {
+    await systemReset(this.attachedQmp(name).qmp);
+    return toInfo(this.get(name));
+  }
+
+  /** ACPI power button, then wait for QEMU to exit; a guest that ignores it times out. */
+  async shutdown(name: string, timeoutMs = 60_000): Promise<VmInfo> {
+    const { row, qmp } = this.attachedQmp(name);
+    this.d.supervisor.expectExit(name);
+    await systemPowerdown(qmp);
+    if (!(await waitGone(row.pid ?? 0, timeoutMs))) {
+      throw new VmhopError(
+        'VMHOP_ERR_TIMEOUT',
+        `VM \`${name}\` did not power off within ${Math.round(timeoutMs / 1000)} s of the ACPI request: use \`vmhop destroy ${name}\` to force it off`,
+        { vm: name, timeoutMs },
+      );
+    }
+    await this.settle(name);
+    return toInfo(this.get(name));
+  }
+
+  /** Immediate power-off: QMP quit, and SIGKILL if QEMU does not go. */
+  async destroy(name: string): Promise<VmInfo> {
+    const { row, qmp } = this.attachedQmp(name);
+    this.d.supervisor.expectExit(name);
+    await quit(qmp).catch(() => undefined);
+    if (!(await waitGone(row.pid ?? 0, 10_000))) await killAndWait(row.pid ?? 0, 0);
+    await this.settle(name);
+    return toInfo(this.get(name));
+  }
+
+  /** Waits (bounded) until the supervisor has recorded the exit. */
+  private async settle(name: string): Promise<void> {
+    for (let i = 0; i < 100 && this.d.supervisor.qmpOf(name); i++) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  async consoleLog(name: string, maxBytes = 64 * 1024): Promise<string> {
+    this.get(name);
+    const file = runFiles(this.runDirOf(name)).serialLog;
+    try {
+      const size = (await stat(file)).size;
+      const fh = await open(file, 'r');
+      try {
+        const len = Math.min(size, maxBytes);
+        const buf = Buffer.alloc(len);
+        await fh.read(buf, 0, len, size - len);
+        return buf.toString('utf8');
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw e;
+    }
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    if (!pid || !isAlive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return !isAlive(pid);
+}
+
+export function toInfo(row: VmRow): VmInfo {
+  return { name: row.name, uuid: row.uuid, state: row.state, pid: row.pid, owner: row.owner, spec: row.spec };
+}
