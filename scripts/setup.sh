@@ -44,10 +44,11 @@ fi
 
 log "building TypeScript"
 npx tsc -p tsconfig.build.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
-chmod +x dist/src/cli/main.js
+chmod +x dist/src/cli/main.js dist/src/agent/main.js
 
 if [[ $(id -u) -eq 0 ]]; then
   ln -sfn "$root/dist/src/cli/main.js" /usr/local/bin/vmhop
+  ln -sfn "$root/dist/src/agent/main.js" /usr/local/bin/vmhop-agent
 else
   log "not root: add $root/node_modules/.bin to PATH or run 'npm link' for the vmhop command"
 fi

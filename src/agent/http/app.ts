@@ -1,7 +1,7 @@
 // The agent's HTTP/JSON API: fastify with zod schemas (the same ones the CLI and UI use),
 // an OpenAPI document at /openapi.json, token or mutual-TLS authentication on every
 // route but /health, and errors as {error: {code, message, details}}.
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
 import {
   jsonSchemaTransform,
@@ -18,7 +18,6 @@ import { eventRoutes } from './routes/events.js';
 import { vmRoutes } from './routes/vms.js';
 import { poolRoutes } from './routes/pools.js';
 
-export type App = FastifyInstance;
 
 export interface AppOptions {
   services: AgentServices;
@@ -27,10 +26,9 @@ export interface AppOptions {
   https?: { key: Buffer; cert: Buffer; ca: Buffer };
 }
 
-export async function buildApp(opts: AppOptions): Promise<App> {
+export async function buildApp(opts: AppOptions) {
   const app = Fastify({
-    loggerInstance: opts.logger || undefined,
-    disableRequestLogging: true,
+    loggerInstance: (opts.logger || undefined) as FastifyBaseLogger | undefined,
     bodyLimit: 4 * 1024 * 1024,
     ...(opts.https
       ? { https: { ...opts.https, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const } }
@@ -61,3 +59,5 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   await app.register(poolRoutes(s));
   return app;
 }
+
+export type App = Awaited<ReturnType<typeof buildApp>>;

@@ -72,7 +72,7 @@ export class SaveRestore {
       this.supervisor.expectExit(name);
       await quit(qmp).catch(() => undefined);
       if (row.pid) await killAndWait(row.pid, 10_000);
-      for (let i = 0; i < 100 && this.supervisor.qmpOf(name); i++) await new Promise((r) => setTimeout(r, 50));
+      await this.vms.settle(name);
       return { ...toInfo(this.vms.get(name)), savedBytes: bytes };
     } catch (e) {
       await rm(tmp, { force: true });

@@ -134,10 +134,11 @@ export class VmService {
     for (const disk of row.spec.disks) diskPaths[disk.target] = await this.d.disks.resolvePath(disk.pool, disk.volume);
     await checkBridges(row.spec);
     const runDir = this.runDirOf(row.name);
-    await rm(runDir, { recursive: true, force: true });
-    await mkdir(runDir, { recursive: true, mode: 0o700 });
-    const taps = await createTaps(row.spec);
     const files = runFiles(runDir);
+    await mkdir(runDir, { recursive: true, mode: 0o700 });
+    // Stale sockets and pidfiles of an earlier run go; the serial log is kept (QEMU appends).
+    for (const f of [files.qmp, files.observer, files.pidfile]) await rm(f, { force: true });
+    const taps = await createTaps(row.spec);
     let pid = 0;
     try {
       const argv = buildArgv(row.spec, {
@@ -212,9 +213,13 @@ export class VmService {
     return toInfo(this.get(name));
   }
 
-  /** Waits (bounded) until the supervisor has recorded the exit. */
-  private async settle(name: string): Promise<void> {
-    for (let i = 0; i < 100 && this.d.supervisor.qmpOf(name); i++) await new Promise((r) => setTimeout(r, 50));
+  /** Waits (bounded, 10 s) until the supervisor has recorded the exit. */
+  async settle(name: string): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+      const st = this.d.store.get(name)?.state;
+      if (st !== 'running' && st !== 'paused') return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async consoleLog(name: string, maxBytes = 64 * 1024): Promise<string> {

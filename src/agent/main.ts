@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// vmhop-agent: the per-host daemon. Loads its config, opens the registry, reattaches to
+// QEMUs that outlived a previous agent, and serves the API. On SIGTERM it stops serving
+// and lets go of its QEMUs without stopping them: VMs outlive the agent.
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import pino from 'pino';
+import { reportError } from '../cli/output/emit.js';
+import { loadConfig } from './config.js';
+import { buildApp } from './http/app.js';
+import { hashToken } from './http/auth.js';
+import { AgentServices } from './services.js';
+
+const program = new Command('vmhop-agent').description('the vmhop host agent');
+
+program
+  .command('run', { isDefault: true })
+  .description('serve the API (the default)')
+  .option('--config <file>', 'JSON config file')
+  .option('--name <name>', 'host name')
+  .option('--listen <addr:port>', 'API address, e.g. 10.99.0.11:8443')
+  .option('--data-dir <dir>', 'registry, pools, saved states')
+  .option('--run-dir <dir>', 'QMP sockets, pidfiles, serial logs')
+  .option('--migration-address <addr>', 'address for incoming migrations and NBD exports')
+  .option('--insecure', 'plain HTTP without tokens, loopback only')
+  .action(async (flags: Record<string, string | boolean | undefined>) => {
+    try {
+      const config = loadConfig(flags.config as string | undefined, {
+        name: flags.name,
+        listen: flags.listen,
+        dataDir: flags.dataDir,
+        runDir: flags.runDir,
+        migrationAddress: flags.migrationAddress,
+        insecure: flags.insecure,
+      });
+      const log = pino({ level: config.logLevel, base: { host: config.name } });
+      const services = new AgentServices(config, log);
+      await services.ensureDefaultPool();
+      await services.supervisor.reattachAll();
+      const https = config.tls
+        ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert), ca: readFileSync(config.tls.ca) }
+        : undefined;
+      const app = await buildApp({ services, auth: { tokenHashes: config.tokenHashes, disabled: config.insecure }, logger: log, ...(https ? { https } : {}) });
+      const [host, port] = [config.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), Number(config.listen.split(':').pop())];
+      await app.listen({ host, port });
+      log.info({ listen: config.listen, pid: process.pid }, 'vmhop-agent ready');
+      const stop = async () => {
+        log.info('stopping; VMs keep running');
+        await app.close();
+        await services.close();
+        process.exit(0);
+      };
+      process.once('SIGTERM', () => void stop());
+      process.once('SIGINT', () => void stop());
+    } catch (e) {
+      process.exitCode = reportError(e, false);
+    }
+  });
+
+program
+  .command('hash-token <token>')
+  .description('print the SHA-256 hash to put in tokenHashes')
+  .action((token: string) => console.log(hashToken(token)));
+
+await program.parseAsync(process.argv);

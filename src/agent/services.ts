@@ -1,0 +1,133 @@
+// The agent's composition root: opens the registry, builds the services (storage, VMs,
+// save/restore, events) and wires them together. HTTP routes receive this object; tests
+// build it over a temporary data dir and drive it through fastify inject().
+import { mkdirSync } from 'node:fs';
+import { cpus } from 'node:os';
+import pino, { type Logger } from 'pino';
+import { VmhopError } from '../protocol/errors.js';
+import { HostInfo, PROTOCOL_VERSION } from '../protocol/host.js';
+import type { VmInfo } from '../protocol/vm.js';
+import type { AgentConfig } from './config.js';
+import { openDb, type Db } from './db/open.js';
+import { SqlitePoolStore } from './db/pool-store.js';
+import { VmStore } from './db/vm-store.js';
+import { EventBus } from './events/bus.js';
+import { probeQemu, type QemuCapabilities } from './host/capabilities.js';
+import { hostMemory } from './host/memory.js';
+import { StorageService } from './storage/storage-service.js';
+import { queryStatus } from '../qmp/index.js';
+import { SaveRestore } from './vm/save-restore.js';
+import { Supervisor } from './vm/supervisor.js';
+import { VmService, toInfo } from './vm/service.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export class AgentServices {
+  readonly db: Db;
+  readonly events = new EventBus();
+  readonly storage: StorageService;
+  readonly vmStore: VmStore;
+  readonly supervisor: Supervisor;
+  readonly vms: VmService;
+  readonly saveRestore: SaveRestore;
+  private capabilities: Promise<QemuCapabilities> | undefined;
+
+  constructor(
+    readonly config: AgentConfig,
+    readonly log: Logger = pino({ level: 'silent' }),
+  ) {
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
+    this.db = openDb(`${config.dataDir}/registry.sqlite`);
+    this.storage = new StorageService(new SqlitePoolStore(this.db));
+    this.vmStore = new VmStore(this.db);
+    this.supervisor = new Supervisor(this.vmStore, this.events, (vm) => `${config.runDir}/vms/${vm}`, log.child({ part: 'supervisor' }));
+    this.vms = new VmService({
+      store: this.vmStore,
+      events: this.events,
+      supervisor: this.supervisor,
+      disks: this.storage,
+      runDir: config.runDir,
+      accel: () => this.accel(),
+      log: log.child({ part: 'vms' }),
+      observerMonitor: config.observerMonitor,
+    });
+    this.saveRestore = new SaveRestore(this.vms, this.supervisor, config.dataDir);
+  }
+
+  qemu(): Promise<QemuCapabilities> {
+    this.capabilities ??= probeQemu();
+    this.capabilities.catch(() => (this.capabilities = undefined));
+    return this.capabilities;
+  }
+
+  async accel(): Promise<'kvm' | 'tcg'> {
+    if (this.config.accel !== 'auto') return this.config.accel;
+    return (await this.qemu()).kvm ? 'kvm' : 'tcg';
+  }
+
+  /** A VM with the QEMU status of the moment (inmigrate, postmigrate, ... say more than running). */
+  async vmInfo(name: string): Promise<VmInfo> {
+    const info = toInfo(this.vms.get(name));
+    const qmp = this.supervisor.qmpOf(name);
+    if (qmp) {
+      const st = await queryStatus(qmp, { timeoutMs: 2_000 }).catch(() => undefined);
+      if (st) info.qemuStatus = st.status;
+    }
+    return info;
+  }
+
+  async vmInfoList(): Promise<VmInfo[]> {
+    return this.vms.list();
+  }
+
+  async hostInfo(): Promise<HostInfo> {
+    const q = await this.qemu();
+    const mem = hostMemory();
+    const scheme = this.config.insecure ? 'http' : 'https';
+    return {
+      name: this.config.name,
+      agentVersion: AGENT_VERSION,
+      protocolVersion: PROTOCOL_VERSION,
+      url: `${scheme}://${this.config.listen}`,
+      qemuVersion: q.qemuVersion,
+      kvm: q.kvm,
+      accel: await this.accel(),
+      machines: q.machines,
+      machineAliases: q.machineAliases,
+      cpuModels: q.cpuModels,
+      cpus: cpus().length,
+      memoryTotalBytes: mem.totalBytes,
+      memoryFreeBytes: mem.availableBytes,
+      pools: (await this.storage.listPools()).pools,
+      vmCount: this.vmStore.list().length,
+      migrationAddress: this.config.migrationAddress ?? this.config.listen.replace(/:\d+$/, ''),
+    };
+  }
+
+  /** Ensures the `default` dir pool under the data dir exists, as every host has one. */
+  async ensureDefaultPool(): Promise<void> {
+    const pools = (await this.storage.listPools()).pools.map((p) => p.name);
+    if (pools.includes('default')) return;
+    const path = `${this.config.dataDir}/pools/default`;
+    mkdirSync(path, { recursive: true, mode: 0o711 });
+    await this.storage.definePool({ name: 'default', kind: 'dir', path });
+  }
+
+  /** A volume a defined VM uses is not deleted under it. */
+  assertVolumeUnused(pool: string, volume: string): void {
+    const user = this.vmStore.list().find((r) => r.spec.disks.some((d) => d.pool === pool && d.volume === volume));
+    if (user) {
+      throw new VmhopError(
+        'VMHOP_ERR_VOLUME_IN_USE',
+        `volume \`${pool}/${volume}\` is a disk of VM \`${user.name}\`: undefine the VM or remove the disk first`,
+        { pool, volume, vm: user.name },
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.supervisor.detachAll();
+    this.db.close();
+  }
+}
