@@ -14,6 +14,8 @@ packages=(
   gcc libc6-dev                  # the guest's static workload programs
   kmod xz-utils                  # kernel modules for the guest (modinfo, .ko.xz)
   iproute2 util-linux procps     # namespaces, veth, bridges, tc, nsenter, mountpoint
+  openssl                        # the cluster CA and host certificates
+  libvirt-clients libxml2-utils  # virt-xml-validate and virsh test:///, to check exported domain XML
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }

@@ -110,8 +110,9 @@ export function buildArgv(spec: VmSpec, host: HostResources): string[] {
     `file,id=serial0,path=${f.serialLog},append=on`,
     '-serial',
     'chardev:serial0',
+    // -nodefaults removes the display adapter too: VNC without one shows nothing.
     ...(spec.vnc && host.vncDisplay !== undefined
-      ? ['-vnc', `127.0.0.1:${host.vncDisplay}`]
+      ? ['-device', 'VGA,id=video0', '-vnc', `127.0.0.1:${host.vncDisplay}`]
       : ['-display', 'none']),
   ];
   if (spec.boot.kind === 'kernel') {

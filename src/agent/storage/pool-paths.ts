@@ -1,0 +1,54 @@
+// Maps (pool, volume name) to the volume's file and proves the file stays inside the pool:
+// the name is checked, the pool directory resolved with realpath, and an existing entry that
+// is a symbolic link must resolve inside the pool too. This is the guard between an API
+// string and the path qemu-img or QEMU opens; nothing else in storage builds volume paths.
+import { lstat, readlink, realpath } from 'node:fs/promises';
+import { dirname, resolve, sep } from 'node:path';
+import type { FilePoolDef } from './pool-store.js';
+import { outsidePool, poolDirUnusable } from './storage-errors.js';
+import { assertVolumeName } from './volume-name.js';
+
+export function isInside(root: string, path: string): boolean {
+  return path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/** The pool directory with every symbolic link resolved; a missing directory is a pool error. */
+export async function poolRoot(def: FilePoolDef): Promise<string> {
+  try {
+    return await realpath(def.path);
+  } catch (e) {
+    throw poolDirUnusable(def.name, def.path, e);
+  }
+}
+
+export async function lstatOrUndefined(path: string) {
+  try {
+    return await lstat(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The absolute path of volume `name` in the pool, under the pool path as defined (not the
+ * realpath: a shared pool must be named by the path every host mounts it at).
+ */
+export async function volumePath(def: FilePoolDef, name: string): Promise<string> {
+  assertVolumeName(name);
+  const candidate = resolve(def.path, name);
+  const root = await poolRoot(def);
+  // Defence in depth: the name check already excludes '/', '..' and NUL.
+  const parent = await realpath(dirname(candidate)).catch(() => '');
+  if (parent !== root) throw outsidePool(def.name, name, candidate, def.path);
+  const entry = await lstatOrUndefined(candidate);
+  if (entry?.isSymbolicLink()) {
+    // A dangling link is refused too: qemu-img create would make its target, wherever it points.
+    const target = await realpath(candidate).catch(() => undefined);
+    if (target === undefined) {
+      throw outsidePool(def.name, name, resolve(root, await readlink(candidate)), def.path, 'dangling');
+    }
+    if (!isInside(root, target)) throw outsidePool(def.name, name, target, def.path);
+  }
+  return candidate;
+}
