@@ -3,12 +3,26 @@
 // results (tables or --json) and maps error codes to exit codes.
 import { Command } from 'commander';
 import { testbedCommand } from './verbs/testbed.js';
+import { registerVmVerbs } from './verbs/vm.js';
+import { registerPoolVerbs } from './verbs/pool.js';
+import { registerHostVerbs } from './verbs/host.js';
+import { registerXmlVerbs } from './verbs/xml.js';
+import { registerCreateVerb } from './verbs/create.js';
+import { registerCaVerbs } from './verbs/ca.js';
 
 const program = new Command('vmhop')
   .description('move QEMU/KVM virtual machines between hosts')
+  .option('-c, --connect <host>', 'host name from the hosts file, or an agent URL')
+  .option('--token <token>', 'client token (overrides the hosts file)')
   .option('--json', 'print exactly one JSON document on stdout')
   .showHelpAfterError();
 
+registerVmVerbs(program);
+registerCreateVerb(program);
+registerPoolVerbs(program);
+registerXmlVerbs(program);
+registerHostVerbs(program);
+registerCaVerbs(program);
 program.addCommand(testbedCommand());
 
 await program.parseAsync(process.argv);

@@ -56,6 +56,27 @@ export function guestMac(ip: string): string {
   return `52:54:00:77:00:${last.toString(16).padStart(2, '0')}`;
 }
 
+/** The spec of a test-guest VM: direct kernel boot of the built guest, one NIC, an optional disk. */
+export function testGuestSpec(o: {
+  name: string;
+  memoryMiB: number;
+  workload: GuestWorkload;
+  bridge: string;
+  uuid?: string;
+  disk?: { pool: string; volume: string; format: 'qcow2' | 'raw' };
+}): VmSpec {
+  const { kernel, initrd } = guestArtifacts();
+  return VmSpec.parse({
+    name: o.name,
+    uuid: o.uuid ?? randomUUID(),
+    memoryMiB: o.memoryMiB,
+    machine: 'pc',
+    boot: { kind: 'kernel', kernel, initrd, cmdline: guestCmdline(o.workload) },
+    disks: o.disk ? [{ target: 'vda', ...o.disk }] : [],
+    nics: [{ mac: guestMac(o.workload.ip), bridge: o.bridge }],
+  });
+}
+
 export interface LaunchedGuest {
   name: string;
   host: HostPlan;
@@ -76,15 +97,12 @@ export async function launchGuest(
     disk?: { path: string; format: 'qcow2' | 'raw' };
   },
 ): Promise<LaunchedGuest> {
-  const { kernel, initrd } = guestArtifacts();
-  const spec = VmSpec.parse({
+  const spec = testGuestSpec({
     name: opts.name,
-    uuid: randomUUID(),
     memoryMiB: opts.memoryMiB ?? 256,
-    machine: 'pc',
-    boot: { kind: 'kernel', kernel, initrd, cmdline: guestCmdline(opts.workload) },
-    disks: opts.disk ? [{ target: 'vda', pool: 'testbed', volume: opts.name, format: opts.disk.format }] : [],
-    nics: [{ mac: guestMac(opts.workload.ip), bridge: 'br0' }],
+    workload: opts.workload,
+    bridge: 'br0',
+    ...(opts.disk ? { disk: { pool: 'testbed', volume: opts.name, format: opts.disk.format } } : {}),
   });
   const hostRunDir = `${HOST_RUN_DIR}/testbed-guests/${opts.name}`;
   const rootRunDir = `${host.backingRun}/testbed-guests/${opts.name}`;

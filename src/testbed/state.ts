@@ -15,6 +15,8 @@ export interface TestbedState {
   hosts: string[];
   shaping: Shaping;
   processes: TestbedProcess[];
+  /** The client token every test-bed agent accepts (the hosts file carries it too). */
+  token?: string;
   createdAt: string;
 }
 

@@ -36,7 +36,16 @@ import {
 } from './plan.js';
 import { readState, writeState, type TestbedState } from './state.js';
 import { isShaped, shapingCommands, validateShaping, type Shaping } from './shaping.js';
-import { killAndWait } from '../agent/process/signals.js';
+import { isAlive, killAndWait } from '../agent/process/signals.js';
+import { AgentClient } from '../cli/client.js';
+import {
+  TESTBED_CA_DIR,
+  agentUrl,
+  newToken,
+  removeTestbedConnections,
+  startAgent,
+  writeTestbedConnections,
+} from './agents.js';
 
 export const DEFAULT_HOSTS = ['a', 'b'];
 
@@ -72,7 +81,7 @@ export function plansFor(hosts: readonly string[]): HostPlan[] {
   });
 }
 
-export async function up(opts: { hosts?: string[]; shaping?: Shaping } = {}): Promise<TestbedState> {
+export async function up(opts: { hosts?: string[]; shaping?: Shaping; agents?: boolean } = {}): Promise<TestbedState> {
   requireRoot();
   const previous = await readState();
   const hosts = opts.hosts ?? previous?.hosts ?? DEFAULT_HOSTS;
@@ -100,7 +109,32 @@ export async function up(opts: { hosts?: string[]; shaping?: Shaping } = {}): Pr
     await ensureHostMounts(h);
   }
   await ensureClientNetwork();
-  return shape(shaping);
+  await shape(shaping);
+  if (opts.agents !== false) await startAgents(plans);
+  return (await readState()) as TestbedState;
+}
+
+async function startAgents(plans: HostPlan[]): Promise<void> {
+  let state = (await readState()) as TestbedState;
+  const token = state.token ?? newToken();
+  for (const h of plans) {
+    const pid = await startAgent(h, plans, state, token);
+    const processes = state.processes.filter((p) => !(p.host === h.name && p.what === 'agent'));
+    state = { ...state, token, processes: [...processes, { pid, host: h.name, what: 'agent' }] };
+    await writeState(state);
+  }
+  writeTestbedConnections(plans, token);
+  for (const h of plans) {
+    const client = new AgentClient({ name: h.name, url: agentUrl(h), token, ca: `${TESTBED_CA_DIR}/ca-cert.pem` });
+    try {
+      const { pools } = await client.call<{ pools: { name: string }[] }>('GET', '/v1/pools');
+      if (!pools.some((p) => p.name === 'shared')) {
+        await client.call('POST', '/v1/pools', { name: 'shared', kind: 'shared', path: SHARED_PATH });
+      }
+    } finally {
+      await client.close();
+    }
+  }
 }
 
 export async function shape(shaping: Shaping): Promise<TestbedState> {
@@ -163,6 +197,7 @@ export async function down(): Promise<{ removed: string[] }> {
     removed.push(`namespace ${ns}`);
   }
   for (const b of Object.values(BRIDGES)) await removeLink(b);
+  if (state) removeTestbedConnections(plansFor(state.hosts));
   await removeStateDirAndBacking();
   return { removed };
 }
@@ -191,6 +226,7 @@ export interface TestbedStatus {
     runDir: string;
     backingDataDir: string;
     backingRunDir: string;
+    agent: { pid: number; url: string; running: boolean } | null;
   }[];
   client: { netns: string; address: string; exists: boolean };
   sharedPath: string;
@@ -218,6 +254,7 @@ export async function status(): Promise<TestbedStatus> {
       runDir: HOST_RUN_DIR,
       backingDataDir: h.backingData,
       backingRunDir: h.backingRun,
+      agent: agentOf(state, h),
     })),
     client: { netns: CLIENT_NETNS, address: CLIENT_ADDRESS, exists: present.has(CLIENT_NETNS) },
     sharedPath: SHARED_PATH,
@@ -231,6 +268,11 @@ export async function status(): Promise<TestbedStatus> {
     },
     processes: state?.processes ?? [],
   };
+}
+
+function agentOf(state: TestbedState | undefined, h: HostPlan): TestbedStatus['hosts'][number]['agent'] {
+  const p = state?.processes.find((x) => x.host === h.name && x.what === 'agent');
+  return p ? { pid: p.pid, url: agentUrl(h), running: isAlive(p.pid) } : null;
 }
 
 /** The plan of one host of the running test bed, or an error naming the hosts there are. */

@@ -28,8 +28,15 @@ const withShapeFlags = (c: Command) =>
 function humanStatus(s: testbed.TestbedStatus): string {
   if (!s.up) return 'test bed: down';
   const hosts = table(
-    ['HOST', 'NETNS', 'MGMT', 'MIGRATION', 'EXISTS'],
-    s.hosts.map((h) => [h.name, h.netns, h.mgmtAddress, h.migrationAddress, h.exists ? 'yes' : 'NO']),
+    ['HOST', 'NETNS', 'MGMT', 'MIGRATION', 'EXISTS', 'AGENT'],
+    s.hosts.map((h) => [
+      h.name,
+      h.netns,
+      h.mgmtAddress,
+      h.migrationAddress,
+      h.exists ? 'yes' : 'NO',
+      h.agent ? `${h.agent.url} pid ${h.agent.pid}${h.agent.running ? '' : ' (NOT RUNNING)'}` : '-',
+    ]),
   );
   const shaping = Object.entries(s.links.migration.shaping)
     .map(([k, v]) => `${k} ${v}`)

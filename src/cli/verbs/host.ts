@@ -1,0 +1,83 @@
+// Connections and hosts: host add/list/remove (the hosts file, like virt-manager's "Add
+// connection") and host info (what the agent reports about its host).
+import type { Command } from 'commander';
+import type { HostInfo } from '../../protocol/host.js';
+import { withClient, type GlobalOptions } from '../connect.js';
+import { hostsFilePath, readHostsFile, writeHostsFile } from '../hosts-file.js';
+import { emit, table } from '../output/emit.js';
+import { formatSize } from '../output/sizes.js';
+import { runVerb } from '../run-verb.js';
+import { VmhopError } from '../../protocol/errors.js';
+
+function humanHost(h: HostInfo): string {
+  const lines = [
+    ['Name', h.name],
+    ['URL', h.url],
+    ['Agent', `${h.agentVersion} (protocol ${h.protocolVersion})`],
+    ['QEMU', h.qemuVersion],
+    ['Accelerator', h.accel + (h.kvm ? '' : ' (KVM not usable here)')],
+    ['CPUs', String(h.cpus)],
+    ['Memory', `${formatSize(h.memoryFreeBytes)} free of ${formatSize(h.memoryTotalBytes)}`],
+    ['VMs', String(h.vmCount)],
+    ['Migration', h.migrationAddress],
+    ['Machines', Object.entries(h.machineAliases).map(([a, m]) => `${a} -> ${m}`).join(', ') + ` (+${h.machines.length} types)`],
+    ['CPU models', `${h.cpuModels.length} (${h.cpuModels.slice(0, 6).join(', ')}, ...)`],
+  ]
+    .map(([k, v]) => `${(k + ':').padEnd(13)}${v}`)
+    .join('\n');
+  const pools = table(
+    ['POOL', 'KIND', 'CAPACITY', 'FREE'],
+    h.pools.map((p) => [p.name, p.kind, formatSize(p.capacityBytes), formatSize(p.freeBytes)]),
+  );
+  return `${lines}\n\n${pools}`;
+}
+
+export function registerHostVerbs(program: Command): void {
+  const host = program.command('host').description('connections to host agents');
+  host
+    .command('add <name> <url>')
+    .description('add or replace a connection')
+    .option('--token <token>', 'client token of that agent')
+    .option('--ca <file>', 'PEM of the CA that signed the agent certificate')
+    .option('--default', 'use it when -c is not given')
+    .action(
+      runVerb(async (f: { token?: string; ca?: string; default?: boolean }, g: GlobalOptions, cmd) => {
+        const [name, url] = cmd.args as [string, string];
+        if (!/^https?:\/\/[^/]+\/?$/.test(url)) {
+          throw new VmhopError('VMHOP_ERR_USAGE', `\`${url}\` is not an agent URL; expected e.g. https://10.99.0.11:8443`, { url });
+        }
+        const file = readHostsFile();
+        file.hosts[name] = { url, ...(f.token ? { token: f.token } : {}), ...(f.ca ? { ca: f.ca } : {}) };
+        if (f.default || !file.default) file.default = name;
+        writeHostsFile(file);
+        emit(g, { name, url, file: hostsFilePath() }, (r) => `connection ${r.name} -> ${r.url} saved in ${r.file}`);
+      }),
+    );
+  host
+    .command('list')
+    .description('list connections')
+    .action(
+      runVerb(async (_f, g: GlobalOptions) => {
+        const file = readHostsFile();
+        const rows = Object.entries(file.hosts).map(([n, e]) => ({ name: n, url: e.url, default: file.default === n }));
+        emit(g, { hosts: rows }, (r) => table(['NAME', 'URL', 'DEFAULT'], r.hosts.map((h) => [h.name, h.url, h.default ? '*' : ''])));
+      }),
+    );
+  host
+    .command('remove <name>')
+    .description('forget a connection')
+    .action(
+      runVerb(async (_f, g: GlobalOptions, cmd) => {
+        const name = cmd.args[0] as string;
+        const file = readHostsFile();
+        delete file.hosts[name];
+        if (file.default === name) delete file.default;
+        writeHostsFile(file);
+        emit(g, { removed: name }, () => `connection ${name} removed`);
+      }),
+    );
+  host
+    .command('info')
+    .description("the host's QEMU, CPU models, machine types, memory, pools and VMs")
+    .action(runVerb(async (_f, g: GlobalOptions) => emit(g, await withClient(g, (c) => c.call<HostInfo>('GET', '/v1/host')), humanHost)));
+}

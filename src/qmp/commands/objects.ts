@@ -1,0 +1,45 @@
+// QOM objects vmhop creates at run time: tls-creds-x509 (certificates for the migration stream and
+// NBD) and secret (a key password). object-add takes a union of these two types only. A secret is
+// read from a file, never passed inline: QMP arguments end up in error messages and traffic logs.
+
+import type { QmpCommandOptions, QmpExecutor } from '../session.js';
+
+export type TlsCredsX509Object = {
+  'qom-type': 'tls-creds-x509';
+  id: string;
+  /** Directory with ca-cert.pem and server-cert.pem/server-key.pem or client-cert.pem/client-key.pem. */
+  dir: string;
+  endpoint: 'client' | 'server';
+  /** QEMU's default is true: the server requires and verifies a client certificate. */
+  'verify-peer'?: boolean;
+  priority?: string;
+  'sanity-check'?: boolean;
+  /** Id of a `secret` object holding the private key's password. */
+  passwordid?: string;
+};
+
+export type SecretObject = {
+  'qom-type': 'secret';
+  id: string;
+  file: string;
+  format?: 'raw' | 'base64';
+};
+
+export type ObjectAddArgs = TlsCredsX509Object | SecretObject;
+
+/** Fails with GenericError when the id exists or the credential files cannot be read. */
+export async function objectAdd(
+  qmp: QmpExecutor,
+  args: ObjectAddArgs,
+  options?: QmpCommandOptions,
+): Promise<void> {
+  await qmp.execute('object-add', { ...args }, options);
+}
+
+export async function objectDel(
+  qmp: QmpExecutor,
+  args: { id: string },
+  options?: QmpCommandOptions,
+): Promise<void> {
+  await qmp.execute('object-del', { ...args }, options);
+}

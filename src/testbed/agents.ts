@@ -1,0 +1,107 @@
+// A vmhop-agent on every test-bed host: a cluster CA for the test bed, a certificate per
+// host, one client token, the agent started detached inside the host's namespaces, and
+// the CLI's hosts file pointed at them, so `vmhop -c a ...` works once `up` returns.
+import { randomBytes } from 'node:crypto';
+import { existsSync, openSync, closeSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { initCa, issueHostCert } from '../agent/tls/ca.js';
+import { hashToken } from '../agent/http/auth.js';
+import { isAlive } from '../agent/process/signals.js';
+import { VmhopError } from '../protocol/errors.js';
+import { readHostsFile, writeHostsFile } from '../cli/hosts-file.js';
+import { nsenterArgs } from './host-exec.js';
+import { HOST_DATA_DIR, HOST_RUN_DIR, STATE_DIR, type HostPlan } from './plan.js';
+import { REPO_ROOT } from './paths.js';
+import type { TestbedState } from './state.js';
+
+export const AGENT_PORT = 8443;
+export const TESTBED_CA_DIR = `${STATE_DIR}/ca`;
+const AGENT_MAIN = join(REPO_ROOT, 'dist', 'src', 'agent', 'main.js');
+
+export const agentUrl = (h: HostPlan) => `https://${h.mgmtAddress}:${AGENT_PORT}`;
+
+export function newToken(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+async function writeAgentConfig(h: HostPlan, all: HostPlan[], token: string): Promise<void> {
+  const tlsDir = `${HOST_DATA_DIR}/tls`;
+  await issueHostCert(TESTBED_CA_DIR, `${h.backingData}/tls`, h.name, { ips: [h.mgmtAddress, h.migrationAddress] });
+  const config = {
+    name: h.name,
+    listen: `${h.mgmtAddress}:${AGENT_PORT}`,
+    dataDir: HOST_DATA_DIR,
+    runDir: HOST_RUN_DIR,
+    migrationAddress: h.migrationAddress,
+    tls: { cert: `${tlsDir}/server-cert.pem`, key: `${tlsDir}/server-key.pem`, ca: `${tlsDir}/ca-cert.pem`, dir: tlsDir },
+    tokenHashes: [hashToken(token)],
+    peers: Object.fromEntries(all.filter((p) => p.name !== h.name).map((p) => [p.name, agentUrl(p)])),
+    accel: 'tcg',
+    observerMonitor: true,
+  };
+  await writeFile(`${h.backingData}/agent.json`, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+}
+
+async function waitHealthy(h: HostPlan, pid: number, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  const { Agent, request } = await import('undici');
+  const { readFileSync } = await import('node:fs');
+  const dispatcher = new Agent({ connect: { ca: readFileSync(`${TESTBED_CA_DIR}/ca-cert.pem`) } });
+  try {
+    while (Date.now() < until) {
+      if (!isAlive(pid)) break;
+      try {
+        const r = await request(`${agentUrl(h)}/health`, { dispatcher });
+        await r.body.text();
+        if (r.statusCode === 200) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    await dispatcher.close();
+  }
+  throw new VmhopError('VMHOP_ERR_TIMEOUT', `the agent on test-bed host ${h.name} did not become healthy; see ${h.backingRun}/agent.log`, {
+    host: h.name,
+  });
+}
+
+/** Starts the agent of `h` unless it runs; returns its pid. */
+export async function startAgent(h: HostPlan, all: HostPlan[], state: TestbedState, token: string): Promise<number> {
+  const known = state.processes.find((p) => p.host === h.name && p.what === 'agent');
+  if (known && isAlive(known.pid)) return known.pid;
+  if (!existsSync(AGENT_MAIN)) {
+    throw new VmhopError('VMHOP_ERR_USAGE', `the agent is not built (${AGENT_MAIN} is missing): run \`npm run build\``, {});
+  }
+  await initCa(TESTBED_CA_DIR, 'vmhop test bed CA');
+  await mkdir(h.backingRun, { recursive: true });
+  await writeAgentConfig(h, all, token);
+  const log = openSync(`${h.backingRun}/agent.log`, 'a');
+  const child = spawn('nsenter', [...nsenterArgs(h), process.execPath, AGENT_MAIN, 'run', '--config', `${HOST_DATA_DIR}/agent.json`], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  closeSync(log);
+  child.unref();
+  const pid = child.pid as number;
+  await waitHealthy(h, pid, 20_000);
+  return pid;
+}
+
+/** Points the CLI's hosts file at the test-bed agents (other entries are kept). */
+export function writeTestbedConnections(plans: HostPlan[], token: string): void {
+  const file = readHostsFile();
+  for (const h of plans) file.hosts[h.name] = { url: agentUrl(h), token, ca: `${TESTBED_CA_DIR}/ca-cert.pem` };
+  file.default ??= plans[0]?.name;
+  writeHostsFile(file);
+}
+
+export function removeTestbedConnections(plans: HostPlan[]): void {
+  const file = readHostsFile();
+  for (const h of plans) if (file.hosts[h.name]?.url === agentUrl(h)) delete file.hosts[h.name];
+  if (file.default && !file.hosts[file.default]) delete file.default;
+  writeHostsFile(file);
+}
