@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { VmInfo } from '../../../protocol/vm.js';
 import { VM_NAME } from '../../../protocol/vm-spec.js';
 import type { AgentServices } from '../../services.js';
+import { exportXml, importXml } from '../../vm/domain-xml.js';
 
 const Name = z.object({ name: z.string().regex(VM_NAME, 'not a valid VM name') });
 const Ok = z.object({ ok: z.literal(true) });
@@ -64,6 +65,17 @@ export const vmRoutes =
         }
       });
     }
+
+    app.post(
+      '/v1/vms/import-xml',
+      { schema: { body: z.object({ xml: z.string().min(1).max(1 << 20) }), response: { 201: z.object({ vm: VmInfo, warnings: z.array(z.string()) }) } } },
+      async (req, reply) =>
+        reply.status(201).send(await importXml(req.body.xml, { storage: s.storage, vms: s.vms, kvm: (await s.qemu()).kvm })),
+    );
+
+    app.get('/v1/vms/:name/xml', { schema: { params: Name } }, async (req, reply) =>
+      reply.type('application/xml').send(await exportXml(req.params.name, { storage: s.storage, vms: s.vms, accel: await s.accel() })),
+    );
 
     app.get(
       '/v1/vms/:name/console',

@@ -1,0 +1,31 @@
+// Runs the real `vmhop` CLI (the built one, as an administrator would) with --json and
+// returns the parsed document; a failing verb returns its {error} document and exit code.
+import { execa } from 'execa';
+import { join } from 'node:path';
+import { REPO_ROOT } from '../../../src/testbed/paths.js';
+
+const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+export interface CliResult<T> {
+  exitCode: number;
+  json: T;
+  stderr: string;
+}
+
+export async function vmhop<T = Record<string, unknown>>(args: string[], timeoutMs = 120_000): Promise<CliResult<T>> {
+  const r = await execa(process.execPath, [CLI, '--json', ...args], { reject: false, timeout: timeoutMs });
+  let json: T;
+  try {
+    json = JSON.parse(r.stdout) as T;
+  } catch {
+    throw new Error(`vmhop ${args.join(' ')} printed no JSON (exit ${r.exitCode}): ${r.stdout}\n${r.stderr}`);
+  }
+  return { exitCode: r.exitCode ?? -1, json, stderr: r.stderr };
+}
+
+/** Like vmhop(), but a non-zero exit fails the test with the CLI's error. */
+export async function vmhopOk<T = Record<string, unknown>>(args: string[], timeoutMs?: number): Promise<T> {
+  const r = await vmhop<T>(args, timeoutMs);
+  if (r.exitCode !== 0) throw new Error(`vmhop ${args.join(' ')} failed (${r.exitCode}): ${JSON.stringify(r.json)}`);
+  return r.json;
+}
