@@ -35,6 +35,18 @@ export const errorCatalogue = {
   VMHOP_ERR_VOLUME_UNSUPPORTED: { status: 400, exit: 2, summary: 'the operation is not possible on this kind of pool' },
   VMHOP_ERR_PATH_OUTSIDE_POOL: { status: 400, exit: 2, summary: 'a path lies outside every storage pool' },
   VMHOP_ERR_XML_INVALID: { status: 400, exit: 2, summary: 'the libvirt domain XML is malformed or unsupported' },
+  VMHOP_ERR_MIGRATION_OPTIONS: { status: 400, exit: 2, summary: 'the migration options contradict each other or QEMU' },
+  VMHOP_ERR_MIGRATION_PREFLIGHT: { status: 422, exit: 5, summary: 'a pre-flight check failed; nothing was moved' },
+  VMHOP_ERR_MIGRATION_IN_PROGRESS: { status: 409, exit: 4, summary: 'the VM is already being migrated' },
+  VMHOP_ERR_MIGRATION_FAILED: { status: 500, exit: 1, summary: 'the migration failed; the VM runs on the source' },
+  VMHOP_ERR_MIGRATION_CANCELLED: { status: 409, exit: 1, summary: 'the migration was cancelled; the VM runs on the source' },
+  VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN: { status: 500, exit: 7, summary: 'the outcome is unknown; the source stays paused' },
+  VMHOP_ERR_JOB_NOT_FOUND: { status: 404, exit: 3, summary: 'no such migration job' },
+  VMHOP_ERR_PEER_UNKNOWN: { status: 404, exit: 3, summary: 'no such peer host in the agent configuration' },
+  VMHOP_ERR_PEER_PROTOCOL: { status: 409, exit: 6, summary: 'the peer agent speaks another protocol version' },
+  VMHOP_ERR_PEER_UNREACHABLE: { status: 503, exit: 6, summary: 'the peer agent cannot be reached' },
+  VMHOP_ERR_PEER_AUTH: { status: 401, exit: 6, summary: 'the peer agent did not accept this agent, or was not proven' },
+  VMHOP_ERR_PEER_ONLY: { status: 403, exit: 6, summary: 'only a peer agent with a cluster certificate may call this' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

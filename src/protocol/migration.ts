@@ -1,0 +1,119 @@
+// Migrations as the API, CLI, UI and peer agents see them: the request, the options
+// (virsh names where virsh has them), the persisted phases and end states, progress
+// samples and the final report. One set of string unions shared by engine, events and UI.
+import { z } from 'zod';
+import { VM_NAME } from './vm-spec.js';
+
+export const MigrationMode = z.enum(['offline', 'live-shared', 'live-copy']);
+export type MigrationMode = z.infer<typeof MigrationMode>;
+
+/** begin (source: pre-flight, plan) -> prepare (target) -> perform (source) -> finish (target) -> confirm (source). */
+export const Phase = z.enum(['begin', 'prepare', 'perform', 'finish', 'confirm']);
+export type Phase = z.infer<typeof Phase>;
+
+/** running until it ends; failed means the source runs; interrupted = offline copy that can resume;
+ *  needs-operator = outcome unknown (the source stays paused, nothing is guessed). */
+export const JobState = z.enum(['running', 'completed', 'failed', 'cancelled', 'interrupted', 'needs-operator']);
+export type JobState = z.infer<typeof JobState>;
+
+export const TimeoutAction = z.enum(['abort', 'suspend', 'postcopy']);
+
+export const MigrationOptions = z.object({
+  /** MiB/s; unset = no cap (QEMU's own 128 MiB/s default is not a sensible default for a link). */
+  bandwidthMiBs: z.number().positive().max(1_000_000).optional(),
+  /** Largest acceptable pause at switchover, ms (QEMU default 300). */
+  maxDowntimeMs: z.number().int().min(1).max(2_000_000).optional(),
+  autoConverge: z.boolean().default(false),
+  postcopy: z.boolean().default(false),
+  /** Switch to post-copy by itself after the first full RAM pass. */
+  postcopyAfterPrecopy: z.boolean().default(false),
+  /** multifd channels. */
+  parallel: z.number().int().min(1).max(64).optional(),
+  /** multifd compression (needs parallel). */
+  compressed: z.enum(['zlib', 'zstd']).optional(),
+  timeoutS: z.number().int().positive().max(86_400).optional(),
+  timeoutAction: TimeoutAction.default('abort'),
+  keepSource: z.boolean().default(false),
+  /** Plaintext RAM/NBD streams: only when asked; the report says so. */
+  insecure: z.boolean().default(false),
+  /** No progress for this long cancels the job (a silent link drop). */
+  stallTimeoutMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
+  copyStorage: z.enum(['all', 'inc']).optional(),
+  migrateDisks: z.array(z.string().regex(/^vd[a-z]$/)).optional(),
+  targetPool: z.string().optional(),
+  deleteSource: z.boolean().default(false),
+});
+export type MigrationOptions = z.infer<typeof MigrationOptions>;
+
+export const MigrateRequest = z.object({
+  vm: z.string().regex(VM_NAME),
+  /** Target host: a peer name from the agent's config. */
+  to: z.string().min(1),
+  mode: MigrationMode,
+  options: MigrationOptions.default({}),
+  dryRun: z.boolean().default(false),
+});
+export type MigrateRequest = z.infer<typeof MigrateRequest>;
+
+export const PreflightCheck = z.object({
+  name: z.string(),
+  ok: z.boolean(),
+  detail: z.string(),
+  /** What to do about a failed check. */
+  fix: z.string().optional(),
+});
+export type PreflightCheck = z.infer<typeof PreflightCheck>;
+
+export const Progress = z.object({
+  phase: Phase,
+  /** What is moving now: disks (mirror), ram (passes), switchover. */
+  stage: z.enum(['setup', 'disks', 'ram', 'switchover', 'finishing', 'done']),
+  ramTotalBytes: z.number(),
+  ramTransferredBytes: z.number(),
+  ramRemainingBytes: z.number(),
+  /** Bytes/s over the last interval. */
+  rateBps: z.number(),
+  dirtyRateBps: z.number(),
+  pass: z.number(),
+  expectedDowntimeMs: z.number().optional(),
+  etaS: z.number().nullable(),
+  /** Why the ETA says what it says (e.g. "dirty rate above link rate: not converging"). */
+  etaReason: z.string(),
+  disks: z.array(z.object({ target: z.string(), doneBytes: z.number(), totalBytes: z.number() })).default([]),
+  elapsedMs: z.number(),
+});
+export type Progress = z.infer<typeof Progress>;
+
+export const JobReport = z.object({
+  result: JobState,
+  totalMs: z.number(),
+  setupMs: z.number().optional(),
+  /** vCPUs stopped on the source until resumed on the target, as the engine measured it. */
+  downtimeMs: z.number().optional(),
+  /** QEMU's own figure (includes any wait at the pre-switchover pause). */
+  qemuDowntimeMs: z.number().optional(),
+  ramBytes: z.number().optional(),
+  diskBytes: z.record(z.string(), z.number()).optional(),
+  passes: z.number().optional(),
+  encrypted: z.boolean(),
+  options: MigrationOptions,
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  notes: z.array(z.string()).default([]),
+});
+export type JobReport = z.infer<typeof JobReport>;
+
+export const JobInfo = z.object({
+  id: z.string(),
+  vm: z.string(),
+  mode: MigrationMode,
+  role: z.enum(['source', 'target']),
+  peer: z.string(),
+  phase: Phase,
+  state: JobState,
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  progress: Progress.optional(),
+  report: JobReport.optional(),
+  preflight: z.array(PreflightCheck).optional(),
+});
+export type JobInfo = z.infer<typeof JobInfo>;
