@@ -19,6 +19,10 @@ import { queryStatus } from '../qmp/index.js';
 import { SaveRestore } from './vm/save-restore.js';
 import { Supervisor } from './vm/supervisor.js';
 import { VmService, toInfo } from './vm/service.js';
+import { JobStore } from './db/job-store.js';
+import { MigrationEngine } from './migration/engine.js';
+import { HttpPeerLink } from './peers/http-peer-link.js';
+import type { PeerLink } from './peers/peer-link.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -30,6 +34,9 @@ export class AgentServices {
   readonly supervisor: Supervisor;
   readonly vms: VmService;
   readonly saveRestore: SaveRestore;
+  readonly jobStore: JobStore;
+  readonly engine: MigrationEngine;
+  private readonly peers = new Map<string, PeerLink>();
   private capabilities: Promise<QemuCapabilities> | undefined;
 
   constructor(
@@ -53,6 +60,45 @@ export class AgentServices {
       observerMonitor: config.observerMonitor,
     });
     this.saveRestore = new SaveRestore(this.vms, this.supervisor, config.dataDir);
+    this.jobStore = new JobStore(this.db);
+    this.engine = new MigrationEngine({
+      config,
+      jobs: this.jobStore,
+      vms: this.vms,
+      vmStore: this.vmStore,
+      supervisor: this.supervisor,
+      storage: this.storage,
+      events: this.events,
+      log: log.child({ part: 'migration' }),
+      peer: (name) => this.peer(name),
+      migrationAddress: this.migrationAddress(),
+      tlsDir: config.tls?.dir,
+    });
+  }
+
+  migrationAddress(): string {
+    return this.config.migrationAddress ?? this.config.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
+  }
+
+  /** The mutual-TLS link to a peer agent named in the config. */
+  peer(name: string): PeerLink {
+    const known = this.peers.get(name);
+    if (known) return known;
+    const url = this.config.peers[name];
+    if (!url) {
+      const names = Object.keys(this.config.peers);
+      throw new VmhopError(
+        'VMHOP_ERR_PEER_UNKNOWN',
+        `host \`${name}\` is not a peer of \`${this.config.name}\`; peers: ${names.length ? names.join(', ') : '(none)'}; add it under "peers" in the agent config`,
+        { peer: name, peers: names },
+      );
+    }
+    if (!this.config.tls) {
+      throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'agent-to-agent calls need TLS material (mutual TLS); this agent runs without it', {});
+    }
+    const link = new HttpPeerLink(name, url, this.config.tls);
+    this.peers.set(name, link);
+    return link;
   }
 
   qemu(): Promise<QemuCapabilities> {
@@ -101,7 +147,7 @@ export class AgentServices {
       memoryFreeBytes: mem.availableBytes,
       pools: (await this.storage.listPools()).pools,
       vmCount: this.vmStore.list().length,
-      migrationAddress: this.config.migrationAddress ?? this.config.listen.replace(/:\d+$/, ''),
+      migrationAddress: this.migrationAddress(),
     };
   }
 
@@ -127,6 +173,7 @@ export class AgentServices {
   }
 
   async close(): Promise<void> {
+    for (const p of this.peers.values()) await p.close();
     await this.supervisor.detachAll();
     this.db.close();
   }

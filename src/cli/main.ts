@@ -9,6 +9,7 @@ import { registerHostVerbs } from './verbs/host.js';
 import { registerXmlVerbs } from './verbs/xml.js';
 import { registerCreateVerb } from './verbs/create.js';
 import { registerCaVerbs } from './verbs/ca.js';
+import { registerMigrateVerbs } from './verbs/migrate.js';
 
 const program = new Command('vmhop')
   .description('move QEMU/KVM virtual machines between hosts')
@@ -19,6 +20,7 @@ const program = new Command('vmhop')
 
 registerVmVerbs(program);
 registerCreateVerb(program);
+registerMigrateVerbs(program);
 registerPoolVerbs(program);
 registerXmlVerbs(program);
 registerHostVerbs(program);

@@ -24,8 +24,10 @@ export interface GuestWorkload {
   diskRateKiBs?: number;
 }
 
+/** The uncompressed PVH kernel (vmlinux) when the build made one: TCG then skips ~3 s of xz. */
 export function guestArtifacts(): { kernel: string; initrd: string } {
-  const kernel = join(GUEST_DIR, 'vmlinuz');
+  const pvh = join(GUEST_DIR, 'vmlinux');
+  const kernel = existsSync(pvh) ? pvh : join(GUEST_DIR, 'vmlinuz');
   const initrd = join(GUEST_DIR, 'initrd.img');
   if (!existsSync(kernel) || !existsSync(initrd)) {
     throw new VmhopError(

@@ -48,4 +48,7 @@ export const migrations: string[] = [
     PRIMARY KEY (job_id, kind, ref)
   );
   `,
+  `
+  ALTER TABLE jobs ADD COLUMN preflight TEXT;
+  `,
 ];

@@ -17,6 +17,8 @@ import { hostRoutes } from './routes/host.js';
 import { eventRoutes } from './routes/events.js';
 import { vmRoutes } from './routes/vms.js';
 import { poolRoutes } from './routes/pools.js';
+import { peerRoutes } from './routes/peer.js';
+import { jobRoutes } from './routes/jobs.js';
 
 
 export interface AppOptions {
@@ -46,9 +48,10 @@ export async function buildApp(opts: AppOptions) {
     openapi: { info: { title: 'vmhop agent API', version: '1' } },
     transform: jsonSchemaTransform,
   });
+  app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
     if (req.url === '/health' || req.url === '/openapi.json') return;
-    authenticate(req, opts.auth);
+    req.principal = authenticate(req, opts.auth);
   });
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
@@ -57,6 +60,8 @@ export async function buildApp(opts: AppOptions) {
   await app.register(eventRoutes(s));
   await app.register(vmRoutes(s));
   await app.register(poolRoutes(s));
+  await app.register(peerRoutes(s));
+  await app.register(jobRoutes(s));
   return app;
 }
 

@@ -16,6 +16,19 @@ export interface AuthConfig {
 
 export type Principal = { kind: 'client' } | { kind: 'peer'; name: string } | { kind: 'anonymous' };
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+/** Agent-to-agent routes: only a peer with a cluster certificate (or a test app without auth). */
+export function requirePeer(req: FastifyRequest): void {
+  const p = req.principal;
+  if (p?.kind === 'peer' || p?.kind === 'anonymous') return;
+  throw new VmhopError('VMHOP_ERR_PEER_ONLY', `${req.method} ${req.url} is for peer agents presenting a cluster certificate`, {});
+}
+
 function peerOf(req: FastifyRequest): Principal | undefined {
   const sock = req.raw.socket as TLSSocket;
   if (!sock.encrypted || !sock.authorized) return undefined;

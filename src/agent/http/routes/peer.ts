@@ -1,0 +1,45 @@
+// /v1/peer/*: what another agent asks of this one during a migration (mutual TLS only):
+// host facts for pre-flight, the shared-storage probe, and the target side of a job.
+import type { FastifyPluginAsync } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { requirePeer } from '../auth.js';
+import { PrepareRequest } from '../../peers/peer-link.js';
+import { checkProtocol } from '../../migration/incoming/target-side.js';
+import { listBridges } from '../../vm/network.js';
+import type { AgentServices } from '../../services.js';
+
+const Job = z.object({ id: z.string().uuid() });
+const Versioned = z.object({ protocolVersion: z.number().int(), reason: z.string().max(2000).optional() });
+
+export const peerRoutes =
+  (s: AgentServices): FastifyPluginAsync =>
+  async (app0) => {
+    const app = app0.withTypeProvider<ZodTypeProvider>();
+    app.addHook('onRequest', async (req) => {
+      if (req.url.startsWith('/v1/peer/')) requirePeer(req);
+    });
+    app.get('/v1/peer/host', async () => ({
+      ...(await s.hostInfo()),
+      bridges: await listBridges(),
+      vmNames: s.vmStore.list().map((v) => v.name),
+    }));
+    app.post('/v1/peer/probe', { schema: { body: Versioned.extend({ pool: z.string(), nonce: z.string() }) } }, async (req) => {
+      checkProtocol(req.body.protocolVersion);
+      const pool = await s.storage.poolInfo(req.body.pool).catch(() => undefined);
+      if (!pool || pool.kind !== 'shared') return { seen: false };
+      return { seen: await s.storage.checkProbe(req.body.pool, req.body.nonce), ...(pool.markerId ? { markerId: pool.markerId } : {}) };
+    });
+    app.post('/v1/peer/migrations', { schema: { body: PrepareRequest } }, async (req) => s.engine.target.prepare(req.body));
+    app.post('/v1/peer/migrations/:id/finish', { schema: { params: Job, body: Versioned } }, async (req) => {
+      checkProtocol(req.body.protocolVersion);
+      await s.engine.target.finish(req.params.id);
+      return { ok: true };
+    });
+    app.post('/v1/peer/migrations/:id/abort', { schema: { params: Job, body: Versioned } }, async (req) => {
+      checkProtocol(req.body.protocolVersion);
+      await s.engine.target.abort(req.params.id, req.body.reason ?? 'aborted by the source');
+      return { ok: true };
+    });
+    app.get('/v1/peer/migrations/:id', { schema: { params: Job } }, async (req) => s.engine.info(req.params.id));
+  };

@@ -1,0 +1,28 @@
+// What both sides of the engine use: the registry, the VM service and supervisor, storage,
+// events, this agent's config, and the peer links (by host name). Built once per agent.
+import type { Logger } from 'pino';
+import type { AgentConfig } from '../config.js';
+import type { JobStore } from '../db/job-store.js';
+import type { VmStore } from '../db/vm-store.js';
+import type { EventBus } from '../events/bus.js';
+import type { PeerLink } from '../peers/peer-link.js';
+import type { StorageService } from '../storage/storage-service.js';
+import type { Supervisor } from '../vm/supervisor.js';
+import type { VmService } from '../vm/service.js';
+
+export interface MigrationContext {
+  config: AgentConfig;
+  jobs: JobStore;
+  vms: VmService;
+  vmStore: VmStore;
+  supervisor: Supervisor;
+  storage: StorageService;
+  events: EventBus;
+  log: Logger;
+  /** The link to a peer agent by its host name; throws VMHOP_ERR_PEER_UNKNOWN. */
+  peer(name: string): PeerLink;
+  /** Address QEMU listens on for incoming migrations and NBD. */
+  migrationAddress: string;
+  /** Folder with ca-cert.pem, server-*.pem, client-*.pem for QEMU's tls-creds-x509. */
+  tlsDir: string | undefined;
+}

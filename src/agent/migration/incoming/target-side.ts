@@ -1,0 +1,147 @@
+// The target side of a migration: prepare (definition, paused QEMU with -incoming defer,
+// listener for this job only), finish (the commit record, then resume) and abort (remove
+// exactly what this job made). finish and abort are serialized per job.
+import { announceSelf, cont, queryMigrate } from '../../../qmp/index.js';
+import { VmhopError } from '../../../protocol/errors.js';
+import { PROTOCOL_VERSION } from '../../../protocol/host.js';
+import type { JobInfo } from '../../../protocol/migration.js';
+import { killAndWait } from '../../process/signals.js';
+import type { PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
+import type { MigrationContext } from '../context.js';
+import { addTlsCreds, applySettings } from '../qemu-settings.js';
+import { serialized } from '../serialize.js';
+import { listenIncoming } from './listen.js';
+import { watchIncoming } from './watch-incoming.js';
+
+export function checkProtocol(version: number): void {
+  if (version !== PROTOCOL_VERSION) {
+    throw new VmhopError(
+      'VMHOP_ERR_PEER_PROTOCOL',
+      `the peer speaks vmhop protocol ${version}, this agent speaks ${PROTOCOL_VERSION}: run the same vmhop version on both hosts`,
+      { theirs: version, ours: PROTOCOL_VERSION },
+    );
+  }
+}
+
+export class TargetSide {
+  constructor(private readonly c: MigrationContext) {}
+
+  async prepare(req: PrepareRequest): Promise<PrepareReply> {
+    checkProtocol(req.protocolVersion);
+    return serialized(req.jobId, async () => {
+      const { spec } = req;
+      const existing = this.c.vmStore.get(spec.name) ?? this.c.vmStore.byUuid(spec.uuid);
+      if (existing) {
+        throw new VmhopError(
+          'VMHOP_ERR_VM_EXISTS',
+          `host \`${this.c.config.name}\` already has VM \`${existing.name}\` (${existing.state}); undefine it there before migrating \`${spec.name}\` in`,
+          { vm: existing.name, host: this.c.config.name },
+        );
+      }
+      this.c.jobs.create({ id: req.jobId, vm: spec.name, mode: req.mode, role: 'target', peer: req.source, phase: 'prepare', options: req.options });
+      try {
+        const row = this.c.vmStore.insert(spec, 'shutoff', `incoming:${req.jobId}`);
+        this.c.jobs.addArtifact(req.jobId, 'vm-definition', spec.name);
+        const pid = await this.c.vms.launch(row, { paused: true, incoming: true });
+        this.c.jobs.addArtifact(req.jobId, 'qemu', String(pid));
+        const qmp = this.qmp(spec.name);
+        await applySettings(qmp, req.settings);
+        if (req.tls) {
+          if (!this.c.tlsDir) throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `host \`${this.c.config.name}\` has no TLS material for an encrypted migration`, {});
+          await addTlsCreds(qmp, this.c.tlsDir, 'server');
+        }
+        const port = await listenIncoming(qmp, this.c.migrationAddress);
+        this.c.jobs.journal(req.jobId, `listening on ${this.c.migrationAddress}:${port}${req.tls ? ' (TLS)' : ' (plaintext)'}`);
+        void watchIncoming(this.c, req.jobId, (reason) => this.abort(req.jobId, reason));
+        return { address: this.c.migrationAddress, port };
+      } catch (e) {
+        await this.cleanup(req.jobId);
+        this.c.jobs.end(req.jobId, 'failed', undefined);
+        throw e;
+      }
+    });
+  }
+
+  private qmp(vm: string) {
+    const qmp = this.c.supervisor.qmpOf(vm);
+    if (!qmp) throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming QEMU of \`${vm}\` is gone`, { vm });
+    return qmp;
+  }
+
+  /** The commit point: the durable "target owns the VM" record, then resume. */
+  async finish(jobId: string): Promise<void> {
+    return serialized(jobId, async () => {
+      const job = this.c.jobs.get(jobId);
+      if (job.role !== 'target') throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `job \`${jobId}\` is not an incoming migration here`, { job: jobId });
+      if (job.phase === 'finish' && job.state === 'completed') return;
+      if (job.state !== 'running') {
+        throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `incoming job \`${jobId}\` already ended ${job.state}; the target did not resume the VM`, { job: jobId, state: job.state });
+      }
+      const qmp = this.qmp(job.vm);
+      await waitIncomingCompleted(qmp, 30_000);
+      this.c.vmStore.update(job.vm, { owner: 'local' });
+      this.c.jobs.advance(jobId, 'finish', 'target owns the VM (commit record written)');
+      await cont(qmp);
+      this.c.supervisor.setState(job.vm, 'running');
+      await announceSelf(qmp, { initial: 50, max: 550, rounds: 5, step: 100 }).catch(() => undefined);
+      this.c.jobs.end(jobId, 'completed');
+      this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'completed' });
+    });
+  }
+
+  async abort(jobId: string, reason: string): Promise<void> {
+    return serialized(jobId, async () => {
+      const job = this.c.jobs.find(jobId);
+      if (!job || job.role !== 'target' || job.state !== 'running') return;
+      if (job.phase === 'finish') {
+        throw new VmhopError('VMHOP_ERR_VM_STATE', `incoming job \`${jobId}\` is committed: the target owns \`${job.vm}\` now`, { job: jobId });
+      }
+      this.c.jobs.journal(jobId, `abort: ${reason}`);
+      await this.cleanup(jobId);
+      this.c.jobs.end(jobId, 'failed', undefined);
+      this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'failed' });
+    });
+  }
+
+  /** Removes what this job made, newest first; every step runs, the first error is kept. */
+  private async cleanup(jobId: string): Promise<void> {
+    let first: unknown;
+    for (const a of this.c.jobs.artifacts(jobId)) {
+      try {
+        if (a.kind === 'qemu') {
+          const vm = this.c.jobs.get(jobId).vm;
+          this.c.supervisor.expectExit(vm);
+          await killAndWait(Number(a.ref), 5_000);
+          await this.c.vms.settle(vm);
+        } else if (a.kind === 'vm-definition') {
+          this.c.vmStore.delete(a.ref);
+        }
+        this.c.jobs.removeArtifact(jobId, a.kind, a.ref);
+      } catch (e) {
+        first ??= e;
+        this.c.jobs.journal(jobId, `cleanup of ${a.kind} ${a.ref} failed: ${(e as Error).message}`);
+      }
+    }
+    if (first) throw first;
+  }
+
+  info(jobId: string): JobInfo {
+    const { options: _o, ...job } = this.c.jobs.get(jobId);
+    return job;
+  }
+}
+
+async function waitIncomingCompleted(qmp: Parameters<typeof queryMigrate>[0], timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const st = (await queryMigrate(qmp)).status;
+    if (st === 'completed') return;
+    if (st === 'failed' || st === 'cancelled') {
+      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming migration ${st} on the target`, { status: st });
+    }
+    if (Date.now() > until) {
+      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming migration did not complete on the target (status ${st ?? 'none'})`, { status: st });
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

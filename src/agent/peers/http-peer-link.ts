@@ -1,0 +1,102 @@
+// The agent-to-agent client: HTTPS with this agent's certificate as the client
+// certificate (mutual TLS from the cluster CA) and the peer's certificate verified.
+// A refused request is a known outcome (VmhopError with the peer's code); a request that
+// never got an answer is VMHOP_ERR_PEER_UNREACHABLE with details.outcomeKnown = false.
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
+import { VmhopError, errorCatalogue, type ErrorCode } from '../../protocol/errors.js';
+import { PROTOCOL_VERSION } from '../../protocol/host.js';
+import type { JobInfo } from '../../protocol/migration.js';
+import type { PeerHostInfo, PeerLink, PrepareReply, PrepareRequest } from './peer-link.js';
+
+export interface PeerTls {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+export class HttpPeerLink implements PeerLink {
+  private readonly dispatcher: Agent;
+
+  constructor(
+    readonly name: string,
+    private readonly url: string,
+    tls: PeerTls,
+    private readonly timeoutMs = 30_000,
+  ) {
+    this.dispatcher = new Agent({
+      connect: { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) },
+      connectTimeout: 5_000,
+    });
+  }
+
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+    let res;
+    try {
+      res = await request(new URL(path, this.url), {
+        method,
+        dispatcher: this.dispatcher,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+        headers: {
+          'x-vmhop-protocol': String(PROTOCOL_VERSION),
+          ...(method === 'GET' ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(method === 'GET' ? {} : { body: JSON.stringify(body ?? {}) }),
+      });
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      throw new VmhopError(
+        'VMHOP_ERR_PEER_UNREACHABLE',
+        `peer agent \`${this.name}\` at ${this.url} did not answer ${method} ${path}: ${err.code ?? err.message}`,
+        { peer: this.name, url: this.url, outcomeKnown: false, cause: err.code },
+      );
+    }
+    const text = await res.body.text();
+    if (res.statusCode >= 400) {
+      let parsed: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } = {};
+      try {
+        parsed = JSON.parse(text) as typeof parsed;
+      } catch {
+        // not JSON
+      }
+      const code = (parsed.error?.code ?? 'VMHOP_ERR_INTERNAL') as ErrorCode;
+      const known = code in errorCatalogue;
+      const auth = code === 'VMHOP_ERR_AUTH_MISSING' || code === 'VMHOP_ERR_AUTH_INVALID' || code === 'VMHOP_ERR_PEER_ONLY';
+      throw new VmhopError(
+        auth ? 'VMHOP_ERR_PEER_AUTH' : known ? code : 'VMHOP_ERR_INTERNAL',
+        `peer \`${this.name}\`: ${parsed.error?.message ?? `HTTP ${res.statusCode}: ${text.slice(0, 200)}`}`,
+        { ...(parsed.error?.details ?? {}), peer: this.name, peerCode: code, outcomeKnown: true },
+      );
+    }
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  hostInfo() {
+    return this.call<PeerHostInfo>('GET', '/v1/peer/host');
+  }
+
+  checkProbe(pool: string, nonce: string) {
+    return this.call<{ seen: boolean; markerId?: string }>('POST', '/v1/peer/probe', { protocolVersion: PROTOCOL_VERSION, pool, nonce });
+  }
+
+  prepare(req: PrepareRequest) {
+    return this.call<PrepareReply>('POST', '/v1/peer/migrations', req, 120_000);
+  }
+
+  async finish(jobId: string) {
+    await this.call('POST', `/v1/peer/migrations/${jobId}/finish`, { protocolVersion: PROTOCOL_VERSION });
+  }
+
+  async abort(jobId: string, reason: string) {
+    await this.call('POST', `/v1/peer/migrations/${jobId}/abort`, { protocolVersion: PROTOCOL_VERSION, reason });
+  }
+
+  job(jobId: string) {
+    return this.call<JobInfo>('GET', `/v1/peer/migrations/${jobId}`);
+  }
+
+  async close() {
+    await this.dispatcher.close();
+  }
+}

@@ -1,0 +1,193 @@
+// `vmhop migrate NAME --to HOST --live|--offline [options]`: starts the job on the source
+// agent and follows it to the end with a progress line on stderr; Ctrl-C cancels it.
+// Also domjobinfo, domjobabort, and job list/show for the history.
+import type { Command } from 'commander';
+import { VmhopError } from '../../protocol/errors.js';
+import type { JobInfo, PreflightCheck } from '../../protocol/migration.js';
+import type { AgentClient } from '../client.js';
+import { withClient, type GlobalOptions } from '../connect.js';
+import { emit } from '../output/emit.js';
+import { renderProgress } from '../output/progress-line.js';
+import { humanJob, humanPreflight } from '../output/job.js';
+import { runVerb } from '../run-verb.js';
+
+interface MigrateFlags {
+  to: string;
+  live?: boolean;
+  offline?: boolean;
+  dryRun?: boolean;
+  bandwidth?: string;
+  maxDowntime?: string;
+  autoConverge?: boolean;
+  postcopy?: boolean;
+  postcopyAfterPrecopy?: boolean;
+  parallel?: string;
+  compressed?: string | boolean;
+  timeout?: string;
+  timeoutAction?: string;
+  keepSource?: boolean;
+  insecure?: boolean;
+  stallTimeout?: string;
+  copyStorage?: string;
+  migrateDisks?: string;
+  targetPool?: string;
+  deleteSource?: boolean;
+}
+
+const num = (flag: string, v: string | undefined) => {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new VmhopError('VMHOP_ERR_USAGE', `--${flag} ${v} is not a positive number`, { [flag]: v });
+  return n;
+};
+
+export function migrateRequest(name: string, f: MigrateFlags) {
+  if (!!f.live === !!f.offline) {
+    throw new VmhopError('VMHOP_ERR_USAGE', 'say how to migrate: exactly one of --live or --offline', {});
+  }
+  const options = {
+    ...(f.bandwidth ? { bandwidthMiBs: num('bandwidth', f.bandwidth) } : {}),
+    ...(f.maxDowntime ? { maxDowntimeMs: num('max-downtime', f.maxDowntime) } : {}),
+    ...(f.autoConverge ? { autoConverge: true } : {}),
+    ...(f.postcopy ? { postcopy: true } : {}),
+    ...(f.postcopyAfterPrecopy ? { postcopyAfterPrecopy: true } : {}),
+    ...(f.parallel ? { parallel: num('parallel', f.parallel) } : {}),
+    ...(f.compressed ? { compressed: f.compressed === true ? 'zlib' : f.compressed } : {}),
+    ...(f.timeout ? { timeoutS: num('timeout', f.timeout) } : {}),
+    ...(f.timeoutAction ? { timeoutAction: f.timeoutAction } : {}),
+    ...(f.keepSource ? { keepSource: true } : {}),
+    ...(f.insecure ? { insecure: true } : {}),
+    ...(f.stallTimeout ? { stallTimeoutMs: Math.round((num('stall-timeout', f.stallTimeout) ?? 30) * 1000) } : {}),
+    ...(f.copyStorage ? { copyStorage: f.copyStorage } : {}),
+    ...(f.migrateDisks ? { migrateDisks: f.migrateDisks.split(',') } : {}),
+    ...(f.targetPool ? { targetPool: f.targetPool } : {}),
+    ...(f.deleteSource ? { deleteSource: true } : {}),
+  };
+  const mode = f.offline ? 'offline' : f.copyStorage ? 'live-copy' : 'live-shared';
+  return { vm: name, to: f.to, mode, options, dryRun: f.dryRun === true };
+}
+
+/** Polls the job until it ends, drawing progress on stderr; bounded by the job's own end. */
+export async function follow(c: AgentClient, id: string, showProgress: boolean): Promise<JobInfo> {
+  const tty = process.stderr.isTTY;
+  let lastPrint = 0;
+  for (;;) {
+    const job = await c.call<JobInfo>('GET', `/v1/jobs/${id}`);
+    if (job.state !== 'running') {
+      if (showProgress && tty) process.stderr.write('\n');
+      return job;
+    }
+    if (showProgress && job.progress && (tty || Date.now() - lastPrint > 2_000)) {
+      const line = renderProgress(job.progress, tty ? (process.stderr.columns ?? 100) : 120);
+      process.stderr.write(tty ? `\r${line}` : `${line}\n`);
+      lastPrint = Date.now();
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+function endError(job: JobInfo): VmhopError | undefined {
+  if (job.state === 'completed') return undefined;
+  const msg = job.report?.error?.message ?? `the migration ended ${job.state}`;
+  const code =
+    job.state === 'needs-operator' ? 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN' : job.state === 'cancelled' ? 'VMHOP_ERR_MIGRATION_CANCELLED' : 'VMHOP_ERR_MIGRATION_FAILED';
+  return new VmhopError(code, msg, { job: job.id, report: job.report });
+}
+
+export function registerMigrateVerbs(program: Command): void {
+  program
+    .command('migrate <name>')
+    .description('move a VM to another host: --live (shared storage, or --copy-storage all|inc) or --offline')
+    .requiredOption('--to <host>', 'target host (a peer of the source agent)')
+    .option('--live', 'keep the VM running; only a short pause at the switchover')
+    .option('--offline', 'move a stopped VM (or a saved one with --keep-state)')
+    .option('--dry-run', 'run the pre-flight checks, print them and stop')
+    .option('--bandwidth <MiB/s>', 'cap the migration rate (default: no cap)')
+    .option('--max-downtime <ms>', 'largest acceptable pause at the switchover (QEMU default 300)')
+    .option('--auto-converge', 'slow the guest down if it dirties memory faster than the link moves it')
+    .option('--postcopy', 'allow switching to post-copy')
+    .option('--postcopy-after-precopy', 'switch to post-copy after the first full pass')
+    .option('--parallel <N>', 'parallel connections (multifd)')
+    .option('--compressed [method]', 'compress multifd streams: zlib (default) or zstd')
+    .option('--timeout <s>', 'act when the migration is not done after this many seconds')
+    .option('--timeout-action <action>', 'abort, suspend or postcopy', 'abort')
+    .option('--keep-source', 'keep the definition on the source, marked as moved')
+    .option('--insecure', 'send RAM in plaintext (default: TLS)')
+    .option('--stall-timeout <s>', 'cancel when nothing moves for this long (default 30)')
+    .option('--copy-storage <all|inc>', 'copy local disks during a live migration')
+    .option('--migrate-disks <vda,...>', 'which disks to copy')
+    .option('--target-pool <pool>', 'pool for copied disks on the target')
+    .option('--delete-source', 'delete the source volumes after success')
+    .action(
+      runVerb(async (f: MigrateFlags, g: GlobalOptions, cmd) => {
+        const req = migrateRequest(cmd.args[0] as string, f);
+        const job = await withClient(g, async (c) => {
+          const started = await c.call<{ job?: JobInfo; preflight: PreflightCheck[] }>('POST', '/v1/migrations', req);
+          if (!started.job) return { preflight: started.preflight };
+          const id = started.job.id;
+          const onSigint = () => void c.call('POST', `/v1/jobs/${id}/abort`).catch(() => undefined);
+          process.on('SIGINT', onSigint);
+          try {
+            return await follow(c, id, !g.json);
+          } finally {
+            process.off('SIGINT', onSigint);
+          }
+        });
+        if ('preflight' in job && !('id' in job)) {
+          emit(g, job, (r) => humanPreflight(r.preflight));
+          return;
+        }
+        const err = endError(job as JobInfo);
+        if (err) throw err;
+        emit(g, job as JobInfo, humanJob);
+      }),
+    );
+
+  program
+    .command('domjobinfo <name>')
+    .description("the VM's current (or last) migration job")
+    .action(
+      runVerb(async (_f, g: GlobalOptions, cmd) => {
+        const r = await withClient(g, (c) => c.call<{ job: JobInfo | null }>('GET', `/v1/vms/${encodeURIComponent(cmd.args[0] as string)}/job`));
+        emit(g, r, (x) => (x.job ? humanJob(x.job) : 'no migration job'));
+      }),
+    );
+
+  program
+    .command('domjobabort <name>')
+    .description("cancel the VM's running migration; the VM keeps running on the source")
+    .action(
+      runVerb(async (_f, g: GlobalOptions, cmd) => {
+        const r = await withClient(g, (c) => c.call<JobInfo>('POST', `/v1/vms/${encodeURIComponent(cmd.args[0] as string)}/job/abort`));
+        emit(g, r, (j) => `cancelling job ${j.id}`);
+      }),
+    );
+
+  const job = program.command('job').description('migration jobs and their reports');
+  job
+    .command('list')
+    .description('the migration history of this host')
+    .action(
+      runVerb(async (_f, g: GlobalOptions) => {
+        const r = await withClient(g, (c) => c.call<{ jobs: JobInfo[] }>('GET', '/v1/jobs'));
+        emit(g, r, (x) =>
+          x.jobs
+            .map((j) => `${j.id}  ${j.createdAt}  ${j.vm.padEnd(12)} ${j.role.padEnd(6)} ${j.mode.padEnd(11)} -> ${j.peer.padEnd(6)} ${j.state}${j.report ? `  ${(j.report.totalMs / 1000).toFixed(1)} s` : ''}`)
+            .join('\n') || 'no jobs',
+        );
+      }),
+    );
+  job
+    .command('show <id>')
+    .description('one job: phases, report, journal')
+    .action(
+      runVerb(async (_f, g: GlobalOptions, cmd) => {
+        const r = await withClient(g, (c) => c.call<JobInfo & { journal: { at: string; entry: string }[] }>('GET', `/v1/jobs/${cmd.args[0] as string}`));
+        emit(g, r, (j) => `${humanJob(j)}\n\njournal:\n${j.journal.map((l) => `  ${l.at}  ${l.entry}`).join('\n')}`);
+      }),
+    );
+  job
+    .command('abort <id>')
+    .description('cancel a running job')
+    .action(runVerb(async (_f, g: GlobalOptions, cmd) => emit(g, await withClient(g, (c) => c.call<JobInfo>('POST', `/v1/jobs/${cmd.args[0] as string}/abort`)), (j) => `cancelling job ${j.id}`)));
+}
