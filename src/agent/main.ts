@@ -37,6 +37,7 @@ program
       const services = new AgentServices(config, log);
       await services.ensureDefaultPool();
       await services.supervisor.reattachAll();
+      await services.engine.recover();
       const https = config.tls
         ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert), ca: readFileSync(config.tls.ca) }
         : undefined;

@@ -55,6 +55,7 @@ export class AgentServices {
       supervisor: this.supervisor,
       disks: this.storage,
       runDir: config.runDir,
+      dataDir: config.dataDir,
       accel: () => this.accel(),
       log: log.child({ part: 'vms' }),
       observerMonitor: config.observerMonitor,
@@ -168,6 +169,18 @@ export class AgentServices {
         'VMHOP_ERR_VOLUME_IN_USE',
         `volume \`${pool}/${volume}\` is a disk of VM \`${user.name}\`: undefine the VM or remove the disk first`,
         { pool, volume, vm: user.name },
+      );
+    }
+  }
+
+  /** A pool that holds a defined VM's disk is not forgotten under it, not even with force. */
+  assertPoolUnused(pool: string): void {
+    const user = this.vmStore.list().find((r) => r.spec.disks.some((d) => d.pool === pool));
+    if (user) {
+      throw new VmhopError(
+        'VMHOP_ERR_POOL_IN_USE',
+        `pool \`${pool}\` holds a disk of VM \`${user.name}\`: undefine the VM or move its disks first`,
+        { pool, vm: user.name },
       );
     }
   }

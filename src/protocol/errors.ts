@@ -12,6 +12,7 @@ export const errorCatalogue = {
   VMHOP_ERR_COMMAND_FAILED: { status: 500, exit: 1, summary: 'a system command failed' },
   VMHOP_ERR_TIMEOUT: { status: 504, exit: 1, summary: 'a wait ran past its deadline' },
   VMHOP_ERR_QMP: { status: 502, exit: 1, summary: 'QEMU refused or failed a QMP command' },
+  VMHOP_ERR_ROUTE_NOT_FOUND: { status: 404, exit: 3, summary: 'no such API route' },
   VMHOP_ERR_INTERNAL: { status: 500, exit: 1, summary: 'an unexpected internal error' },
   VMHOP_ERR_AUTH_MISSING: { status: 401, exit: 6, summary: 'no credentials were presented' },
   VMHOP_ERR_AUTH_INVALID: { status: 401, exit: 6, summary: 'the credentials were not accepted' },

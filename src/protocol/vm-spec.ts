@@ -3,6 +3,7 @@
 // socket) are resolved by the agent at start time, never stored here.
 // Every string that later reaches a QEMU argv is constrained by its pattern here.
 import { z } from 'zod';
+import { VOLUME_NAME } from './storage.js';
 
 export const VM_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 /** Identifiers QEMU accepts as -machine/-cpu values and device ids: no commas, no '='. */
@@ -14,7 +15,7 @@ export const DiskSpec = z.object({
   /** Guest-visible name, also the QEMU device id: vda, vdb, ... */
   target: z.string().regex(/^vd[a-z]$/, 'disk target must be vda..vdz'),
   pool: z.string().regex(QEMU_IDENT),
-  volume: z.string().regex(QEMU_IDENT),
+  volume: z.string().regex(VOLUME_NAME),
   format: z.enum(['qcow2', 'raw']).default('qcow2'),
   bus: z.literal('virtio').default('virtio'),
   /** 'none' (O_DIRECT) is the only mode that is safe to live-migrate on shared storage. */
@@ -60,6 +61,12 @@ export const VmSpec = z.object({
   disks: z.array(DiskSpec).max(16).default([]),
   nics: z.array(NicSpec).max(8).default([]),
   vnc: z.boolean().default(false),
+}).superRefine((spec, ctx) => {
+  const dup = (values: string[]) => values.find((v, i) => values.indexOf(v) !== i);
+  const disk = dup(spec.disks.map((d) => d.target));
+  if (disk) ctx.addIssue({ code: 'custom', path: ['disks'], message: `disk target ${disk} is used twice` });
+  const mac = dup(spec.nics.map((n) => n.mac));
+  if (mac) ctx.addIssue({ code: 'custom', path: ['nics'], message: `MAC ${mac} is used twice` });
 });
 export type VmSpec = z.infer<typeof VmSpec>;
 export type VmSpecInput = z.input<typeof VmSpec>;

@@ -41,7 +41,7 @@ export async function buildApp(opts: AppOptions) {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({
-      error: { code: 'VMHOP_ERR_USAGE', message: `no such API route: ${req.method} ${req.url}`, details: {} },
+      error: { code: 'VMHOP_ERR_ROUTE_NOT_FOUND', message: `no such API route: ${req.method} ${req.url}`, details: {} },
     });
   });
   await app.register(swagger, {
@@ -50,7 +50,8 @@ export async function buildApp(opts: AppOptions) {
   });
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req) => {
-    if (req.url === '/health' || req.url === '/openapi.json') return;
+    const path = req.url.split('?')[0];
+    if (path === '/health' || path === '/openapi.json') return;
     req.principal = authenticate(req, opts.auth);
   });
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));

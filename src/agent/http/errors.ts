@@ -5,12 +5,24 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { VmhopError, isVmhopError } from '../../protocol/errors.js';
 
-export function toVmhopError(e: unknown): VmhopError {
+/** The value a validation error is about, so the message can name it. */
+function valueAt(req: FastifyRequest | undefined, context: string | undefined, instancePath: string): unknown {
+  const root = context === 'params' ? req?.params : context === 'querystring' ? req?.query : req?.body;
+  return instancePath
+    .split('/')
+    .filter(Boolean)
+    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), root);
+}
+
+export function toVmhopError(e: unknown, req?: FastifyRequest): VmhopError {
   if (isVmhopError(e)) return e;
   if (hasZodFastifySchemaValidationErrors(e)) {
+    const context = (e as { validationContext?: string }).validationContext;
     const issues = e.validation.map((v) => {
-      const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.') || '(body)';
-      return `${path}: ${v.message}`;
+      const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.') || `(${context ?? 'body'})`;
+      const value = valueAt(req, context, v.instancePath);
+      const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+      return `${path}: ${v.message}${shown}`;
     });
     return new VmhopError('VMHOP_ERR_USAGE', `invalid request: ${issues.join('; ')}`, { issues });
   }
@@ -22,7 +34,7 @@ export function toVmhopError(e: unknown): VmhopError {
 }
 
 export function errorHandler(e: unknown, req: FastifyRequest, reply: FastifyReply): void {
-  const err = toVmhopError(e);
+  const err = toVmhopError(e, req);
   if (err.code === 'VMHOP_ERR_INTERNAL') req.log.error({ err: e }, 'internal error');
   void reply.status(err.status).send({ error: err.toJSON() });
 }

@@ -18,6 +18,7 @@ import { TargetSide } from './incoming/target-side.js';
 import { runLiveShared } from './modes/live-shared.js';
 import { planMigrationSettings } from './options.js';
 import { preflight } from './preflight.js';
+import { recoverJobs } from './recovery.js';
 import { TLS_OBJECT_ID } from './qemu-settings.js';
 import { progressFrom, type Sample } from './progress.js';
 
@@ -125,6 +126,11 @@ export class MigrationEngine {
     const phase = this.c.jobs.get(job.id).phase;
     run.progress = progressFrom(prev, cur, { phase, stage, startedAt: run.startedAt });
     this.c.events.publish({ type: 'job.progress', job: job.id, vm: job.vm, data: run.progress as unknown as Record<string, unknown> });
+  }
+
+  /** Finishes or rolls back the jobs a previous agent process left running. */
+  recover(): Promise<void> {
+    return recoverJobs(this.c, this.target);
   }
 
   /** Waits for a job this engine runs to end. */

@@ -1,6 +1,7 @@
 // VM definitions and lifecycle on this host (virsh define/undefine/start/shutdown/destroy/
 // suspend/resume/reboot/console). The spec is validated and its disks and bridges checked
 // before anything is made; a start that fails part-way undoes what it made.
+import { rmSync } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
@@ -28,6 +29,7 @@ export interface VmServiceDeps {
   supervisor: Supervisor;
   disks: DiskResolver;
   runDir: string;
+  dataDir: string;
   accel: () => Promise<'kvm' | 'tcg'>;
   log: Logger;
   /** Adds a second QMP monitor to every QEMU, for tests that sample run state. */
@@ -101,6 +103,8 @@ export class VmService {
       throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is ${row.state}: shut it down or destroy it before undefining`, { vm: name, state: row.state });
     }
     this.d.store.delete(name);
+    // A saved state belongs to this VM only: a later VM of the same name must not inherit it.
+    for (const ext of ['vmstate', 'json']) rmSync(`${this.d.dataDir}/save/${name}.${ext}`, { force: true });
     this.d.events.publish({ type: 'vm.undefined', vm: name });
   }
 

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PoolInfo, POOL_NAME, VolumeCreate, VolumeInfo } from '../../../protocol/storage.js';
+import { PoolInfo, POOL_NAME, VolumeInfo } from '../../../protocol/storage.js';
 import type { AgentServices } from '../../services.js';
 
 const PoolParams = z.object({ pool: z.string().regex(POOL_NAME, 'not a valid pool name') });
@@ -25,7 +25,8 @@ export const poolRoutes =
     app.get('/v1/pools/:pool', { schema: { params: PoolParams, response: { 200: PoolInfo } } }, async (req) =>
       s.storage.poolInfo(req.params.pool),
     );
-    app.delete('/v1/pools/:pool', { schema: { params: PoolParams, querystring: z.object({ force: z.coerce.boolean().default(false) }), response: { 200: Ok } } }, async (req) => {
+    app.delete('/v1/pools/:pool', { schema: { params: PoolParams, querystring: z.object({ force: z.enum(['true', 'false']).default('false').transform((v) => v === 'true') }), response: { 200: Ok } } }, async (req) => {
+      s.assertPoolUnused(req.params.pool);
       await s.storage.undefinePool(req.params.pool, { force: req.query.force });
       return { ok: true as const };
     });
@@ -33,7 +34,7 @@ export const poolRoutes =
       const l = await s.storage.listVolumes(req.params.pool);
       return { volumes: l.volumes, problems: l.problems.map((p) => ({ volume: p.volume, code: p.error.code, message: p.error.message })) };
     });
-    app.post('/v1/pools/:pool/volumes', { schema: { params: PoolParams, body: VolumeCreate.extend({ allowOvercommit: z.boolean().optional() }), response: { 201: VolumeInfo } } }, async (req, reply) => {
+    app.post('/v1/pools/:pool/volumes', { schema: { params: PoolParams, body: z.object({ name: z.string(), allowOvercommit: z.boolean().optional() }).passthrough(), response: { 201: VolumeInfo } } }, async (req, reply) => {
       const { allowOvercommit, ...create } = req.body;
       return reply.status(201).send(await s.storage.createVolume(req.params.pool, create, { allowOvercommit: allowOvercommit === true }));
     });

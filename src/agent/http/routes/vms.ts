@@ -10,13 +10,15 @@ import { exportXml, importXml } from '../../vm/domain-xml.js';
 const Name = z.object({ name: z.string().regex(VM_NAME, 'not a valid VM name') });
 const Ok = z.object({ ok: z.literal(true) });
 const Actions = ['start', 'shutdown', 'destroy', 'suspend', 'resume', 'reboot', 'save', 'restore'] as const;
-const ActionBody = z
-  .object({
+// fastify validates an absent body as null, which .default() does not replace.
+const ActionBody = z.preprocess(
+  (b) => b ?? {},
+  z.object({
     paused: z.boolean().optional(),
     force: z.boolean().optional(),
     timeoutMs: z.number().int().min(1_000).max(3_600_000).optional(),
-  })
-  .default({});
+  }),
+);
 
 export const vmRoutes =
   (s: AgentServices): FastifyPluginAsync =>
@@ -70,7 +72,7 @@ export const vmRoutes =
       '/v1/vms/import-xml',
       { schema: { body: z.object({ xml: z.string().min(1).max(1 << 20) }), response: { 201: z.object({ vm: VmInfo, warnings: z.array(z.string()) }) } } },
       async (req, reply) =>
-        reply.status(201).send(await importXml(req.body.xml, { storage: s.storage, vms: s.vms, kvm: (await s.qemu()).kvm })),
+        reply.status(201).send(await importXml(req.body.xml, { storage: s.storage, vms: s.vms, kvm: (await s.accel()) === 'kvm' })),
     );
 
     app.get('/v1/vms/:name/xml', { schema: { params: Name } }, async (req, reply) =>

@@ -1,0 +1,78 @@
+// After an agent restart, every job the registry still calls running is finished or rolled
+// back from what the journal says (rule 2, "journal first"). Source before the commit:
+// cancel and resume the source. Source at finish: ask the target; if it cannot say, the
+// job needs an operator and the source stays paused. Target before the commit: clean up.
+import { cont, queryStatus } from '../../qmp/index.js';
+import type { JobRow } from '../db/job-store.js';
+import type { MigrationContext } from './context.js';
+import type { TargetSide } from './incoming/target-side.js';
+import { retireSource } from './outgoing/retire-source.js';
+import { cancelAndResume } from './outgoing/rollback.js';
+
+export async function recoverJobs(c: MigrationContext, target: TargetSide): Promise<void> {
+  for (const job of c.jobs.running()) {
+    try {
+      if (job.role === 'target') await recoverTarget(c, target, job);
+      else await recoverSource(c, job);
+    } catch (e) {
+      c.log.error({ job: job.id, err: e }, 'recovery failed');
+      c.jobs.journal(job.id, `recovery failed: ${(e as Error).message}`);
+    }
+  }
+}
+
+async function recoverTarget(c: MigrationContext, target: TargetSide, job: JobRow): Promise<void> {
+  if (job.phase !== 'finish') {
+    await target.abort(job.id, 'the target agent restarted before the commit');
+    return;
+  }
+  // Committed: the VM is ours. Make sure it runs.
+  const qmp = c.supervisor.qmpOf(job.vm);
+  if (qmp && !(await queryStatus(qmp)).running) await cont(qmp);
+  c.jobs.end(job.id, 'completed');
+}
+
+async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
+  const qmp = c.supervisor.qmpOf(job.vm);
+  const fail = (why: string) => c.jobs.end(job.id, 'failed', report(job, 'failed', why));
+  if (job.phase === 'begin' || job.phase === 'prepare' || job.phase === 'perform') {
+    if (qmp) await cancelAndResume(qmp, true);
+    await c.peer(job.peer).abort(job.id, 'the source agent restarted').catch(() => undefined);
+    fail('the source agent restarted during the migration; the VM runs on the source');
+    return;
+  }
+  if (job.phase === 'confirm') {
+    await retireSource(c, job.vm, job.peer, job.options.keepSource);
+    c.jobs.end(job.id, 'completed', report(job, 'completed', 'finished after an agent restart'));
+    return;
+  }
+  // phase finish: only the target knows whether it committed.
+  let remote;
+  try {
+    remote = await c.peer(job.peer).job(job.id);
+  } catch (e) {
+    c.jobs.end(job.id, 'needs-operator', report(job, 'needs-operator', `cannot ask \`${job.peer}\` whether it committed: ${(e as Error).message}; the source stays paused`));
+    return;
+  }
+  if (remote.phase === 'finish') {
+    c.jobs.advance(job.id, 'confirm', 'the target committed (learnt after a restart)');
+    await retireSource(c, job.vm, job.peer, job.options.keepSource);
+    c.jobs.end(job.id, 'completed', report(job, 'completed', 'finished after an agent restart'));
+  } else if (remote.state !== 'running') {
+    if (qmp) await cancelAndResume(qmp, true);
+    fail(`the target did not commit (${remote.state}); the VM runs on the source`);
+  } else {
+    c.jobs.end(job.id, 'needs-operator', report(job, 'needs-operator', 'the target has not committed yet; the source stays paused'));
+  }
+}
+
+function report(job: JobRow, result: 'completed' | 'failed' | 'needs-operator', note: string) {
+  return {
+    result,
+    totalMs: Date.now() - Date.parse(job.createdAt),
+    encrypted: !job.options.insecure,
+    options: job.options,
+    notes: [note],
+    ...(result === 'completed' ? {} : { error: { code: result === 'failed' ? 'VMHOP_ERR_MIGRATION_FAILED' : 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN', message: note } }),
+  };
+}
