@@ -14,9 +14,7 @@ export const AgentConfig = z.object({
   runDir: z.string().startsWith('/').default('/run/vmhop'),
   /** Address QEMU listens on for incoming migrations and NBD exports (defaults to the listen address). */
   migrationAddress: z.string().optional(),
-  tls: z
-    .object({ cert: z.string(), key: z.string(), ca: z.string(), dir: z.string().optional() })
-    .optional(),
+  tls: z.object({ cert: z.string(), key: z.string(), ca: z.string(), dir: z.string().optional() }).optional(),
   /** SHA-256 hex of each accepted client token (`vmhop-agent hash-token` prints one). */
   tokenHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
   /** Plain HTTP without authentication: only for a loopback-only development agent. */
@@ -35,10 +33,15 @@ export function loadConfig(file: string | undefined, overrides: Record<string, u
     try {
       base = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     } catch (e) {
-      throw new VmhopError('VMHOP_ERR_USAGE', `cannot read agent config ${file}: ${(e as Error).message}`, { file });
+      throw new VmhopError('VMHOP_ERR_USAGE', `cannot read agent config ${file}: ${(e as Error).message}`, {
+        file,
+      });
     }
   }
-  const merged = { ...base, ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
+  const merged = {
+    ...base,
+    ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)),
+  };
   const r = AgentConfig.safeParse(merged);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
@@ -46,10 +49,16 @@ export function loadConfig(file: string | undefined, overrides: Record<string, u
   }
   const cfg = r.data;
   if (!cfg.insecure && !cfg.tls) {
-    throw new VmhopError('VMHOP_ERR_USAGE', 'the agent needs TLS material (tls.cert, tls.key, tls.ca) or an explicit insecure: true', {});
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      'the agent needs TLS material (tls.cert, tls.key, tls.ca) or an explicit insecure: true',
+      {},
+    );
   }
   if (cfg.insecure && !/^127\.|^\[::1\]/.test(cfg.listen)) {
-    throw new VmhopError('VMHOP_ERR_USAGE', `insecure mode may only listen on loopback, not ${cfg.listen}`, { listen: cfg.listen });
+    throw new VmhopError('VMHOP_ERR_USAGE', `insecure mode may only listen on loopback, not ${cfg.listen}`, {
+      listen: cfg.listen,
+    });
   }
   return cfg;
 }

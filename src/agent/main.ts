@@ -39,10 +39,22 @@ program
       await services.supervisor.reattachAll();
       await services.engine.recover();
       const https = config.tls
-        ? { key: readFileSync(config.tls.key), cert: readFileSync(config.tls.cert), ca: readFileSync(config.tls.ca) }
+        ? {
+            key: readFileSync(config.tls.key),
+            cert: readFileSync(config.tls.cert),
+            ca: readFileSync(config.tls.ca),
+          }
         : undefined;
-      const app = await buildApp({ services, auth: { tokenHashes: config.tokenHashes, disabled: config.insecure }, logger: log, ...(https ? { https } : {}) });
-      const [host, port] = [config.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''), Number(config.listen.split(':').pop())];
+      const app = await buildApp({
+        services,
+        auth: { tokenHashes: config.tokenHashes, disabled: config.insecure },
+        logger: log,
+        ...(https ? { https } : {}),
+      });
+      const [host, port] = [
+        config.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, ''),
+        Number(config.listen.split(':').pop()),
+      ];
       await app.listen({ host, port });
       log.info({ listen: config.listen, pid: process.pid }, 'vmhop-agent ready');
       const stop = async () => {

@@ -48,7 +48,12 @@ export class AgentServices {
     this.db = openDb(`${config.dataDir}/registry.sqlite`);
     this.storage = new StorageService(new SqlitePoolStore(this.db));
     this.vmStore = new VmStore(this.db);
-    this.supervisor = new Supervisor(this.vmStore, this.events, (vm) => `${config.runDir}/vms/${vm}`, log.child({ part: 'supervisor' }));
+    this.supervisor = new Supervisor(
+      this.vmStore,
+      this.events,
+      (vm) => `${config.runDir}/vms/${vm}`,
+      log.child({ part: 'supervisor' }),
+    );
     this.vms = new VmService({
       store: this.vmStore,
       events: this.events,
@@ -95,7 +100,11 @@ export class AgentServices {
       );
     }
     if (!this.config.tls) {
-      throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'agent-to-agent calls need TLS material (mutual TLS); this agent runs without it', {});
+      throw new VmhopError(
+        'VMHOP_ERR_PEER_AUTH',
+        'agent-to-agent calls need TLS material (mutual TLS); this agent runs without it',
+        {},
+      );
     }
     const link = new HttpPeerLink(name, url, this.config.tls);
     this.peers.set(name, link);
@@ -163,7 +172,9 @@ export class AgentServices {
 
   /** A volume a defined VM uses is not deleted under it. */
   assertVolumeUnused(pool: string, volume: string): void {
-    const user = this.vmStore.list().find((r) => r.spec.disks.some((d) => d.pool === pool && d.volume === volume));
+    const user = this.vmStore
+      .list()
+      .find((r) => r.spec.disks.some((d) => d.pool === pool && d.volume === volume));
     if (user) {
       throw new VmhopError(
         'VMHOP_ERR_VOLUME_IN_USE',

@@ -18,14 +18,17 @@ export interface HostsFile {
   default?: string;
 }
 
-export const hostsFilePath = () => process.env.VMHOP_HOSTS ?? join(homedir(), '.config', 'vmhop', 'hosts.json');
+export const hostsFilePath = () =>
+  process.env.VMHOP_HOSTS ?? join(homedir(), '.config', 'vmhop', 'hosts.json');
 
 export function readHostsFile(file = hostsFilePath()): HostsFile {
   if (!existsSync(file)) return { hosts: {} };
   try {
     return JSON.parse(readFileSync(file, 'utf8')) as HostsFile;
   } catch (e) {
-    throw new VmhopError('VMHOP_ERR_USAGE', `hosts file ${file} is not valid JSON: ${(e as Error).message}`, { file });
+    throw new VmhopError('VMHOP_ERR_USAGE', `hosts file ${file} is not valid JSON: ${(e as Error).message}`, {
+      file,
+    });
   }
 }
 

@@ -25,8 +25,11 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     guest = await launchGuest(a, { name: 'demo', memoryMiB: 256, workload: { ip: '10.77.0.5' } });
     const w = await waitForGuest(guest.ip, 60_000);
-    if (!w.ok) throw new Error(`the guest's service did not answer within 60 s (serial log: ${guest.serialLog})`);
-    say(`guest service at ${guest.ip}:7777 answered the client after ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    if (!w.ok)
+      throw new Error(`the guest's service did not answer within 60 s (serial log: ${guest.serialLog})`);
+    say(
+      `guest service at ${guest.ip}:7777 answered the client after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
     say(`status: ${JSON.stringify(await guestCommand(guest.ip, 'status'))}`);
     const gaps = await measureGaps(guest.ip, 2_000, 50);
     say(`2 s of pings from the client: ${gaps.ok}/${gaps.sent} answered, longest gap ${gaps.maxGapMs} ms`);

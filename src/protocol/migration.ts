@@ -13,7 +13,14 @@ export type Phase = z.infer<typeof Phase>;
 
 /** running until it ends; failed means the source runs; interrupted = offline copy that can resume;
  *  needs-operator = outcome unknown (the source stays paused, nothing is guessed). */
-export const JobState = z.enum(['running', 'completed', 'failed', 'cancelled', 'interrupted', 'needs-operator']);
+export const JobState = z.enum([
+  'running',
+  'completed',
+  'failed',
+  'cancelled',
+  'interrupted',
+  'needs-operator',
+]);
 export type JobState = z.infer<typeof JobState>;
 
 export const TimeoutAction = z.enum(['abort', 'suspend', 'postcopy']);

@@ -23,7 +23,9 @@ export const PoolDef = z.discriminatedUnion('kind', [
   z.object({
     name: z.string().regex(POOL_NAME),
     kind: z.literal('block'),
-    devices: z.array(z.string().regex(/^\/dev\/[A-Za-z0-9_.\/-]+$/, 'devices must be paths under /dev')).min(1),
+    devices: z
+      .array(z.string().regex(/^\/dev\/[A-Za-z0-9_./-]+$/, 'devices must be paths under /dev'))
+      .min(1),
   }),
 ]);
 export type PoolDef = z.infer<typeof PoolDef>;
@@ -56,7 +58,9 @@ export const VolumeInfo = z.object({
 export type VolumeInfo = z.infer<typeof VolumeInfo>;
 
 export const VolumeCreate = z.object({
-  name: z.string().regex(VOLUME_NAME, 'volume name: letters, digits, _ . + -, starting with a letter or digit'),
+  name: z
+    .string()
+    .regex(VOLUME_NAME, 'volume name: letters, digits, _ . + -, starting with a letter or digit'),
   sizeBytes: z.number().int().positive().optional(),
   format: z.enum(['qcow2', 'raw']).default('qcow2'),
   /** Make a qcow2 overlay on this volume of the same pool (a thin clone over a base image). */

@@ -46,27 +46,29 @@ export const BootSpec = z.discriminatedUnion('kind', [
 ]);
 export type BootSpec = z.infer<typeof BootSpec>;
 
-export const VmSpec = z.object({
-  name: z.string().regex(VM_NAME, 'VM name: 1-63 letters, digits, _ . -, starting with a letter or digit'),
-  uuid: z.string().uuid(),
-  vcpus: z.number().int().min(1).max(64).default(1),
-  memoryMiB: z
-    .number()
-    .int()
-    .min(16)
-    .max(1024 * 1024),
-  machine: z.string().regex(QEMU_IDENT).default('q35'),
-  cpuModel: z.string().regex(QEMU_IDENT).default('qemu64'),
-  boot: BootSpec,
-  disks: z.array(DiskSpec).max(16).default([]),
-  nics: z.array(NicSpec).max(8).default([]),
-  vnc: z.boolean().default(false),
-}).superRefine((spec, ctx) => {
-  const dup = (values: string[]) => values.find((v, i) => values.indexOf(v) !== i);
-  const disk = dup(spec.disks.map((d) => d.target));
-  if (disk) ctx.addIssue({ code: 'custom', path: ['disks'], message: `disk target ${disk} is used twice` });
-  const mac = dup(spec.nics.map((n) => n.mac));
-  if (mac) ctx.addIssue({ code: 'custom', path: ['nics'], message: `MAC ${mac} is used twice` });
-});
+export const VmSpec = z
+  .object({
+    name: z.string().regex(VM_NAME, 'VM name: 1-63 letters, digits, _ . -, starting with a letter or digit'),
+    uuid: z.string().uuid(),
+    vcpus: z.number().int().min(1).max(64).default(1),
+    memoryMiB: z
+      .number()
+      .int()
+      .min(16)
+      .max(1024 * 1024),
+    machine: z.string().regex(QEMU_IDENT).default('q35'),
+    cpuModel: z.string().regex(QEMU_IDENT).default('qemu64'),
+    boot: BootSpec,
+    disks: z.array(DiskSpec).max(16).default([]),
+    nics: z.array(NicSpec).max(8).default([]),
+    vnc: z.boolean().default(false),
+  })
+  .superRefine((spec, ctx) => {
+    const dup = (values: string[]) => values.find((v, i) => values.indexOf(v) !== i);
+    const disk = dup(spec.disks.map((d) => d.target));
+    if (disk) ctx.addIssue({ code: 'custom', path: ['disks'], message: `disk target ${disk} is used twice` });
+    const mac = dup(spec.nics.map((n) => n.mac));
+    if (mac) ctx.addIssue({ code: 'custom', path: ['nics'], message: `MAC ${mac} is used twice` });
+  });
 export type VmSpec = z.infer<typeof VmSpec>;
 export type VmSpecInput = z.input<typeof VmSpec>;

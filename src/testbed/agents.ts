@@ -28,14 +28,21 @@ export function newToken(): string {
 
 async function writeAgentConfig(h: HostPlan, all: HostPlan[], token: string): Promise<void> {
   const tlsDir = `${HOST_DATA_DIR}/tls`;
-  await issueHostCert(TESTBED_CA_DIR, `${h.backingData}/tls`, h.name, { ips: [h.mgmtAddress, h.migrationAddress] });
+  await issueHostCert(TESTBED_CA_DIR, `${h.backingData}/tls`, h.name, {
+    ips: [h.mgmtAddress, h.migrationAddress],
+  });
   const config = {
     name: h.name,
     listen: `${h.mgmtAddress}:${AGENT_PORT}`,
     dataDir: HOST_DATA_DIR,
     runDir: HOST_RUN_DIR,
     migrationAddress: h.migrationAddress,
-    tls: { cert: `${tlsDir}/server-cert.pem`, key: `${tlsDir}/server-key.pem`, ca: `${tlsDir}/ca-cert.pem`, dir: tlsDir },
+    tls: {
+      cert: `${tlsDir}/server-cert.pem`,
+      key: `${tlsDir}/server-key.pem`,
+      ca: `${tlsDir}/ca-cert.pem`,
+      dir: tlsDir,
+    },
     tokenHashes: [hashToken(token)],
     peers: Object.fromEntries(all.filter((p) => p.name !== h.name).map((p) => [p.name, agentUrl(p)])),
     accel: 'tcg',
@@ -64,26 +71,43 @@ async function waitHealthy(h: HostPlan, pid: number, timeoutMs: number): Promise
   } finally {
     await dispatcher.close();
   }
-  throw new VmhopError('VMHOP_ERR_TIMEOUT', `the agent on test-bed host ${h.name} did not become healthy; see ${h.backingRun}/agent.log`, {
-    host: h.name,
-  });
+  throw new VmhopError(
+    'VMHOP_ERR_TIMEOUT',
+    `the agent on test-bed host ${h.name} did not become healthy; see ${h.backingRun}/agent.log`,
+    {
+      host: h.name,
+    },
+  );
 }
 
 /** Starts the agent of `h` unless it runs; returns its pid. */
-export async function startAgent(h: HostPlan, all: HostPlan[], state: TestbedState, token: string): Promise<number> {
+export async function startAgent(
+  h: HostPlan,
+  all: HostPlan[],
+  state: TestbedState,
+  token: string,
+): Promise<number> {
   const known = state.processes.find((p) => p.host === h.name && p.what === 'agent');
   if (known && isAlive(known.pid)) return known.pid;
   if (!existsSync(AGENT_MAIN)) {
-    throw new VmhopError('VMHOP_ERR_USAGE', `the agent is not built (${AGENT_MAIN} is missing): run \`npm run build\``, {});
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `the agent is not built (${AGENT_MAIN} is missing): run \`npm run build\``,
+      {},
+    );
   }
   await initCa(TESTBED_CA_DIR, 'vmhop test bed CA');
   await mkdir(h.backingRun, { recursive: true });
   await writeAgentConfig(h, all, token);
   const log = openSync(`${h.backingRun}/agent.log`, 'a');
-  const child = spawn('nsenter', [...nsenterArgs(h), process.execPath, AGENT_MAIN, 'run', '--config', `${HOST_DATA_DIR}/agent.json`], {
-    detached: true,
-    stdio: ['ignore', log, log],
-  });
+  const child = spawn(
+    'nsenter',
+    [...nsenterArgs(h), process.execPath, AGENT_MAIN, 'run', '--config', `${HOST_DATA_DIR}/agent.json`],
+    {
+      detached: true,
+      stdio: ['ignore', log, log],
+    },
+  );
   closeSync(log);
   child.unref();
   const pid = child.pid as number;
@@ -94,7 +118,8 @@ export async function startAgent(h: HostPlan, all: HostPlan[], state: TestbedSta
 /** Points the CLI's hosts file at the test-bed agents (other entries are kept). */
 export function writeTestbedConnections(plans: HostPlan[], token: string): void {
   const file = readHostsFile();
-  for (const h of plans) file.hosts[h.name] = { url: agentUrl(h), token, ca: `${TESTBED_CA_DIR}/ca-cert.pem` };
+  for (const h of plans)
+    file.hosts[h.name] = { url: agentUrl(h), token, ca: `${TESTBED_CA_DIR}/ca-cert.pem` };
   file.default ??= plans[0]?.name;
   writeHostsFile(file);
 }

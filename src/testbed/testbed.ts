@@ -81,7 +81,9 @@ export function plansFor(hosts: readonly string[]): HostPlan[] {
   });
 }
 
-export async function up(opts: { hosts?: string[]; shaping?: Shaping; agents?: boolean } = {}): Promise<TestbedState> {
+export async function up(
+  opts: { hosts?: string[]; shaping?: Shaping; agents?: boolean } = {},
+): Promise<TestbedState> {
   requireRoot();
   const previous = await readState();
   const hosts = opts.hosts ?? previous?.hosts ?? DEFAULT_HOSTS;
@@ -125,7 +127,12 @@ async function startAgents(plans: HostPlan[]): Promise<void> {
   }
   writeTestbedConnections(plans, token);
   for (const h of plans) {
-    const client = new AgentClient({ name: h.name, url: agentUrl(h), token, ca: `${TESTBED_CA_DIR}/ca-cert.pem` });
+    const client = new AgentClient({
+      name: h.name,
+      url: agentUrl(h),
+      token,
+      ca: `${TESTBED_CA_DIR}/ca-cert.pem`,
+    });
     try {
       const { pools } = await client.call<{ pools: { name: string }[] }>('GET', '/v1/pools');
       if (!pools.some((p) => p.name === 'shared')) {
@@ -143,7 +150,8 @@ export async function shape(shaping: Shaping): Promise<TestbedState> {
   validateShaping(shaping);
   const plans = plansFor(state.hosts);
   const [clear, ...rest] = shapingCommands('mig0', shaping);
-  const clearAll = () => Promise.all(plans.map((h) => runOnHost(h, ['tc', ...(clear ?? [])], { allowFail: true })));
+  const clearAll = () =>
+    Promise.all(plans.map((h) => runOnHost(h, ['tc', ...(clear ?? [])], { allowFail: true })));
   await clearAll();
   try {
     for (const h of plans) for (const c of rest) await runOnHost(h, ['tc', ...c]);

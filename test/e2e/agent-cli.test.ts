@@ -16,7 +16,7 @@ interface Vm {
 }
 const IP = '10.77.0.21';
 const state = async (name: string) => (await vmhopOk<Vm>(['-c', 'a', 'dominfo', name])).state;
-const tick = async () => ((await guestCommand(IP, 'status')) as { tick: number; uptime_ms: number });
+const tick = async () => (await guestCommand(IP, 'status')) as { tick: number; uptime_ms: number };
 
 afterAll(async () => {
   for (const vm of ['cli1', 'xml1']) {
@@ -27,7 +27,19 @@ afterAll(async () => {
 
 describe('agent and CLI on host a', () => {
   it('creates the test guest and runs it', async () => {
-    const vm = await vmhopOk<Vm>(['-c', 'a', 'create', 'cli1', '--test-guest', '--ip', IP, '--memory', '192', '--disk-size', '128M']);
+    const vm = await vmhopOk<Vm>([
+      '-c',
+      'a',
+      'create',
+      'cli1',
+      '--test-guest',
+      '--ip',
+      IP,
+      '--memory',
+      '192',
+      '--disk-size',
+      '128M',
+    ]);
     expect(vm.state).toBe('running');
     expect((await waitForGuest(IP, 60_000)).ok).toBe(true);
     const list = await vmhopOk<{ vms: Vm[] }>(['-c', 'a', 'list']);
@@ -109,7 +121,17 @@ describe('agent and CLI on host a', () => {
     const unknown = await vmhop(['-c', 'a', 'start', 'nope']);
     expect(unknown.exitCode).toBe(3);
     expect(JSON.stringify(unknown.json)).toMatch(/VM `nope` not found/);
-    const dup = await vmhop(['-c', 'a', 'create', 'cli1', '--test-guest', '--ip', '10.77.0.23', '--disk-size', '64M']);
+    const dup = await vmhop([
+      '-c',
+      'a',
+      'create',
+      'cli1',
+      '--test-guest',
+      '--ip',
+      '10.77.0.23',
+      '--disk-size',
+      '64M',
+    ]);
     expect(dup.exitCode).toBe(4);
     const vols = await vmhopOk<{ volumes: { name: string }[] }>(['-c', 'a', 'vol-list', 'default']);
     expect(vols.volumes.map((v) => v.name).filter((n) => n.startsWith('cli1'))).toEqual(['cli1-vda.qcow2']);

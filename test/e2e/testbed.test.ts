@@ -28,7 +28,11 @@ describe('test bed', () => {
 
   it('gives each host its own /var/lib/vmhop and one shared directory at the same path', async () => {
     const [a, b] = [await testbed.hostOf('a'), await testbed.hostOf('b')];
-    await runOnHost(a, ['sh', '-c', 'echo from-a > /var/lib/vmhop/whoami && echo shared-by-a > /srv/vmhop-shared/probe']);
+    await runOnHost(a, [
+      'sh',
+      '-c',
+      'echo from-a > /var/lib/vmhop/whoami && echo shared-by-a > /srv/vmhop-shared/probe',
+    ]);
     await runOnHost(b, ['sh', '-c', 'echo from-b > /var/lib/vmhop/whoami']);
     expect((await runOnHost(a, ['cat', '/var/lib/vmhop/whoami'])).stdout).toBe('from-a');
     expect((await runOnHost(b, ['cat', '/var/lib/vmhop/whoami'])).stdout).toBe('from-b');

@@ -119,12 +119,9 @@ describe('an action without a body', () => {
   // POST has no body, and `.default({})` only replaces undefined, so `curl -X POST
   // .../start` (or any client that sends no body) gets 400 "(body): Expected object,
   // received null" instead of the action. The CLI always sends `{}`, which hides it.
-  it(
-    'is the same as an empty body: suspend of a shut-off VM answers 409 VMHOP_ERR_VM_STATE',
-    async () => {
-      expectApiError(await agent.api('POST', '/v1/vms/web1/suspend'), 409, 'VMHOP_ERR_VM_STATE');
-    },
-  );
+  it('is the same as an empty body: suspend of a shut-off VM answers 409 VMHOP_ERR_VM_STATE', async () => {
+    expectApiError(await agent.api('POST', '/v1/vms/web1/suspend'), 409, 'VMHOP_ERR_VM_STATE');
+  });
 });
 
 describe('a start that cannot happen', () => {

@@ -14,7 +14,8 @@ import {
 import type { Db } from './open.js';
 
 export type Role = 'source' | 'target';
-export type ArtifactKind = 'vm-definition' | 'qemu' | 'volume' | 'nbd-export' | 'tls-object' | 'replaced-definition';
+export type ArtifactKind =
+  'vm-definition' | 'qemu' | 'volume' | 'nbd-export' | 'tls-object' | 'replaced-definition';
 
 interface RawJob {
   id: string;
@@ -58,7 +59,15 @@ export class JobStore {
     };
   }
 
-  create(j: { id: string; vm: string; mode: MigrationMode; role: Role; peer: string; phase: Phase; options: MigrationOptions }): JobRow {
+  create(j: {
+    id: string;
+    vm: string;
+    mode: MigrationMode;
+    role: Role;
+    peer: string;
+    phase: Phase;
+    options: MigrationOptions;
+  }): JobRow {
     const now = new Date().toISOString();
     this.db.transaction(() => {
       this.db
@@ -66,14 +75,20 @@ export class JobStore {
           'INSERT INTO jobs (id, vm, kind, role, phase, state, peer, options, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
         .run(j.id, j.vm, j.mode, j.role, j.phase, 'running', j.peer, JSON.stringify(j.options), now, now);
-      this.journal(j.id, `created as ${j.role} of a ${j.mode} migration of ${j.vm} (peer ${j.peer}), phase ${j.phase}`);
+      this.journal(
+        j.id,
+        `created as ${j.role} of a ${j.mode} migration of ${j.vm} (peer ${j.peer}), phase ${j.phase}`,
+      );
     })();
     return this.get(j.id);
   }
 
   get(id: string): JobRow {
     const r = this.db.prepare('SELECT * FROM jobs WHERE id = ?').get(id) as RawJob | undefined;
-    if (!r) throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `migration job \`${id}\` not found on this host`, { job: id });
+    if (!r)
+      throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `migration job \`${id}\` not found on this host`, {
+        job: id,
+      });
     return this.fromRaw(r);
   }
 
@@ -83,15 +98,20 @@ export class JobStore {
   }
 
   list(limit = 200): JobRow[] {
-    return (this.db.prepare('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?').all(limit) as RawJob[]).map((r) => this.fromRaw(r));
+    return (
+      this.db.prepare('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?').all(limit) as RawJob[]
+    ).map((r) => this.fromRaw(r));
   }
 
   running(): JobRow[] {
-    return (this.db.prepare("SELECT * FROM jobs WHERE state = 'running'").all() as RawJob[]).map((r) => this.fromRaw(r));
+    return (this.db.prepare("SELECT * FROM jobs WHERE state = 'running'").all() as RawJob[]).map((r) =>
+      this.fromRaw(r),
+    );
   }
 
   runningFor(vm: string): JobRow | undefined {
-    const r = this.db.prepare("SELECT * FROM jobs WHERE vm = ? AND state = 'running'").get(vm) as RawJob | undefined;
+    const r = this.db.prepare("SELECT * FROM jobs WHERE vm = ? AND state = 'running'").get(vm) as
+      RawJob | undefined;
     return r && this.fromRaw(r);
   }
 
@@ -102,7 +122,9 @@ export class JobStore {
       if (phaseIndex(phase) < phaseIndex(cur.phase)) {
         throw new Error(`job ${id}: phase ${phase} would go back from ${cur.phase}`);
       }
-      this.db.prepare('UPDATE jobs SET phase = ?, updated_at = ? WHERE id = ?').run(phase, new Date().toISOString(), id);
+      this.db
+        .prepare('UPDATE jobs SET phase = ?, updated_at = ? WHERE id = ?')
+        .run(phase, new Date().toISOString(), id);
       this.journal(id, `phase ${phase}: ${note}`);
     })();
   }
@@ -121,11 +143,16 @@ export class JobStore {
   }
 
   journal(id: string, entry: string): void {
-    this.db.prepare('INSERT INTO journal (job_id, at, entry) VALUES (?, ?, ?)').run(id, new Date().toISOString(), entry);
+    this.db
+      .prepare('INSERT INTO journal (job_id, at, entry) VALUES (?, ?, ?)')
+      .run(id, new Date().toISOString(), entry);
   }
 
   journalOf(id: string): { at: string; entry: string }[] {
-    return this.db.prepare('SELECT at, entry FROM journal WHERE job_id = ? ORDER BY seq').all(id) as { at: string; entry: string }[];
+    return this.db.prepare('SELECT at, entry FROM journal WHERE job_id = ? ORDER BY seq').all(id) as {
+      at: string;
+      entry: string;
+    }[];
   }
 
   addArtifact(id: string, kind: ArtifactKind, ref: string): void {
@@ -135,7 +162,9 @@ export class JobStore {
   }
 
   artifacts(id: string): { kind: ArtifactKind; ref: string }[] {
-    return this.db.prepare('SELECT kind, ref FROM artifacts WHERE job_id = ? ORDER BY rowid DESC').all(id) as {
+    return this.db
+      .prepare('SELECT kind, ref FROM artifacts WHERE job_id = ? ORDER BY rowid DESC')
+      .all(id) as {
       kind: ArtifactKind;
       ref: string;
     }[];

@@ -12,7 +12,8 @@ export class SqlitePoolStore {
   }
 
   get(name: string): PoolDef | undefined {
-    const r = this.db.prepare('SELECT def FROM pools WHERE name = ?').get(name) as { def: string } | undefined;
+    const r = this.db.prepare('SELECT def FROM pools WHERE name = ?').get(name) as
+      { def: string } | undefined;
     return r && PoolDef.parse(JSON.parse(r.def));
   }
 

@@ -33,7 +33,19 @@ async function kvmWorks(dir: string): Promise<boolean> {
   const log = join(dir, 'seabios.log');
   const child = execa(
     'qemu-system-x86_64',
-    ['-machine', 'pc,accel=kvm', '-nodefaults', '-display', 'none', '-m', '32', '-debugcon', `file:${log}`, '-global', 'isa-debugcon.iobase=0x402'],
+    [
+      '-machine',
+      'pc,accel=kvm',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-m',
+      '32',
+      '-debugcon',
+      `file:${log}`,
+      '-global',
+      'isa-debugcon.iobase=0x402',
+    ],
     { reject: false, stdin: 'ignore' },
   );
   try {
@@ -54,7 +66,18 @@ export async function probeQemu(): Promise<QemuCapabilities> {
   const sock = join(dir, 'qmp.sock');
   const child = execa(
     'qemu-system-x86_64',
-    ['-machine', 'none', '-accel', 'tcg', '-nodefaults', '-display', 'none', '-S', '-qmp', `unix:${sock},server=on,wait=off`],
+    [
+      '-machine',
+      'none',
+      '-accel',
+      'tcg',
+      '-nodefaults',
+      '-display',
+      'none',
+      '-S',
+      '-qmp',
+      `unix:${sock},server=on,wait=off`,
+    ],
     { reject: false, stdin: 'ignore' },
   );
   try {
@@ -76,7 +99,12 @@ export async function probeQemu(): Promise<QemuCapabilities> {
       await qmp.close();
     }
   } catch (e) {
-    throw new VmhopError('VMHOP_ERR_QEMU_START_FAILED', `cannot probe qemu-system-x86_64: ${(e as Error).message}`, {}, e);
+    throw new VmhopError(
+      'VMHOP_ERR_QEMU_START_FAILED',
+      `cannot probe qemu-system-x86_64: ${(e as Error).message}`,
+      {},
+      e,
+    );
   } finally {
     child.kill('SIGKILL');
     await child;

@@ -8,6 +8,7 @@ export interface HostMemory {
 }
 
 export function hostMemory(meminfo = readFileSync('/proc/meminfo', 'utf8')): HostMemory {
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(meminfo)?.[1] ?? 0) * 1024;
+  const kib = (key: string) =>
+    Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(meminfo)?.[1] ?? 0) * 1024;
   return { totalBytes: kib('MemTotal'), availableBytes: kib('MemAvailable') };
 }

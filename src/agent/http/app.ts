@@ -20,7 +20,6 @@ import { poolRoutes } from './routes/pools.js';
 import { peerRoutes } from './routes/peer.js';
 import { jobRoutes } from './routes/jobs.js';
 
-
 export interface AppOptions {
   services: AgentServices;
   auth: AuthConfig;
@@ -33,7 +32,14 @@ export async function buildApp(opts: AppOptions) {
     loggerInstance: (opts.logger || undefined) as FastifyBaseLogger | undefined,
     bodyLimit: 4 * 1024 * 1024,
     ...(opts.https
-      ? { https: { ...opts.https, requestCert: true, rejectUnauthorized: false, minVersion: 'TLSv1.2' as const } }
+      ? {
+          https: {
+            ...opts.https,
+            requestCert: true,
+            rejectUnauthorized: false,
+            minVersion: 'TLSv1.2' as const,
+          },
+        }
       : {}),
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -41,7 +47,11 @@ export async function buildApp(opts: AppOptions) {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({
-      error: { code: 'VMHOP_ERR_ROUTE_NOT_FOUND', message: `no such API route: ${req.method} ${req.url}`, details: {} },
+      error: {
+        code: 'VMHOP_ERR_ROUTE_NOT_FOUND',
+        message: `no such API route: ${req.method} ${req.url}`,
+        details: {},
+      },
     });
   });
   await app.register(swagger, {

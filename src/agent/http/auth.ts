@@ -26,7 +26,11 @@ declare module 'fastify' {
 export function requirePeer(req: FastifyRequest): void {
   const p = req.principal;
   if (p?.kind === 'peer' || p?.kind === 'anonymous') return;
-  throw new VmhopError('VMHOP_ERR_PEER_ONLY', `${req.method} ${req.url} is for peer agents presenting a cluster certificate`, {});
+  throw new VmhopError(
+    'VMHOP_ERR_PEER_ONLY',
+    `${req.method} ${req.url} is for peer agents presenting a cluster certificate`,
+    {},
+  );
 }
 
 function peerOf(req: FastifyRequest): Principal | undefined {

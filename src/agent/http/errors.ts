@@ -6,12 +6,19 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { VmhopError, isVmhopError } from '../../protocol/errors.js';
 
 /** The value a validation error is about, so the message can name it. */
-function valueAt(req: FastifyRequest | undefined, context: string | undefined, instancePath: string): unknown {
+function valueAt(
+  req: FastifyRequest | undefined,
+  context: string | undefined,
+  instancePath: string,
+): unknown {
   const root = context === 'params' ? req?.params : context === 'querystring' ? req?.query : req?.body;
   return instancePath
     .split('/')
     .filter(Boolean)
-    .reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), root);
+    .reduce<unknown>(
+      (o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined),
+      root,
+    );
 }
 
 export function toVmhopError(e: unknown, req?: FastifyRequest): VmhopError {

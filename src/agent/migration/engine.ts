@@ -44,12 +44,19 @@ export class MigrationEngine {
     const vm = this.c.vms.get(req.vm);
     const busy = this.c.jobs.runningFor(req.vm);
     if (busy) {
-      throw new VmhopError('VMHOP_ERR_MIGRATION_IN_PROGRESS', `VM \`${req.vm}\` is already being migrated (job ${busy.id}, phase ${busy.phase})`, { job: busy.id });
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_IN_PROGRESS',
+        `VM \`${req.vm}\` is already being migrated (job ${busy.id}, phase ${busy.phase})`,
+        { job: busy.id },
+      );
     }
     if (req.mode === 'live-shared' && req.options.copyStorage) req.mode = 'live-copy';
     const peer = this.c.peer(req.to);
     const plan = (hostname: string) =>
-      planMigrationSettings(req.options, req.options.insecure ? {} : { tls: { credsId: TLS_OBJECT_ID, hostname } });
+      planMigrationSettings(
+        req.options,
+        req.options.insecure ? {} : { tls: { credsId: TLS_OBJECT_ID, hostname } },
+      );
     plan('-'); // refuses contradictory options before anything else
     const checks = await preflight(this.c, vm, peer, req.mode, req.options);
     const failed = checks.filter((k) => !k.ok);
@@ -62,19 +69,41 @@ export class MigrationEngine {
       );
     }
     if (req.mode !== 'live-shared') {
-      throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', `mode ${req.mode} is not available yet on this agent`, { mode: req.mode });
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_OPTIONS',
+        `mode ${req.mode} is not available yet on this agent`,
+        { mode: req.mode },
+      );
     }
-    const job = this.c.jobs.create({ id: randomUUID(), vm: vm.name, mode: req.mode, role: 'source', peer: req.to, phase: 'begin', options: req.options });
+    const job = this.c.jobs.create({
+      id: randomUUID(),
+      vm: vm.name,
+      mode: req.mode,
+      role: 'source',
+      peer: req.to,
+      phase: 'begin',
+      options: req.options,
+    });
     this.c.jobs.setPreflight(job.id, checks);
     const settings = plan((await peer.hostInfo()).migrationAddress);
-    const run: Running = { abort: new AbortController(), samples: [], startedAt: Date.now(), done: Promise.resolve(undefined as never) };
+    const run: Running = {
+      abort: new AbortController(),
+      samples: [],
+      startedAt: Date.now(),
+      done: Promise.resolve(undefined as never),
+    };
     this.running.set(job.id, run);
     run.done = this.perform(job, vm.name, settings, run);
     run.done.catch(() => undefined);
     return { job: this.info(job.id), preflight: checks };
   }
 
-  private async perform(job: JobRow, vmName: string, settings: ReturnType<typeof planMigrationSettings>, run: Running): Promise<JobInfo> {
+  private async perform(
+    job: JobRow,
+    vmName: string,
+    settings: ReturnType<typeof planMigrationSettings>,
+    run: Running,
+  ): Promise<JobInfo> {
     const vm = this.c.vms.get(vmName);
     const peer = this.c.peer(job.peer);
     let state: Exclude<JobState, 'running'> = 'completed';
@@ -91,8 +120,15 @@ export class MigrationEngine {
         onSample: (info, at, stage) => this.sample(job, run, info, at, stage),
       });
     } catch (e) {
-      const err = isVmhopError(e) ? e : new VmhopError('VMHOP_ERR_MIGRATION_FAILED', (e as Error).message, {}, e);
-      state = err.code === 'VMHOP_ERR_MIGRATION_CANCELLED' ? 'cancelled' : err.code === 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN' ? 'needs-operator' : 'failed';
+      const err = isVmhopError(e)
+        ? e
+        : new VmhopError('VMHOP_ERR_MIGRATION_FAILED', (e as Error).message, {}, e);
+      state =
+        err.code === 'VMHOP_ERR_MIGRATION_CANCELLED'
+          ? 'cancelled'
+          : err.code === 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN'
+            ? 'needs-operator'
+            : 'failed';
       error = { code: err.code, message: err.message };
     }
     const report: JobReport = {
@@ -100,7 +136,11 @@ export class MigrationEngine {
       totalMs: Date.now() - run.startedAt,
       encrypted: !job.options.insecure,
       options: job.options,
-      notes: [...(result?.notes ?? []), ...(job.options.insecure ? ['RAM was sent in plaintext (--insecure)'] : []), ...settings.notes],
+      notes: [
+        ...(result?.notes ?? []),
+        ...(job.options.insecure ? ['RAM was sent in plaintext (--insecure)'] : []),
+        ...settings.notes,
+      ],
       ...(result
         ? {
             setupMs: result.setupMs,
@@ -125,7 +165,12 @@ export class MigrationEngine {
     if (run.samples.length > 240) run.samples.shift();
     const phase = this.c.jobs.get(job.id).phase;
     run.progress = progressFrom(prev, cur, { phase, stage, startedAt: run.startedAt });
-    this.c.events.publish({ type: 'job.progress', job: job.id, vm: job.vm, data: run.progress as unknown as Record<string, unknown> });
+    this.c.events.publish({
+      type: 'job.progress',
+      job: job.id,
+      vm: job.vm,
+      data: run.progress as unknown as Record<string, unknown>,
+    });
   }
 
   /** Finishes or rolls back the jobs a previous agent process left running. */
@@ -143,10 +188,18 @@ export class MigrationEngine {
     const job = this.c.jobs.get(jobId);
     const run = this.running.get(jobId);
     if (!run || job.state !== 'running') {
-      throw new VmhopError('VMHOP_ERR_VM_STATE', `job \`${jobId}\` is not running here (state ${job.state})`, { job: jobId });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `job \`${jobId}\` is not running here (state ${job.state})`,
+        { job: jobId },
+      );
     }
     if (job.phase === 'finish' || job.phase === 'confirm') {
-      throw new VmhopError('VMHOP_ERR_VM_STATE', `job \`${jobId}\` is past the switchover (phase ${job.phase}): it can no longer be cancelled`, { job: jobId });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `job \`${jobId}\` is past the switchover (phase ${job.phase}): it can no longer be cancelled`,
+        { job: jobId },
+      );
     }
     run.abort.abort('cancelled by the user');
     return this.info(jobId);
@@ -154,7 +207,8 @@ export class MigrationEngine {
 
   abortVm(vm: string): JobInfo {
     const job = this.c.jobs.runningFor(vm);
-    if (!job) throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `no migration of \`${vm}\` is running here`, { vm });
+    if (!job)
+      throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `no migration of \`${vm}\` is running here`, { vm });
     return this.abort(job.id);
   }
 

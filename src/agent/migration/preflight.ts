@@ -22,61 +22,148 @@ export async function preflight(
     checks.push({ name, ok, detail, ...(ok || !fix ? {} : { fix }) });
 
   const live = mode !== 'offline';
-  add('vm-state', !live || vm.state === 'running' || vm.state === 'paused', `VM \`${vm.name}\` is ${vm.state}`, `start it, or use --offline`);
+  add(
+    'vm-state',
+    !live || vm.state === 'running' || vm.state === 'paused',
+    `VM \`${vm.name}\` is ${vm.state}`,
+    `start it, or use --offline`,
+  );
 
   let target;
   try {
     target = await peer.hostInfo();
-    add('target-reachable', true, `agent \`${peer.name}\` answered (QEMU ${target.qemuVersion}) and accepted this agent's certificate`);
+    add(
+      'target-reachable',
+      true,
+      `agent \`${peer.name}\` answered (QEMU ${target.qemuVersion}) and accepted this agent's certificate`,
+    );
   } catch (e) {
-    add('target-reachable', false, (e as Error).message, `check that vmhop-agent runs on \`${peer.name}\`, that both carry certificates of the same cluster CA, and the peers entry in the agent config`);
+    add(
+      'target-reachable',
+      false,
+      (e as Error).message,
+      `check that vmhop-agent runs on \`${peer.name}\`, that both carry certificates of the same cluster CA, and the peers entry in the agent config`,
+    );
     return checks;
   }
-  add('protocol', target.protocolVersion === PROTOCOL_VERSION, `target protocol ${target.protocolVersion}, ours ${PROTOCOL_VERSION}`, 'run the same vmhop version on both hosts');
-  add('name-free', !target.vmNames.includes(vm.name), target.vmNames.includes(vm.name) ? `\`${peer.name}\` already has a VM named \`${vm.name}\`` : `no VM named \`${vm.name}\` on \`${peer.name}\``, `undefine it on \`${peer.name}\` first`);
+  add(
+    'protocol',
+    target.protocolVersion === PROTOCOL_VERSION,
+    `target protocol ${target.protocolVersion}, ours ${PROTOCOL_VERSION}`,
+    'run the same vmhop version on both hosts',
+  );
+  add(
+    'name-free',
+    !target.vmNames.includes(vm.name),
+    target.vmNames.includes(vm.name)
+      ? `\`${peer.name}\` already has a VM named \`${vm.name}\``
+      : `no VM named \`${vm.name}\` on \`${peer.name}\``,
+    `undefine it on \`${peer.name}\` first`,
+  );
   const machineOk = target.machines.includes(vm.spec.machine) || vm.spec.machine in target.machineAliases;
-  add('machine-type', machineOk, `machine \`${vm.spec.machine}\` ${machineOk ? 'is' : 'is not'} available on \`${peer.name}\``, `define the VM with a machine type both hosts have`);
+  add(
+    'machine-type',
+    machineOk,
+    `machine \`${vm.spec.machine}\` ${machineOk ? 'is' : 'is not'} available on \`${peer.name}\``,
+    `define the VM with a machine type both hosts have`,
+  );
   const cpuOk = target.cpuModels.includes(vm.spec.cpuModel);
-  add('cpu-model', cpuOk, `CPU model \`${vm.spec.cpuModel}\` ${cpuOk ? 'is' : 'is not'} available on \`${peer.name}\``, `use a CPU model both hosts have (qemu64 always is)`);
+  add(
+    'cpu-model',
+    cpuOk,
+    `CPU model \`${vm.spec.cpuModel}\` ${cpuOk ? 'is' : 'is not'} available on \`${peer.name}\``,
+    `use a CPU model both hosts have (qemu64 always is)`,
+  );
   const need = vm.spec.memoryMiB * MIB;
-  add('memory', target.memoryFreeBytes >= need, `${vm.spec.memoryMiB} MiB needed, ${Math.floor(target.memoryFreeBytes / MIB)} MiB free on \`${peer.name}\``, 'free memory on the target or pick another host');
+  add(
+    'memory',
+    target.memoryFreeBytes >= need,
+    `${vm.spec.memoryMiB} MiB needed, ${Math.floor(target.memoryFreeBytes / MIB)} MiB free on \`${peer.name}\``,
+    'free memory on the target or pick another host',
+  );
   const missingBridges = vm.spec.nics.map((n) => n.bridge).filter((b) => !target.bridges.includes(b));
-  add('bridges', missingBridges.length === 0, missingBridges.length ? `bridge(s) ${missingBridges.join(', ')} missing on \`${peer.name}\`` : 'every NIC bridge exists on the target', `create the bridge on \`${peer.name}\` (the guest must land on the same L2 network)`);
+  add(
+    'bridges',
+    missingBridges.length === 0,
+    missingBridges.length
+      ? `bridge(s) ${missingBridges.join(', ')} missing on \`${peer.name}\``
+      : 'every NIC bridge exists on the target',
+    `create the bridge on \`${peer.name}\` (the guest must land on the same L2 network)`,
+  );
   if (live && c.supervisor.qmpOf(vm.name)) {
     const blocked = (await queryMigrate(c.supervisor.qmpOf(vm.name)!))['blocked-reasons'] ?? [];
-    add('qemu-blockers', blocked.length === 0, blocked.length ? `QEMU blocks migration: ${blocked.join('; ')}` : 'QEMU reports no migration blocker', 'remove the devices QEMU names');
+    add(
+      'qemu-blockers',
+      blocked.length === 0,
+      blocked.length ? `QEMU blocks migration: ${blocked.join('; ')}` : 'QEMU reports no migration blocker',
+      'remove the devices QEMU names',
+    );
   }
   await storageChecks(c, vm, peer, mode, options, add);
   if (live && !options.insecure) {
-    add('tls', !!c.tlsDir && existsSync(`${c.tlsDir}/ca-cert.pem`), c.tlsDir ? `x509 credentials in ${c.tlsDir}` : 'this agent has no TLS material', 'configure tls in the agent config, or pass --insecure to send RAM in plaintext');
+    add(
+      'tls',
+      !!c.tlsDir && existsSync(`${c.tlsDir}/ca-cert.pem`),
+      c.tlsDir ? `x509 credentials in ${c.tlsDir}` : 'this agent has no TLS material',
+      'configure tls in the agent config, or pass --insecure to send RAM in plaintext',
+    );
   }
   return checks;
 }
 
 type Add = (name: string, ok: boolean, detail: string, fix?: string) => void;
 
-async function storageChecks(c: MigrationContext, vm: VmRow, peer: PeerLink, mode: MigrationMode, _options: MigrationOptions, add: Add) {
+async function storageChecks(
+  c: MigrationContext,
+  vm: VmRow,
+  peer: PeerLink,
+  mode: MigrationMode,
+  _options: MigrationOptions,
+  add: Add,
+) {
   for (const d of vm.spec.disks) {
     const pool = await c.storage.poolInfo(d.pool).catch(() => undefined);
     if (!pool) {
-      add(`disk-${d.target}`, false, `pool \`${d.pool}\` of disk ${d.target} is not defined here`, 'define the pool');
+      add(
+        `disk-${d.target}`,
+        false,
+        `pool \`${d.pool}\` of disk ${d.target} is not defined here`,
+        'define the pool',
+      );
       continue;
     }
     if (mode === 'live-shared') {
       if (pool.kind !== 'shared') {
-        add(`disk-${d.target}`, false, `disk ${d.target} is on \`${d.pool}\`, a ${pool.kind} pool local to this host`, 'pass --copy-storage all to copy it during the migration, or move the volume to a shared pool');
+        add(
+          `disk-${d.target}`,
+          false,
+          `disk ${d.target} is on \`${d.pool}\`, a ${pool.kind} pool local to this host`,
+          'pass --copy-storage all to copy it during the migration, or move the volume to a shared pool',
+        );
         continue;
       }
       const probe = await c.storage.writeProbe(d.pool);
       try {
         const seen = await peer.checkProbe(d.pool, probe.nonce);
         const same = seen.seen && seen.markerId === pool.markerId;
-        add(`disk-${d.target}`, same, same ? `disk ${d.target}: pool \`${d.pool}\` is the same storage on both hosts (marker ${pool.markerId})` : `disk ${d.target}: pool \`${d.pool}\` on \`${peer.name}\` is not the same storage (probe ${seen.seen ? 'seen' : 'not seen'}, marker ${seen.markerId ?? 'none'} vs ${pool.markerId})`, `mount the same storage at ${pool.path} on \`${peer.name}\` and define the pool there`);
+        add(
+          `disk-${d.target}`,
+          same,
+          same
+            ? `disk ${d.target}: pool \`${d.pool}\` is the same storage on both hosts (marker ${pool.markerId})`
+            : `disk ${d.target}: pool \`${d.pool}\` on \`${peer.name}\` is not the same storage (probe ${seen.seen ? 'seen' : 'not seen'}, marker ${seen.markerId ?? 'none'} vs ${pool.markerId})`,
+          `mount the same storage at ${pool.path} on \`${peer.name}\` and define the pool there`,
+        );
       } finally {
         await c.storage.removeProbe(d.pool, probe.nonce).catch(() => undefined);
       }
       const safe = d.cache === 'none' || d.cache === 'directsync';
-      add(`cache-${d.target}`, safe, `disk ${d.target} uses cache=${d.cache}`, 'use cache none (or directsync): with a host page cache the target can read stale data after the switchover');
+      add(
+        `cache-${d.target}`,
+        safe,
+        `disk ${d.target} uses cache=${d.cache}`,
+        'use cache none (or directsync): with a host page cache the target can read stale data after the switchover',
+      );
     }
   }
 }

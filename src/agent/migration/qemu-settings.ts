@@ -21,9 +21,19 @@ export async function applySettings(qmp: QmpExecutor, s: SideSettings): Promise<
   if (Object.keys(s.parameters).length) await migrateSetParameters(qmp, s.parameters as MigrationParameters);
 }
 
-export async function addTlsCreds(qmp: QmpExecutor, dir: string, endpoint: 'client' | 'server'): Promise<void> {
+export async function addTlsCreds(
+  qmp: QmpExecutor,
+  dir: string,
+  endpoint: 'client' | 'server',
+): Promise<void> {
   await objectDel(qmp, { id: TLS_OBJECT_ID }).catch(() => undefined);
-  await objectAdd(qmp, { 'qom-type': 'tls-creds-x509', id: TLS_OBJECT_ID, dir, endpoint, 'verify-peer': true });
+  await objectAdd(qmp, {
+    'qom-type': 'tls-creds-x509',
+    id: TLS_OBJECT_ID,
+    dir,
+    endpoint,
+    'verify-peer': true,
+  });
 }
 
 export async function removeTlsCreds(qmp: QmpExecutor): Promise<void> {

@@ -37,7 +37,10 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
   const fail = (why: string) => c.jobs.end(job.id, 'failed', report(job, 'failed', why));
   if (job.phase === 'begin' || job.phase === 'prepare' || job.phase === 'perform') {
     if (qmp) await cancelAndResume(qmp, true);
-    await c.peer(job.peer).abort(job.id, 'the source agent restarted').catch(() => undefined);
+    await c
+      .peer(job.peer)
+      .abort(job.id, 'the source agent restarted')
+      .catch(() => undefined);
     fail('the source agent restarted during the migration; the VM runs on the source');
     return;
   }
@@ -51,7 +54,15 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
   try {
     remote = await c.peer(job.peer).job(job.id);
   } catch (e) {
-    c.jobs.end(job.id, 'needs-operator', report(job, 'needs-operator', `cannot ask \`${job.peer}\` whether it committed: ${(e as Error).message}; the source stays paused`));
+    c.jobs.end(
+      job.id,
+      'needs-operator',
+      report(
+        job,
+        'needs-operator',
+        `cannot ask \`${job.peer}\` whether it committed: ${(e as Error).message}; the source stays paused`,
+      ),
+    );
     return;
   }
   if (remote.phase === 'finish') {
@@ -62,7 +73,11 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
     if (qmp) await cancelAndResume(qmp, true);
     fail(`the target did not commit (${remote.state}); the VM runs on the source`);
   } else {
-    c.jobs.end(job.id, 'needs-operator', report(job, 'needs-operator', 'the target has not committed yet; the source stays paused'));
+    c.jobs.end(
+      job.id,
+      'needs-operator',
+      report(job, 'needs-operator', 'the target has not committed yet; the source stays paused'),
+    );
   }
 }
 
@@ -73,6 +88,13 @@ function report(job: JobRow, result: 'completed' | 'failed' | 'needs-operator', 
     encrypted: !job.options.insecure,
     options: job.options,
     notes: [note],
-    ...(result === 'completed' ? {} : { error: { code: result === 'failed' ? 'VMHOP_ERR_MIGRATION_FAILED' : 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN', message: note } }),
+    ...(result === 'completed'
+      ? {}
+      : {
+          error: {
+            code: result === 'failed' ? 'VMHOP_ERR_MIGRATION_FAILED' : 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
+            message: note,
+          },
+        }),
   };
 }

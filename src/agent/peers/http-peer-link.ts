@@ -30,7 +30,12 @@ export class HttpPeerLink implements PeerLink {
     });
   }
 
-  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown, timeoutMs = this.timeoutMs): Promise<T> {
+  private async call<T>(
+    method: 'GET' | 'POST',
+    path: string,
+    body?: unknown,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
     let res;
     try {
       res = await request(new URL(path, this.url), {
@@ -62,7 +67,10 @@ export class HttpPeerLink implements PeerLink {
       }
       const code = (parsed.error?.code ?? 'VMHOP_ERR_INTERNAL') as ErrorCode;
       const known = code in errorCatalogue;
-      const auth = code === 'VMHOP_ERR_AUTH_MISSING' || code === 'VMHOP_ERR_AUTH_INVALID' || code === 'VMHOP_ERR_PEER_ONLY';
+      const auth =
+        code === 'VMHOP_ERR_AUTH_MISSING' ||
+        code === 'VMHOP_ERR_AUTH_INVALID' ||
+        code === 'VMHOP_ERR_PEER_ONLY';
       throw new VmhopError(
         auth ? 'VMHOP_ERR_PEER_AUTH' : known ? code : 'VMHOP_ERR_INTERNAL',
         `peer \`${this.name}\`: ${parsed.error?.message ?? `HTTP ${res.statusCode}: ${text.slice(0, 200)}`}`,
@@ -77,7 +85,11 @@ export class HttpPeerLink implements PeerLink {
   }
 
   checkProbe(pool: string, nonce: string) {
-    return this.call<{ seen: boolean; markerId?: string }>('POST', '/v1/peer/probe', { protocolVersion: PROTOCOL_VERSION, pool, nonce });
+    return this.call<{ seen: boolean; markerId?: string }>('POST', '/v1/peer/probe', {
+      protocolVersion: PROTOCOL_VERSION,
+      pool,
+      nonce,
+    });
   }
 
   prepare(req: PrepareRequest) {
@@ -89,7 +101,10 @@ export class HttpPeerLink implements PeerLink {
   }
 
   async abort(jobId: string, reason: string) {
-    await this.call('POST', `/v1/peer/migrations/${jobId}/abort`, { protocolVersion: PROTOCOL_VERSION, reason });
+    await this.call('POST', `/v1/peer/migrations/${jobId}/abort`, {
+      protocolVersion: PROTOCOL_VERSION,
+      reason,
+    });
   }
 
   job(jobId: string) {

@@ -25,16 +25,32 @@ async function openssl(args: string[]): Promise<void> {
 export const caFiles = (dir: string) => ({ cert: join(dir, 'ca-cert.pem'), key: join(dir, 'ca-key.pem') });
 
 /** Creates a CA in `dir` unless one is there (idempotent: never replaces a CA). */
-export async function initCa(dir: string, commonName = 'vmhop cluster CA'): Promise<{ created: boolean; cert: string }> {
+export async function initCa(
+  dir: string,
+  commonName = 'vmhop cluster CA',
+): Promise<{ created: boolean; cert: string }> {
   const f = caFiles(dir);
   if (existsSync(f.cert) && existsSync(f.key)) return { created: false, cert: f.cert };
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f.key]);
   await chmod(f.key, 0o600);
   await openssl([
-    'req', '-x509', '-new', '-key', f.key, '-sha256', '-days', '3650',
-    '-subj', `/CN=${commonName}`, '-out', f.cert,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    '-new',
+    '-key',
+    f.key,
+    '-sha256',
+    '-days',
+    '3650',
+    '-subj',
+    `/CN=${commonName}`,
+    '-out',
+    f.cert,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   return { created: true, cert: f.cert };
 }
@@ -57,13 +73,16 @@ export async function issueHostCert(
   name: string,
   addresses: { ips: string[]; dns?: string[] },
 ): Promise<IssuedCert> {
-  if (!NAME.test(name)) throw new VmhopError('VMHOP_ERR_USAGE', `certificate name \`${name}\` is not valid`, { name });
+  if (!NAME.test(name))
+    throw new VmhopError('VMHOP_ERR_USAGE', `certificate name \`${name}\` is not valid`, { name });
   for (const ip of addresses.ips) {
     if (!IPV4.test(ip)) throw new VmhopError('VMHOP_ERR_USAGE', `\`${ip}\` is not an IPv4 address`, { ip });
   }
   const ca = caFiles(caDir);
   if (!existsSync(ca.key)) {
-    throw new VmhopError('VMHOP_ERR_USAGE', `no CA in ${caDir}: run \`vmhop ca init --dir ${caDir}\` first`, { caDir });
+    throw new VmhopError('VMHOP_ERR_USAGE', `no CA in ${caDir}: run \`vmhop ca init --dir ${caDir}\` first`, {
+      caDir,
+    });
   }
   await mkdir(outDir, { recursive: true, mode: 0o700 });
   const work = await mkdtemp(join(tmpdir(), 'vmhop-cert-'));
@@ -86,8 +105,22 @@ export async function issueHostCert(
     await openssl(['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-out', csr]);
     const cert = join(outDir, 'server-cert.pem');
     await openssl([
-      'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial',
-      '-days', '825', '-sha256', '-extfile', ext, '-out', cert,
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      ca.cert,
+      '-CAkey',
+      ca.key,
+      '-CAcreateserial',
+      '-days',
+      '825',
+      '-sha256',
+      '-extfile',
+      ext,
+      '-out',
+      cert,
     ]);
     const pem = await readFile(cert);
     await writeFile(join(outDir, 'client-cert.pem'), pem);

@@ -29,7 +29,10 @@ export async function importXml(
     const ref = await deps.storage.findByPath(p);
     if (ref) found.set(p, ref);
   }
-  const { spec, warnings } = importDomainXml(xml, { kvmAvailable: deps.kvm, findVolume: (p) => found.get(p) });
+  const { spec, warnings } = importDomainXml(xml, {
+    kvmAvailable: deps.kvm,
+    findVolume: (p) => found.get(p),
+  });
   const vm = await deps.vms.define(spec);
   return { vm, warnings };
 }

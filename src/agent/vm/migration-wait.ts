@@ -15,15 +15,23 @@ export async function waitMigrationEnd(
     opts.onSample?.(info);
     if (info.status === 'completed') return info;
     if (info.status === 'failed' || info.status === 'cancelled') {
-      throw new VmhopError('VMHOP_ERR_QMP', `${opts.what} ${info.status}: ${info['error-desc'] ?? 'QEMU gave no reason'}`, {
-        status: info.status,
-        error: info['error-desc'],
-      });
+      throw new VmhopError(
+        'VMHOP_ERR_QMP',
+        `${opts.what} ${info.status}: ${info['error-desc'] ?? 'QEMU gave no reason'}`,
+        {
+          status: info.status,
+          error: info['error-desc'],
+        },
+      );
     }
     if (Date.now() > until) {
-      throw new VmhopError('VMHOP_ERR_TIMEOUT', `${opts.what} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`, {
-        status: info.status,
-      });
+      throw new VmhopError(
+        'VMHOP_ERR_TIMEOUT',
+        `${opts.what} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`,
+        {
+          status: info.status,
+        },
+      );
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -6,10 +6,15 @@ import type { VmSpec } from '../../protocol/vm-spec.js';
 
 export const tapName = (uuid: string, index: number) => `vt${uuid.replaceAll('-', '').slice(0, 8)}n${index}`;
 
-async function ip(args: string[], allowFail = false): Promise<{ ok: boolean; stderr: string; stdout: string }> {
+async function ip(
+  args: string[],
+  allowFail = false,
+): Promise<{ ok: boolean; stderr: string; stdout: string }> {
   const r = await execa('ip', args, { reject: false });
   if (r.exitCode !== 0 && !allowFail) {
-    throw new VmhopError('VMHOP_ERR_COMMAND_FAILED', `ip ${args.join(' ')} failed: ${r.stderr.trim()}`, { args });
+    throw new VmhopError('VMHOP_ERR_COMMAND_FAILED', `ip ${args.join(' ')} failed: ${r.stderr.trim()}`, {
+      args,
+    });
   }
   return { ok: r.exitCode === 0, stderr: r.stderr, stdout: r.stdout };
 }

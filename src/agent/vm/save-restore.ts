@@ -44,7 +44,11 @@ export class SaveRestore {
     const row = this.vms.get(name);
     const qmp = this.supervisor.qmpOf(name);
     if (!qmp || (row.state !== 'running' && row.state !== 'paused')) {
-      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is ${row.state}: only a running or paused VM can be saved`, { vm: name });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `VM \`${name}\` is ${row.state}: only a running or paused VM can be saved`,
+        { vm: name },
+      );
     }
     const files = saveFiles(this.dataDir, name);
     await mkdir(`${this.dataDir}/save`, { recursive: true, mode: 0o700 });
@@ -53,7 +57,9 @@ export class SaveRestore {
     const wasRunning = row.state === 'running';
     const server = net.createServer();
     const received = new Promise<void>((resolve, reject) => {
-      server.once('connection', (c) => pipeline(c, createWriteStream(tmp, { mode: 0o600 })).then(resolve, reject));
+      server.once('connection', (c) =>
+        pipeline(c, createWriteStream(tmp, { mode: 0o600 })).then(resolve, reject),
+      );
     });
     received.catch(() => undefined);
     await rm(sock, { force: true });
@@ -66,7 +72,13 @@ export class SaveRestore {
       await waitMigrationEnd(qmp, { timeoutMs: SAVE_TIMEOUT_MS, what: `saving VM \`${name}\`` });
       await received;
       const bytes = (await stat(tmp)).size;
-      const sidecar: Sidecar = { name, uuid: row.uuid, running: wasRunning, savedAt: new Date().toISOString(), bytes };
+      const sidecar: Sidecar = {
+        name,
+        uuid: row.uuid,
+        running: wasRunning,
+        savedAt: new Date().toISOString(),
+        bytes,
+      };
       await writeFile(files.sidecar, JSON.stringify(sidecar, null, 2), { mode: 0o600 });
       await rename(tmp, files.state);
       this.supervisor.expectExit(name);
@@ -87,20 +99,37 @@ export class SaveRestore {
   async restore(name: string): Promise<VmInfo> {
     const row = this.vms.get(name);
     if (row.state === 'running' || row.state === 'paused') {
-      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is already ${row.state}: nothing to restore into`, { vm: name });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `VM \`${name}\` is already ${row.state}: nothing to restore into`,
+        { vm: name },
+      );
     }
     const files = saveFiles(this.dataDir, name);
     if (!existsSync(files.state)) {
-      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` has no saved state (${files.state}): use \`vmhop start ${name}\``, { vm: name });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `VM \`${name}\` has no saved state (${files.state}): use \`vmhop start ${name}\``,
+        { vm: name },
+      );
     }
     const sidecar = JSON.parse(await readFile(files.sidecar, 'utf8')) as Sidecar;
     if (sidecar.uuid !== row.uuid) {
-      throw new VmhopError('VMHOP_ERR_VM_STATE', `saved state ${files.state} belongs to uuid ${sidecar.uuid}, not VM \`${name}\` (${row.uuid})`, { vm: name });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `saved state ${files.state} belongs to uuid ${sidecar.uuid}, not VM \`${name}\` (${row.uuid})`,
+        { vm: name },
+      );
     }
     const pid = await this.vms.launch(row, { paused: true, incoming: true });
     const qmp = this.supervisor.qmpOf(name);
     try {
-      if (!qmp) throw new VmhopError('VMHOP_ERR_QEMU_START_FAILED', `QEMU for \`${name}\` started but its QMP is gone`, { vm: name });
+      if (!qmp)
+        throw new VmhopError(
+          'VMHOP_ERR_QEMU_START_FAILED',
+          `QEMU for \`${name}\` started but its QMP is gone`,
+          { vm: name },
+        );
       const sock = `${this.vms.runDirOf(name)}/restore.sock`;
       await migrateIncoming(qmp, { uri: `unix:${sock}` });
       const conn = net.connect(sock);

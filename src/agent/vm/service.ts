@@ -44,7 +44,9 @@ export function parseSpec(input: unknown): VmSpec {
   } catch (e) {
     if (e instanceof ZodError) {
       const issues = e.issues.map((i) => `${i.path.join('.') || '(spec)'}: ${i.message}`);
-      throw new VmhopError('VMHOP_ERR_VM_SPEC_INVALID', `invalid VM definition: ${issues.join('; ')}`, { issues });
+      throw new VmhopError('VMHOP_ERR_VM_SPEC_INVALID', `invalid VM definition: ${issues.join('; ')}`, {
+        issues,
+      });
     }
     throw e;
   }
@@ -77,11 +79,19 @@ export class VmService {
   async define(input: VmSpecInput | unknown): Promise<VmInfo> {
     const spec = parseSpec(input);
     if (this.d.store.get(spec.name)) {
-      throw new VmhopError('VMHOP_ERR_VM_EXISTS', `a VM named \`${spec.name}\` already exists here: pick another name or undefine it first`, { vm: spec.name });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_EXISTS',
+        `a VM named \`${spec.name}\` already exists here: pick another name or undefine it first`,
+        { vm: spec.name },
+      );
     }
     const same = this.d.store.byUuid(spec.uuid);
     if (same) {
-      throw new VmhopError('VMHOP_ERR_VM_EXISTS', `uuid ${spec.uuid} already belongs to VM \`${same.name}\`: omit the uuid to get a new one`, { uuid: spec.uuid, vm: same.name });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_EXISTS',
+        `uuid ${spec.uuid} already belongs to VM \`${same.name}\`: omit the uuid to get a new one`,
+        { uuid: spec.uuid, vm: same.name },
+      );
     }
     const total = hostMemory().totalBytes;
     if (spec.memoryMiB * MIB > total) {
@@ -100,7 +110,11 @@ export class VmService {
   undefine(name: string): void {
     const row = this.get(name);
     if (row.state === 'running' || row.state === 'paused') {
-      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is ${row.state}: shut it down or destroy it before undefining`, { vm: name, state: row.state });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `VM \`${name}\` is ${row.state}: shut it down or destroy it before undefining`,
+        { vm: name, state: row.state },
+      );
     }
     this.d.store.delete(name);
     // A saved state belongs to this VM only: a later VM of the same name must not inherit it.
@@ -111,7 +125,10 @@ export class VmService {
   async start(name: string, opts: { paused?: boolean; force?: boolean } = {}): Promise<VmInfo> {
     const row = this.get(name);
     if (row.state === 'running' || row.state === 'paused') {
-      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is already ${row.state}`, { vm: name, state: row.state });
+      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is already ${row.state}`, {
+        vm: name,
+        state: row.state,
+      });
     }
     if (row.owner !== 'local' && !opts.force) {
       throw new VmhopError(
@@ -135,7 +152,8 @@ export class VmService {
   /** Starts QEMU for `row` (also paused, or waiting for an incoming migration); undoes itself on failure. */
   async launch(row: VmRow, mode: { paused: boolean; incoming: boolean }): Promise<number> {
     const diskPaths: Record<string, string> = {};
-    for (const disk of row.spec.disks) diskPaths[disk.target] = await this.d.disks.resolvePath(disk.pool, disk.volume);
+    for (const disk of row.spec.disks)
+      diskPaths[disk.target] = await this.d.disks.resolvePath(disk.pool, disk.volume);
     await checkBridges(row.spec);
     const runDir = this.runDirOf(row.name);
     const files = runFiles(runDir);
@@ -169,7 +187,11 @@ export class VmService {
     const row = this.get(name);
     const qmp = this.d.supervisor.qmpOf(name);
     if (!qmp || (row.state !== 'running' && row.state !== 'paused')) {
-      throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is not running (state ${row.state}): start it first`, { vm: name, state: row.state });
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `VM \`${name}\` is not running (state ${row.state}): start it first`,
+        { vm: name, state: row.state },
+      );
     }
     return { row, qmp };
   }

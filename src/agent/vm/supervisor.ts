@@ -77,7 +77,8 @@ export class Supervisor {
     for (let i = 0; i < 50 && isAlive(entry.pid); i++) await new Promise((r) => setTimeout(r, 100));
     const row = this.store.get(vm);
     if (row) await removeTaps(tapsOf(row.spec));
-    if (entry.exitExpected || entry.guestShutdown) this.setState(vm, 'shutoff', entry.guestShutdown ? 'guest powered off' : undefined);
+    if (entry.exitExpected || entry.guestShutdown)
+      this.setState(vm, 'shutoff', entry.guestShutdown ? 'guest powered off' : undefined);
     else {
       this.log.warn({ vm, pid: entry.pid }, 'QEMU exited without being asked');
       this.setState(vm, 'crashed', 'QEMU exited without being asked');

@@ -2,12 +2,18 @@
 import type { JobInfo, PreflightCheck } from '../../protocol/migration.js';
 import { formatSize } from './sizes.js';
 
-const ms = (v: number | undefined) => (v === undefined ? '-' : v < 10_000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`);
+const ms = (v: number | undefined) =>
+  v === undefined ? '-' : v < 10_000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`;
 
 export function humanPreflight(checks: PreflightCheck[]): string {
-  const lines = checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(16)} ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}`);
+  const lines = checks.map(
+    (c) =>
+      `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(16)} ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}`,
+  );
   const failed = checks.filter((c) => !c.ok).length;
-  return [...lines, '', failed ? `${failed} check(s) failed: nothing would move` : 'pre-flight passed'].join('\n');
+  return [...lines, '', failed ? `${failed} check(s) failed: nothing would move` : 'pre-flight passed'].join(
+    '\n',
+  );
 }
 
 export function humanJob(j: JobInfo): string {
@@ -22,7 +28,10 @@ export function humanJob(j: JobInfo): string {
     lines.push(
       ['Total time', ms(r.totalMs)],
       ['Setup', ms(r.setupMs)],
-      ['Downtime', `${ms(r.downtimeMs)} measured by vmhop${r.qemuDowntimeMs !== undefined ? `, ${ms(r.qemuDowntimeMs)} by QEMU` : ''}`],
+      [
+        'Downtime',
+        `${ms(r.downtimeMs)} measured by vmhop${r.qemuDowntimeMs !== undefined ? `, ${ms(r.qemuDowntimeMs)} by QEMU` : ''}`,
+      ],
       ['RAM sent', r.ramBytes !== undefined ? formatSize(r.ramBytes) : '-'],
       ['Passes', String(r.passes ?? '-')],
       ['Encrypted', r.encrypted ? 'yes (TLS)' : 'NO (--insecure)'],

@@ -5,7 +5,12 @@ const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1
 
 export function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?$/i.exec(text.trim());
-  if (!m) throw new VmhopError('VMHOP_ERR_USAGE', `size \`${text}\` is not valid; use e.g. 10G, 512M or a byte count`, { size: text });
+  if (!m)
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `size \`${text}\` is not valid; use e.g. 10G, 512M or a byte count`,
+      { size: text },
+    );
   return Math.round(Number(m[1]) * (UNITS[(m[2] ?? '').toLowerCase()] ?? 1));
 }
 

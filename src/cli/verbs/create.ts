@@ -41,7 +41,11 @@ export function registerCreateVerb(program: Command): void {
       runVerb(async (f: CreateFlags & { start?: boolean }, g: GlobalOptions, cmd) => {
         const name = cmd.args[0] as string;
         if (!f.testGuest || !f.ip) {
-          throw new VmhopError('VMHOP_ERR_USAGE', 'create needs --test-guest and --ip ADDRESS (other templates are not built in yet; use `vmhop define FILE`)', {});
+          throw new VmhopError(
+            'VMHOP_ERR_USAGE',
+            'create needs --test-guest and --ip ADDRESS (other templates are not built in yet; use `vmhop define FILE`)',
+            {},
+          );
         }
         const volume = `${name}-vda.qcow2`;
         const spec = testGuestSpec({
@@ -57,13 +61,23 @@ export function registerCreateVerb(program: Command): void {
         });
         const r = await withClient(g, async (c) => {
           if (f.diskSize) {
-            await c.call<VolumeInfo>('POST', `/v1/pools/${encodeURIComponent(f.pool)}/volumes`, { name: volume, sizeBytes: parseSize(f.diskSize), format: 'qcow2' });
+            await c.call<VolumeInfo>('POST', `/v1/pools/${encodeURIComponent(f.pool)}/volumes`, {
+              name: volume,
+              sizeBytes: parseSize(f.diskSize),
+              format: 'qcow2',
+            });
           }
           try {
             await c.call<VmInfo>('POST', '/v1/vms', { spec });
           } catch (e) {
             // Nothing half-made: the volume made for this VM goes with the failed define.
-            if (f.diskSize) await c.call('DELETE', `/v1/pools/${encodeURIComponent(f.pool)}/volumes/${encodeURIComponent(volume)}`).catch(() => undefined);
+            if (f.diskSize)
+              await c
+                .call(
+                  'DELETE',
+                  `/v1/pools/${encodeURIComponent(f.pool)}/volumes/${encodeURIComponent(volume)}`,
+                )
+                .catch(() => undefined);
             throw e;
           }
           if (f.start === false) return c.call<VmInfo>('GET', `/v1/vms/${encodeURIComponent(name)}`);

@@ -20,7 +20,12 @@ function humanHost(h: HostInfo): string {
     ['Memory', `${formatSize(h.memoryFreeBytes)} free of ${formatSize(h.memoryTotalBytes)}`],
     ['VMs', String(h.vmCount)],
     ['Migration', h.migrationAddress],
-    ['Machines', Object.entries(h.machineAliases).map(([a, m]) => `${a} -> ${m}`).join(', ') + ` (+${h.machines.length} types)`],
+    [
+      'Machines',
+      Object.entries(h.machineAliases)
+        .map(([a, m]) => `${a} -> ${m}`)
+        .join(', ') + ` (+${h.machines.length} types)`,
+    ],
     ['CPU models', `${h.cpuModels.length} (${h.cpuModels.slice(0, 6).join(', ')}, ...)`],
   ]
     .map(([k, v]) => `${(k + ':').padEnd(13)}${v}`)
@@ -44,13 +49,21 @@ export function registerHostVerbs(program: Command): void {
       runVerb(async (f: { token?: string; ca?: string; default?: boolean }, g: GlobalOptions, cmd) => {
         const [name, url] = cmd.args as [string, string];
         if (!/^https?:\/\/[^/]+\/?$/.test(url)) {
-          throw new VmhopError('VMHOP_ERR_USAGE', `\`${url}\` is not an agent URL; expected e.g. https://10.99.0.11:8443`, { url });
+          throw new VmhopError(
+            'VMHOP_ERR_USAGE',
+            `\`${url}\` is not an agent URL; expected e.g. https://10.99.0.11:8443`,
+            { url },
+          );
         }
         const file = readHostsFile();
         file.hosts[name] = { url, ...(f.token ? { token: f.token } : {}), ...(f.ca ? { ca: f.ca } : {}) };
         if (f.default || !file.default) file.default = name;
         writeHostsFile(file);
-        emit(g, { name, url, file: hostsFilePath() }, (r) => `connection ${r.name} -> ${r.url} saved in ${r.file}`);
+        emit(
+          g,
+          { name, url, file: hostsFilePath() },
+          (r) => `connection ${r.name} -> ${r.url} saved in ${r.file}`,
+        );
       }),
     );
   host
@@ -59,8 +72,17 @@ export function registerHostVerbs(program: Command): void {
     .action(
       runVerb(async (_f, g: GlobalOptions) => {
         const file = readHostsFile();
-        const rows = Object.entries(file.hosts).map(([n, e]) => ({ name: n, url: e.url, default: file.default === n }));
-        emit(g, { hosts: rows }, (r) => table(['NAME', 'URL', 'DEFAULT'], r.hosts.map((h) => [h.name, h.url, h.default ? '*' : ''])));
+        const rows = Object.entries(file.hosts).map(([n, e]) => ({
+          name: n,
+          url: e.url,
+          default: file.default === n,
+        }));
+        emit(g, { hosts: rows }, (r) =>
+          table(
+            ['NAME', 'URL', 'DEFAULT'],
+            r.hosts.map((h) => [h.name, h.url, h.default ? '*' : '']),
+          ),
+        );
       }),
     );
   host
@@ -79,5 +101,9 @@ export function registerHostVerbs(program: Command): void {
   host
     .command('info')
     .description("the host's QEMU, CPU models, machine types, memory, pools and VMs")
-    .action(runVerb(async (_f, g: GlobalOptions) => emit(g, await withClient(g, (c) => c.call<HostInfo>('GET', '/v1/host')), humanHost)));
+    .action(
+      runVerb(async (_f, g: GlobalOptions) =>
+        emit(g, await withClient(g, (c) => c.call<HostInfo>('GET', '/v1/host')), humanHost),
+      ),
+    );
 }

@@ -37,7 +37,8 @@ interface MigrateFlags {
 const num = (flag: string, v: string | undefined) => {
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new VmhopError('VMHOP_ERR_USAGE', `--${flag} ${v} is not a positive number`, { [flag]: v });
+  if (!Number.isFinite(n) || n <= 0)
+    throw new VmhopError('VMHOP_ERR_USAGE', `--${flag} ${v} is not a positive number`, { [flag]: v });
   return n;
 };
 
@@ -57,7 +58,9 @@ export function migrateRequest(name: string, f: MigrateFlags) {
     ...(f.timeoutAction ? { timeoutAction: f.timeoutAction } : {}),
     ...(f.keepSource ? { keepSource: true } : {}),
     ...(f.insecure ? { insecure: true } : {}),
-    ...(f.stallTimeout ? { stallTimeoutMs: Math.round((num('stall-timeout', f.stallTimeout) ?? 30) * 1000) } : {}),
+    ...(f.stallTimeout
+      ? { stallTimeoutMs: Math.round((num('stall-timeout', f.stallTimeout) ?? 30) * 1000) }
+      : {}),
     ...(f.copyStorage ? { copyStorage: f.copyStorage } : {}),
     ...(f.migrateDisks ? { migrateDisks: f.migrateDisks.split(',') } : {}),
     ...(f.targetPool ? { targetPool: f.targetPool } : {}),
@@ -90,7 +93,11 @@ function endError(job: JobInfo): VmhopError | undefined {
   if (job.state === 'completed') return undefined;
   const msg = job.report?.error?.message ?? `the migration ended ${job.state}`;
   const code =
-    job.state === 'needs-operator' ? 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN' : job.state === 'cancelled' ? 'VMHOP_ERR_MIGRATION_CANCELLED' : 'VMHOP_ERR_MIGRATION_FAILED';
+    job.state === 'needs-operator'
+      ? 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN'
+      : job.state === 'cancelled'
+        ? 'VMHOP_ERR_MIGRATION_CANCELLED'
+        : 'VMHOP_ERR_MIGRATION_FAILED';
   return new VmhopError(code, msg, { job: job.id, report: job.report });
 }
 
@@ -122,7 +129,11 @@ export function registerMigrateVerbs(program: Command): void {
       runVerb(async (f: MigrateFlags, g: GlobalOptions, cmd) => {
         const req = migrateRequest(cmd.args[0] as string, f);
         const job = await withClient(g, async (c) => {
-          const started = await c.call<{ job?: JobInfo; preflight: PreflightCheck[] }>('POST', '/v1/migrations', req);
+          const started = await c.call<{ job?: JobInfo; preflight: PreflightCheck[] }>(
+            'POST',
+            '/v1/migrations',
+            req,
+          );
           if (!started.job) return { preflight: started.preflight };
           const id = started.job.id;
           const onSigint = () => void c.call('POST', `/v1/jobs/${id}/abort`).catch(() => undefined);
@@ -148,7 +159,9 @@ export function registerMigrateVerbs(program: Command): void {
     .description("the VM's current (or last) migration job")
     .action(
       runVerb(async (_f, g: GlobalOptions, cmd) => {
-        const r = await withClient(g, (c) => c.call<{ job: JobInfo | null }>('GET', `/v1/vms/${encodeURIComponent(cmd.args[0] as string)}/job`));
+        const r = await withClient(g, (c) =>
+          c.call<{ job: JobInfo | null }>('GET', `/v1/vms/${encodeURIComponent(cmd.args[0] as string)}/job`),
+        );
         emit(g, r, (x) => (x.job ? humanJob(x.job) : 'no migration job'));
       }),
     );
@@ -158,7 +171,9 @@ export function registerMigrateVerbs(program: Command): void {
     .description("cancel the VM's running migration; the VM keeps running on the source")
     .action(
       runVerb(async (_f, g: GlobalOptions, cmd) => {
-        const r = await withClient(g, (c) => c.call<JobInfo>('POST', `/v1/vms/${encodeURIComponent(cmd.args[0] as string)}/job/abort`));
+        const r = await withClient(g, (c) =>
+          c.call<JobInfo>('POST', `/v1/vms/${encodeURIComponent(cmd.args[0] as string)}/job/abort`),
+        );
         emit(g, r, (j) => `cancelling job ${j.id}`);
       }),
     );
@@ -170,10 +185,16 @@ export function registerMigrateVerbs(program: Command): void {
     .action(
       runVerb(async (_f, g: GlobalOptions) => {
         const r = await withClient(g, (c) => c.call<{ jobs: JobInfo[] }>('GET', '/v1/jobs'));
-        emit(g, r, (x) =>
-          x.jobs
-            .map((j) => `${j.id}  ${j.createdAt}  ${j.vm.padEnd(12)} ${j.role.padEnd(6)} ${j.mode.padEnd(11)} -> ${j.peer.padEnd(6)} ${j.state}${j.report ? `  ${(j.report.totalMs / 1000).toFixed(1)} s` : ''}`)
-            .join('\n') || 'no jobs',
+        emit(
+          g,
+          r,
+          (x) =>
+            x.jobs
+              .map(
+                (j) =>
+                  `${j.id}  ${j.createdAt}  ${j.vm.padEnd(12)} ${j.role.padEnd(6)} ${j.mode.padEnd(11)} -> ${j.peer.padEnd(6)} ${j.state}${j.report ? `  ${(j.report.totalMs / 1000).toFixed(1)} s` : ''}`,
+              )
+              .join('\n') || 'no jobs',
         );
       }),
     );
@@ -182,12 +203,29 @@ export function registerMigrateVerbs(program: Command): void {
     .description('one job: phases, report, journal')
     .action(
       runVerb(async (_f, g: GlobalOptions, cmd) => {
-        const r = await withClient(g, (c) => c.call<JobInfo & { journal: { at: string; entry: string }[] }>('GET', `/v1/jobs/${cmd.args[0] as string}`));
-        emit(g, r, (j) => `${humanJob(j)}\n\njournal:\n${j.journal.map((l) => `  ${l.at}  ${l.entry}`).join('\n')}`);
+        const r = await withClient(g, (c) =>
+          c.call<JobInfo & { journal: { at: string; entry: string }[] }>(
+            'GET',
+            `/v1/jobs/${cmd.args[0] as string}`,
+          ),
+        );
+        emit(
+          g,
+          r,
+          (j) => `${humanJob(j)}\n\njournal:\n${j.journal.map((l) => `  ${l.at}  ${l.entry}`).join('\n')}`,
+        );
       }),
     );
   job
     .command('abort <id>')
     .description('cancel a running job')
-    .action(runVerb(async (_f, g: GlobalOptions, cmd) => emit(g, await withClient(g, (c) => c.call<JobInfo>('POST', `/v1/jobs/${cmd.args[0] as string}/abort`)), (j) => `cancelling job ${j.id}`)));
+    .action(
+      runVerb(async (_f, g: GlobalOptions, cmd) =>
+        emit(
+          g,
+          await withClient(g, (c) => c.call<JobInfo>('POST', `/v1/jobs/${cmd.args[0] as string}/abort`)),
+          (j) => `cancelling job ${j.id}`,
+        ),
+      ),
+    );
 }

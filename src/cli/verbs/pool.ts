@@ -14,7 +14,11 @@ const poolPath = (p: string) => `/v1/pools/${encodeURIComponent(p)}`;
 function splitVolume(ref: string): [string, string] {
   const i = ref.indexOf('/');
   if (i <= 0 || i === ref.length - 1) {
-    throw new VmhopError('VMHOP_ERR_USAGE', `volume \`${ref}\` must be written POOL/VOLUME, e.g. default/web1.qcow2`, { volume: ref });
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `volume \`${ref}\` must be written POOL/VOLUME, e.g. default/web1.qcow2`,
+      { volume: ref },
+    );
   }
   return [ref.slice(0, i), ref.slice(i + 1)];
 }
@@ -39,12 +43,21 @@ export function registerPoolVerbs(program: Command): void {
     .description('list storage pools')
     .action(
       runVerb(async (_f, g: GlobalOptions) => {
-        const r = await withClient(g, (c) => c.call<{ pools: PoolInfo[]; problems: { pool: string; message: string }[] }>('GET', '/v1/pools'));
+        const r = await withClient(g, (c) =>
+          c.call<{ pools: PoolInfo[]; problems: { pool: string; message: string }[] }>('GET', '/v1/pools'),
+        );
         emit(g, r, (x) =>
           [
             table(
               ['NAME', 'KIND', 'CAPACITY', 'FREE', 'VOLUMES', 'PATH'],
-              x.pools.map((p) => [p.name, p.kind, formatSize(p.capacityBytes), formatSize(p.freeBytes), String(p.volumeCount), p.path ?? (p.devices ?? []).join(',')]),
+              x.pools.map((p) => [
+                p.name,
+                p.kind,
+                formatSize(p.capacityBytes),
+                formatSize(p.freeBytes),
+                String(p.volumeCount),
+                p.path ?? (p.devices ?? []).join(','),
+              ]),
             ),
             ...x.problems.map((p) => `problem: pool ${p.pool}: ${p.message}`),
           ].join('\n'),
@@ -61,7 +74,10 @@ export function registerPoolVerbs(program: Command): void {
     .action(
       runVerb(async (f: { kind: string; path?: string; device?: string[] }, g: GlobalOptions, cmd) => {
         const name = cmd.args[0] as string;
-        const def = f.kind === 'block' ? { name, kind: f.kind, devices: f.device ?? [] } : { name, kind: f.kind, path: f.path };
+        const def =
+          f.kind === 'block'
+            ? { name, kind: f.kind, devices: f.device ?? [] }
+            : { name, kind: f.kind, path: f.path };
         const r = await withClient(g, (c) => c.call<PoolInfo>('POST', '/v1/pools', def));
         emit(g, r, humanPool);
       }),
@@ -70,7 +86,15 @@ export function registerPoolVerbs(program: Command): void {
   program
     .command('pool-info <name>')
     .description('show one pool')
-    .action(runVerb(async (_f, g: GlobalOptions, cmd) => emit(g, await withClient(g, (c) => c.call<PoolInfo>('GET', poolPath(cmd.args[0] as string))), humanPool)));
+    .action(
+      runVerb(async (_f, g: GlobalOptions, cmd) =>
+        emit(
+          g,
+          await withClient(g, (c) => c.call<PoolInfo>('GET', poolPath(cmd.args[0] as string))),
+          humanPool,
+        ),
+      ),
+    );
 
   program
     .command('pool-undefine <name>')
@@ -79,7 +103,9 @@ export function registerPoolVerbs(program: Command): void {
     .action(
       runVerb(async (f: { force?: boolean }, g: GlobalOptions, cmd) => {
         const name = cmd.args[0] as string;
-        const r = await withClient(g, (c) => c.call<{ ok: true }>('DELETE', `${poolPath(name)}${f.force ? '?force=true' : ''}`));
+        const r = await withClient(g, (c) =>
+          c.call<{ ok: true }>('DELETE', `${poolPath(name)}${f.force ? '?force=true' : ''}`),
+        );
         emit(g, r, () => `pool ${name} undefined`);
       }),
     );
@@ -89,11 +115,19 @@ export function registerPoolVerbs(program: Command): void {
     .description('list the volumes of a pool')
     .action(
       runVerb(async (_f, g: GlobalOptions, cmd) => {
-        const r = await withClient(g, (c) => c.call<{ volumes: VolumeInfo[] }>('GET', `${poolPath(cmd.args[0] as string)}/volumes`));
+        const r = await withClient(g, (c) =>
+          c.call<{ volumes: VolumeInfo[] }>('GET', `${poolPath(cmd.args[0] as string)}/volumes`),
+        );
         emit(g, r, (x) =>
           table(
             ['NAME', 'FORMAT', 'SIZE', 'ALLOCATED', 'BACKING'],
-            x.volumes.map((v) => [v.name, v.format, formatSize(v.virtualSizeBytes), formatSize(v.allocatedBytes), v.backingChain[0]?.path ?? '-']),
+            x.volumes.map((v) => [
+              v.name,
+              v.format,
+              formatSize(v.virtualSizeBytes),
+              formatSize(v.allocatedBytes),
+              v.backingChain[0]?.path ?? '-',
+            ]),
           ),
         );
       }),
@@ -107,18 +141,29 @@ export function registerPoolVerbs(program: Command): void {
     .option('--backing <volume>', 'a volume of the same pool to overlay')
     .option('--allow-overcommit', 'create even if it could outgrow the free space')
     .action(
-      runVerb(async (f: { size?: string; format: string; backing?: string; allowOvercommit?: boolean }, g: GlobalOptions, cmd) => {
-        const [pool, name] = splitVolume(cmd.args[0] as string);
-        const body = {
-          name,
-          format: f.format,
-          ...(f.size ? { sizeBytes: parseSize(f.size) } : {}),
-          ...(f.backing ? { backingVolume: f.backing } : {}),
-          ...(f.allowOvercommit ? { allowOvercommit: true } : {}),
-        };
-        const r = await withClient(g, (c) => c.call<VolumeInfo>('POST', `${poolPath(pool)}/volumes`, body));
-        emit(g, r, (v) => `volume ${pool}/${v.name} created (${formatSize(v.virtualSizeBytes)}, ${v.format}) at ${v.path}`);
-      }),
+      runVerb(
+        async (
+          f: { size?: string; format: string; backing?: string; allowOvercommit?: boolean },
+          g: GlobalOptions,
+          cmd,
+        ) => {
+          const [pool, name] = splitVolume(cmd.args[0] as string);
+          const body = {
+            name,
+            format: f.format,
+            ...(f.size ? { sizeBytes: parseSize(f.size) } : {}),
+            ...(f.backing ? { backingVolume: f.backing } : {}),
+            ...(f.allowOvercommit ? { allowOvercommit: true } : {}),
+          };
+          const r = await withClient(g, (c) => c.call<VolumeInfo>('POST', `${poolPath(pool)}/volumes`, body));
+          emit(
+            g,
+            r,
+            (v) =>
+              `volume ${pool}/${v.name} created (${formatSize(v.virtualSizeBytes)}, ${v.format}) at ${v.path}`,
+          );
+        },
+      ),
     );
 
   program
@@ -127,9 +172,18 @@ export function registerPoolVerbs(program: Command): void {
     .action(
       runVerb(async (_f, g: GlobalOptions, cmd) => {
         const [pool, name] = splitVolume(cmd.args[0] as string);
-        const r = await withClient(g, (c) => c.call<VolumeInfo>('GET', `${poolPath(pool)}/volumes/${encodeURIComponent(name)}`));
+        const r = await withClient(g, (c) =>
+          c.call<VolumeInfo>('GET', `${poolPath(pool)}/volumes/${encodeURIComponent(name)}`),
+        );
         emit(g, r, (v) =>
-          [`Name:      ${v.name}`, `Path:      ${v.path}`, `Format:    ${v.format}`, `Size:      ${formatSize(v.virtualSizeBytes)}`, `Allocated: ${formatSize(v.allocatedBytes)}`, ...v.backingChain.map((b) => `Backing:   ${b.path} (${b.format})`)].join('\n'),
+          [
+            `Name:      ${v.name}`,
+            `Path:      ${v.path}`,
+            `Format:    ${v.format}`,
+            `Size:      ${formatSize(v.virtualSizeBytes)}`,
+            `Allocated: ${formatSize(v.allocatedBytes)}`,
+            ...v.backingChain.map((b) => `Backing:   ${b.path} (${b.format})`),
+          ].join('\n'),
         );
       }),
     );
@@ -140,7 +194,9 @@ export function registerPoolVerbs(program: Command): void {
     .action(
       runVerb(async (_f, g: GlobalOptions, cmd) => {
         const [pool, name] = splitVolume(cmd.args[0] as string);
-        const r = await withClient(g, (c) => c.call<{ ok: true }>('DELETE', `${poolPath(pool)}/volumes/${encodeURIComponent(name)}`));
+        const r = await withClient(g, (c) =>
+          c.call<{ ok: true }>('DELETE', `${poolPath(pool)}/volumes/${encodeURIComponent(name)}`),
+        );
         emit(g, r, () => `volume ${pool}/${name} deleted`);
       }),
     );

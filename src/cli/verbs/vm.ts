@@ -52,7 +52,13 @@ export function registerVmVerbs(program: Command): void {
         emit(g, r, (x) =>
           table(
             ['NAME', 'STATE', 'VCPUS', 'MEMORY', 'PID'],
-            x.vms.map((v) => [v.name, v.state, String(v.spec.vcpus), `${v.spec.memoryMiB} MiB`, v.pid ? String(v.pid) : '-']),
+            x.vms.map((v) => [
+              v.name,
+              v.state,
+              String(v.spec.vcpus),
+              `${v.spec.memoryMiB} MiB`,
+              v.pid ? String(v.pid) : '-',
+            ]),
           ),
         );
       }),
@@ -78,7 +84,9 @@ export function registerVmVerbs(program: Command): void {
         try {
           spec = JSON.parse(readFileSync(file, 'utf8'));
         } catch (e) {
-          throw new VmhopError('VMHOP_ERR_USAGE', `cannot read spec ${file}: ${(e as Error).message}`, { file });
+          throw new VmhopError('VMHOP_ERR_USAGE', `cannot read spec ${file}: ${(e as Error).message}`, {
+            file,
+          });
         }
         const r = await withClient(g, (c) => c.call<VmInfo>('POST', '/v1/vms', { spec }));
         emit(g, r, (v) => `VM ${v.name} defined`);
@@ -98,7 +106,8 @@ export function registerVmVerbs(program: Command): void {
 
   for (const [verb, description, done] of simpleActions) {
     const c = program.command(`${verb} <name>`).description(description);
-    if (verb === 'start') c.option('--paused', 'start with vCPUs stopped').option('--force', 'start even if the VM moved away');
+    if (verb === 'start')
+      c.option('--paused', 'start with vCPUs stopped').option('--force', 'start even if the VM moved away');
     if (verb === 'shutdown') c.option('--timeout <seconds>', 'how long to wait for the guest', '60');
     c.action(
       runVerb(async (f: { paused?: boolean; force?: boolean; timeout?: string }, g: GlobalOptions, cmd) => {
@@ -121,7 +130,9 @@ export function registerVmVerbs(program: Command): void {
     .action(
       runVerb(async (f: { bytes: string }, g: GlobalOptions, cmd) => {
         const name = cmd.args[0] as string;
-        const text = await withClient(g, (c) => c.raw('GET', `${vmPath(name)}/console?bytes=${Number(f.bytes)}`));
+        const text = await withClient(g, (c) =>
+          c.raw('GET', `${vmPath(name)}/console?bytes=${Number(f.bytes)}`),
+        );
         emit(g, { vm: name, console: text }, (r) => r.console);
       }),
     );

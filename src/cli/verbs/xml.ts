@@ -20,7 +20,9 @@ export function registerXmlVerbs(program: Command): void {
         } catch (e) {
           throw new VmhopError('VMHOP_ERR_USAGE', `cannot read ${file}: ${(e as Error).message}`, { file });
         }
-        const r = await withClient(g, (c) => c.call<{ vm: VmInfo; warnings: string[] }>('POST', '/v1/vms/import-xml', { xml }));
+        const r = await withClient(g, (c) =>
+          c.call<{ vm: VmInfo; warnings: string[] }>('POST', '/v1/vms/import-xml', { xml }),
+        );
         emit(g, r, (x) => [`VM ${x.vm.name} defined`, ...x.warnings.map((w) => `warning: ${w}`)].join('\n'));
       }),
     );

@@ -12,7 +12,10 @@ export interface CliResult<T> {
   stderr: string;
 }
 
-export async function vmhop<T = Record<string, unknown>>(args: string[], timeoutMs = 120_000): Promise<CliResult<T>> {
+export async function vmhop<T = Record<string, unknown>>(
+  args: string[],
+  timeoutMs = 120_000,
+): Promise<CliResult<T>> {
   const r = await execa(process.execPath, [CLI, '--json', ...args], { reject: false, timeout: timeoutMs });
   let json: T;
   try {
@@ -26,6 +29,7 @@ export async function vmhop<T = Record<string, unknown>>(args: string[], timeout
 /** Like vmhop(), but a non-zero exit fails the test with the CLI's error. */
 export async function vmhopOk<T = Record<string, unknown>>(args: string[], timeoutMs?: number): Promise<T> {
   const r = await vmhop<T>(args, timeoutMs);
-  if (r.exitCode !== 0) throw new Error(`vmhop ${args.join(' ')} failed (${r.exitCode}): ${JSON.stringify(r.json)}`);
+  if (r.exitCode !== 0)
+    throw new Error(`vmhop ${args.join(' ')} failed (${r.exitCode}): ${JSON.stringify(r.json)}`);
   return r.json;
 }

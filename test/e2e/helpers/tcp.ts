@@ -21,9 +21,13 @@ c.on('error', (e) => { console.log('error ' + e.code); clearTimeout(t); });
 
 /** Starts a one-shot TCP listener on `host`; resolves once it listens. Returns a stopper. */
 export async function listenOn(host: HostPlan, address: string, port: number, lifetimeMs: number) {
-  const child = execa('nsenter', [...nsenterArgs(host), process.execPath, '-e', LISTEN, address, String(port), String(lifetimeMs)], {
-    reject: false,
-  });
+  const child = execa(
+    'nsenter',
+    [...nsenterArgs(host), process.execPath, '-e', LISTEN, address, String(port), String(lifetimeMs)],
+    {
+      reject: false,
+    },
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout?.once('data', () => resolve());
     void child.then((r) => reject(new Error(`listener exited: ${r.stderr}`)));
@@ -32,10 +36,19 @@ export async function listenOn(host: HostPlan, address: string, port: number, li
 }
 
 /** 'pong' when the listener answered, 'timeout' when packets vanished, 'error CODE' otherwise. */
-export async function connectFrom(host: HostPlan, address: string, port: number, timeoutMs: number): Promise<string> {
-  const r = await execa('nsenter', [...nsenterArgs(host), process.execPath, '-e', CONNECT, address, String(port), String(timeoutMs)], {
-    reject: false,
-    timeout: timeoutMs + 5_000,
-  });
+export async function connectFrom(
+  host: HostPlan,
+  address: string,
+  port: number,
+  timeoutMs: number,
+): Promise<string> {
+  const r = await execa(
+    'nsenter',
+    [...nsenterArgs(host), process.execPath, '-e', CONNECT, address, String(port), String(timeoutMs)],
+    {
+      reject: false,
+      timeout: timeoutMs + 5_000,
+    },
+  );
   return r.stdout.trim();
 }

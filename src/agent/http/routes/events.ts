@@ -22,7 +22,10 @@ export const eventRoutes =
       if (Number.isFinite(last)) {
         const missed = s.events.since(last);
         if (missed) for (const e of missed) res.write(frame(e));
-        else res.write(`event: resync\ndata: ${JSON.stringify({ type: 'resync', reason: 'events were missed' })}\n\n`);
+        else
+          res.write(
+            `event: resync\ndata: ${JSON.stringify({ type: 'resync', reason: 'events were missed' })}\n\n`,
+          );
       }
       const unsubscribe = s.events.subscribe((e) => res.write(frame(e)));
       // Proxies and idle timeouts close silent streams; a comment line every 15 s keeps it open.

@@ -14,19 +14,56 @@ export const jobRoutes =
   (s: AgentServices): FastifyPluginAsync =>
   async (app0) => {
     const app = app0.withTypeProvider<ZodTypeProvider>();
-    app.post('/v1/migrations', { schema: { body: MigrateRequest, response: { 200: z.object({ preflight: z.array(PreflightCheck) }), 202: z.object({ job: JobInfo, preflight: z.array(PreflightCheck) }) } } }, async (req, reply) => {
-      const r = await s.engine.start(req.body);
-      if (!r.job) return reply.status(200).send({ preflight: r.preflight });
-      return reply.status(202).send({ job: r.job, preflight: r.preflight });
-    });
-    app.get('/v1/jobs', { schema: { response: { 200: z.object({ jobs: z.array(JobInfo) }) } } }, async () => ({ jobs: s.engine.list() }));
-    app.get('/v1/jobs/:id', { schema: { params: Id, response: { 200: JobInfo.extend({ journal: z.array(z.object({ at: z.string(), entry: z.string() })) }) } } }, async (req) => ({
-      ...s.engine.info(req.params.id),
-      journal: s.jobStore.journalOf(req.params.id),
-    }));
-    app.post('/v1/jobs/:id/abort', { schema: { params: Id, response: { 200: JobInfo } } }, async (req) => s.engine.abort(req.params.id));
-    app.get('/v1/vms/:name/job', { schema: { params: Name, response: { 200: z.object({ job: JobInfo.nullable() }) } } }, async (req) => ({
-      job: s.engine.currentFor(req.params.name) ?? null,
-    }));
-    app.post('/v1/vms/:name/job/abort', { schema: { params: Name, response: { 200: JobInfo } } }, async (req) => s.engine.abortVm(req.params.name));
+    app.post(
+      '/v1/migrations',
+      {
+        schema: {
+          body: MigrateRequest,
+          response: {
+            200: z.object({ preflight: z.array(PreflightCheck) }),
+            202: z.object({ job: JobInfo, preflight: z.array(PreflightCheck) }),
+          },
+        },
+      },
+      async (req, reply) => {
+        const r = await s.engine.start(req.body);
+        if (!r.job) return reply.status(200).send({ preflight: r.preflight });
+        return reply.status(202).send({ job: r.job, preflight: r.preflight });
+      },
+    );
+    app.get(
+      '/v1/jobs',
+      { schema: { response: { 200: z.object({ jobs: z.array(JobInfo) }) } } },
+      async () => ({ jobs: s.engine.list() }),
+    );
+    app.get(
+      '/v1/jobs/:id',
+      {
+        schema: {
+          params: Id,
+          response: {
+            200: JobInfo.extend({ journal: z.array(z.object({ at: z.string(), entry: z.string() })) }),
+          },
+        },
+      },
+      async (req) => ({
+        ...s.engine.info(req.params.id),
+        journal: s.jobStore.journalOf(req.params.id),
+      }),
+    );
+    app.post('/v1/jobs/:id/abort', { schema: { params: Id, response: { 200: JobInfo } } }, async (req) =>
+      s.engine.abort(req.params.id),
+    );
+    app.get(
+      '/v1/vms/:name/job',
+      { schema: { params: Name, response: { 200: z.object({ job: JobInfo.nullable() }) } } },
+      async (req) => ({
+        job: s.engine.currentFor(req.params.name) ?? null,
+      }),
+    );
+    app.post(
+      '/v1/vms/:name/job/abort',
+      { schema: { params: Name, response: { 200: JobInfo } } },
+      async (req) => s.engine.abortVm(req.params.name),
+    );
   };

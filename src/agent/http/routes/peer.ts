@@ -24,13 +24,22 @@ export const peerRoutes =
       bridges: await listBridges(),
       vmNames: s.vmStore.list().map((v) => v.name),
     }));
-    app.post('/v1/peer/probe', { schema: { body: Versioned.extend({ pool: z.string(), nonce: z.string() }) } }, async (req) => {
-      checkProtocol(req.body.protocolVersion);
-      const pool = await s.storage.poolInfo(req.body.pool).catch(() => undefined);
-      if (!pool || pool.kind !== 'shared') return { seen: false };
-      return { seen: await s.storage.checkProbe(req.body.pool, req.body.nonce), ...(pool.markerId ? { markerId: pool.markerId } : {}) };
-    });
-    app.post('/v1/peer/migrations', { schema: { body: PrepareRequest } }, async (req) => s.engine.target.prepare(req.body));
+    app.post(
+      '/v1/peer/probe',
+      { schema: { body: Versioned.extend({ pool: z.string(), nonce: z.string() }) } },
+      async (req) => {
+        checkProtocol(req.body.protocolVersion);
+        const pool = await s.storage.poolInfo(req.body.pool).catch(() => undefined);
+        if (!pool || pool.kind !== 'shared') return { seen: false };
+        return {
+          seen: await s.storage.checkProbe(req.body.pool, req.body.nonce),
+          ...(pool.markerId ? { markerId: pool.markerId } : {}),
+        };
+      },
+    );
+    app.post('/v1/peer/migrations', { schema: { body: PrepareRequest } }, async (req) =>
+      s.engine.target.prepare(req.body),
+    );
     app.post('/v1/peer/migrations/:id/finish', { schema: { params: Job, body: Versioned } }, async (req) => {
       checkProtocol(req.body.protocolVersion);
       await s.engine.target.finish(req.params.id);
@@ -41,5 +50,7 @@ export const peerRoutes =
       await s.engine.target.abort(req.params.id, req.body.reason ?? 'aborted by the source');
       return { ok: true };
     });
-    app.get('/v1/peer/migrations/:id', { schema: { params: Job } }, async (req) => s.engine.info(req.params.id));
+    app.get('/v1/peer/migrations/:id', { schema: { params: Job } }, async (req) =>
+      s.engine.info(req.params.id),
+    );
   };

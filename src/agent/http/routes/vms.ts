@@ -28,15 +28,23 @@ export const vmRoutes =
       vms: await s.vmInfoList(),
     }));
 
-    app.post('/v1/vms', { schema: { body: z.object({ spec: z.unknown() }), response: { 201: VmInfo } } }, async (req, reply) => {
-      const info = await s.vms.define(req.body.spec);
-      return reply.status(201).send(info);
-    });
+    app.post(
+      '/v1/vms',
+      { schema: { body: z.object({ spec: z.unknown() }), response: { 201: VmInfo } } },
+      async (req, reply) => {
+        const info = await s.vms.define(req.body.spec);
+        return reply.status(201).send(info);
+      },
+    );
 
-    app.get('/v1/vms/:name', { schema: { params: Name, response: { 200: VmInfo.extend({ savedState: z.boolean() }) } } }, async (req) => ({
-      ...(await s.vmInfo(req.params.name)),
-      savedState: s.saveRestore.hasSavedState(req.params.name),
-    }));
+    app.get(
+      '/v1/vms/:name',
+      { schema: { params: Name, response: { 200: VmInfo.extend({ savedState: z.boolean() }) } } },
+      async (req) => ({
+        ...(await s.vmInfo(req.params.name)),
+        savedState: s.saveRestore.hasSavedState(req.params.name),
+      }),
+    );
 
     app.delete('/v1/vms/:name', { schema: { params: Name, response: { 200: Ok } } }, async (req) => {
       s.vms.undefine(req.params.name);
@@ -44,44 +52,81 @@ export const vmRoutes =
     });
 
     for (const action of Actions) {
-      app.post(`/v1/vms/:name/${action}`, { schema: { params: Name, body: ActionBody, response: { 200: VmInfo.passthrough() } } }, async (req) => {
-        const { name } = req.params;
-        const b = req.body ?? {};
-        switch (action) {
-          case 'start':
-            return s.vms.start(name, { paused: b.paused === true, force: b.force === true });
-          case 'shutdown':
-            return s.vms.shutdown(name, b.timeoutMs);
-          case 'destroy':
-            return s.vms.destroy(name);
-          case 'suspend':
-            return s.vms.suspend(name);
-          case 'resume':
-            return s.vms.resume(name);
-          case 'reboot':
-            return s.vms.reboot(name);
-          case 'save':
-            return s.saveRestore.save(name);
-          case 'restore':
-            return s.saveRestore.restore(name);
-        }
-      });
+      app.post(
+        `/v1/vms/:name/${action}`,
+        { schema: { params: Name, body: ActionBody, response: { 200: VmInfo.passthrough() } } },
+        async (req) => {
+          const { name } = req.params;
+          const b = req.body ?? {};
+          switch (action) {
+            case 'start':
+              return s.vms.start(name, { paused: b.paused === true, force: b.force === true });
+            case 'shutdown':
+              return s.vms.shutdown(name, b.timeoutMs);
+            case 'destroy':
+              return s.vms.destroy(name);
+            case 'suspend':
+              return s.vms.suspend(name);
+            case 'resume':
+              return s.vms.resume(name);
+            case 'reboot':
+              return s.vms.reboot(name);
+            case 'save':
+              return s.saveRestore.save(name);
+            case 'restore':
+              return s.saveRestore.restore(name);
+          }
+        },
+      );
     }
 
     app.post(
       '/v1/vms/import-xml',
-      { schema: { body: z.object({ xml: z.string().min(1).max(1 << 20) }), response: { 201: z.object({ vm: VmInfo, warnings: z.array(z.string()) }) } } },
+      {
+        schema: {
+          body: z.object({
+            xml: z
+              .string()
+              .min(1)
+              .max(1 << 20),
+          }),
+          response: { 201: z.object({ vm: VmInfo, warnings: z.array(z.string()) }) },
+        },
+      },
       async (req, reply) =>
-        reply.status(201).send(await importXml(req.body.xml, { storage: s.storage, vms: s.vms, kvm: (await s.accel()) === 'kvm' })),
+        reply.status(201).send(
+          await importXml(req.body.xml, {
+            storage: s.storage,
+            vms: s.vms,
+            kvm: (await s.accel()) === 'kvm',
+          }),
+        ),
     );
 
     app.get('/v1/vms/:name/xml', { schema: { params: Name } }, async (req, reply) =>
-      reply.type('application/xml').send(await exportXml(req.params.name, { storage: s.storage, vms: s.vms, accel: await s.accel() })),
+      reply
+        .type('application/xml')
+        .send(await exportXml(req.params.name, { storage: s.storage, vms: s.vms, accel: await s.accel() })),
     );
 
     app.get(
       '/v1/vms/:name/console',
-      { schema: { params: Name, querystring: z.object({ bytes: z.coerce.number().int().min(1).max(1 << 20).default(65536) }) } },
-      async (req, reply) => reply.type('text/plain; charset=utf-8').send(await s.vms.consoleLog(req.params.name, req.query.bytes)),
+      {
+        schema: {
+          params: Name,
+          querystring: z.object({
+            bytes: z.coerce
+              .number()
+              .int()
+              .min(1)
+              .max(1 << 20)
+              .default(65536),
+          }),
+        },
+      },
+      async (req, reply) =>
+        reply
+          .type('text/plain; charset=utf-8')
+          .send(await s.vms.consoleLog(req.params.name, req.query.bytes)),
     );
   };

@@ -38,7 +38,15 @@ export class TargetSide {
           { vm: existing.name, host: this.c.config.name },
         );
       }
-      this.c.jobs.create({ id: req.jobId, vm: spec.name, mode: req.mode, role: 'target', peer: req.source, phase: 'prepare', options: req.options });
+      this.c.jobs.create({
+        id: req.jobId,
+        vm: spec.name,
+        mode: req.mode,
+        role: 'target',
+        peer: req.source,
+        phase: 'prepare',
+        options: req.options,
+      });
       try {
         const row = this.c.vmStore.insert(spec, 'shutoff', `incoming:${req.jobId}`);
         this.c.jobs.addArtifact(req.jobId, 'vm-definition', spec.name);
@@ -47,11 +55,19 @@ export class TargetSide {
         const qmp = this.qmp(spec.name);
         await applySettings(qmp, req.settings);
         if (req.tls) {
-          if (!this.c.tlsDir) throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `host \`${this.c.config.name}\` has no TLS material for an encrypted migration`, {});
+          if (!this.c.tlsDir)
+            throw new VmhopError(
+              'VMHOP_ERR_MIGRATION_FAILED',
+              `host \`${this.c.config.name}\` has no TLS material for an encrypted migration`,
+              {},
+            );
           await addTlsCreds(qmp, this.c.tlsDir, 'server');
         }
         const port = await listenIncoming(qmp, this.c.migrationAddress);
-        this.c.jobs.journal(req.jobId, `listening on ${this.c.migrationAddress}:${port}${req.tls ? ' (TLS)' : ' (plaintext)'}`);
+        this.c.jobs.journal(
+          req.jobId,
+          `listening on ${this.c.migrationAddress}:${port}${req.tls ? ' (TLS)' : ' (plaintext)'}`,
+        );
         void watchIncoming(this.c, req.jobId, (reason) => this.abort(req.jobId, reason));
         return { address: this.c.migrationAddress, port };
       } catch (e) {
@@ -64,7 +80,8 @@ export class TargetSide {
 
   private qmp(vm: string) {
     const qmp = this.c.supervisor.qmpOf(vm);
-    if (!qmp) throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming QEMU of \`${vm}\` is gone`, { vm });
+    if (!qmp)
+      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming QEMU of \`${vm}\` is gone`, { vm });
     return qmp;
   }
 
@@ -72,10 +89,19 @@ export class TargetSide {
   async finish(jobId: string): Promise<void> {
     return serialized(jobId, async () => {
       const job = this.c.jobs.get(jobId);
-      if (job.role !== 'target') throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `job \`${jobId}\` is not an incoming migration here`, { job: jobId });
+      if (job.role !== 'target')
+        throw new VmhopError(
+          'VMHOP_ERR_JOB_NOT_FOUND',
+          `job \`${jobId}\` is not an incoming migration here`,
+          { job: jobId },
+        );
       if (job.phase === 'finish' && job.state === 'completed') return;
       if (job.state !== 'running') {
-        throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `incoming job \`${jobId}\` already ended ${job.state}; the target did not resume the VM`, { job: jobId, state: job.state });
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_FAILED',
+          `incoming job \`${jobId}\` already ended ${job.state}; the target did not resume the VM`,
+          { job: jobId, state: job.state },
+        );
       }
       const qmp = this.qmp(job.vm);
       await waitIncomingCompleted(qmp, 30_000);
@@ -94,7 +120,11 @@ export class TargetSide {
       const job = this.c.jobs.find(jobId);
       if (!job || job.role !== 'target' || job.state !== 'running') return;
       if (job.phase === 'finish') {
-        throw new VmhopError('VMHOP_ERR_VM_STATE', `incoming job \`${jobId}\` is committed: the target owns \`${job.vm}\` now`, { job: jobId });
+        throw new VmhopError(
+          'VMHOP_ERR_VM_STATE',
+          `incoming job \`${jobId}\` is committed: the target owns \`${job.vm}\` now`,
+          { job: jobId },
+        );
       }
       this.c.jobs.journal(jobId, `abort: ${reason}`);
       await this.cleanup(jobId);
@@ -131,16 +161,25 @@ export class TargetSide {
   }
 }
 
-async function waitIncomingCompleted(qmp: Parameters<typeof queryMigrate>[0], timeoutMs: number): Promise<void> {
+async function waitIncomingCompleted(
+  qmp: Parameters<typeof queryMigrate>[0],
+  timeoutMs: number,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const st = (await queryMigrate(qmp)).status;
     if (st === 'completed') return;
     if (st === 'failed' || st === 'cancelled') {
-      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming migration ${st} on the target`, { status: st });
+      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming migration ${st} on the target`, {
+        status: st,
+      });
     }
     if (Date.now() > until) {
-      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming migration did not complete on the target (status ${st ?? 'none'})`, { status: st });
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_FAILED',
+        `the incoming migration did not complete on the target (status ${st ?? 'none'})`,
+        { status: st },
+      );
     }
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -6,7 +6,11 @@ import type { MigrationContext } from '../context.js';
 
 const INTERVAL_MS = 1_000;
 
-export async function watchIncoming(c: MigrationContext, jobId: string, abort: (reason: string) => Promise<void>): Promise<void> {
+export async function watchIncoming(
+  c: MigrationContext,
+  jobId: string,
+  abort: (reason: string) => Promise<void>,
+): Promise<void> {
   const job = c.jobs.get(jobId);
   let lastHeard = Date.now();
   // Bounded by the job's own end: every path below either returns or the job leaves 'running'.

@@ -53,7 +53,8 @@ export async function runLiveShared(r: LiveRun): Promise<LiveResult> {
   });
   c.jobs.advance(job.id, 'perform', `target listens on ${target.address}:${target.port}`);
   const qmp = c.supervisor.qmpOf(vm.name);
-  if (!qmp) throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${vm.name}\` has no running QEMU here`, { vm: vm.name });
+  if (!qmp)
+    throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${vm.name}\` has no running QEMU here`, { vm: vm.name });
   const wasRunning = vm.state === 'running';
   const setupMs = Date.now() - t0;
   let last: MigrationInfo | undefined;
@@ -73,7 +74,9 @@ export async function runLiveShared(r: LiveRun): Promise<LiveResult> {
     last = await completeSwitchover(qmp);
     r.onSample(last, Date.now(), 'switchover');
   } catch (e) {
-    await cancelAndResume(qmp, wasRunning).catch((err: unknown) => c.log.error({ err }, 'rollback on the source failed'));
+    await cancelAndResume(qmp, wasRunning).catch((err: unknown) =>
+      c.log.error({ err }, 'rollback on the source failed'),
+    );
     await peer.abort(job.id, (e as Error).message).catch(() => undefined);
     throw e;
   }
@@ -83,7 +86,11 @@ export async function runLiveShared(r: LiveRun): Promise<LiveResult> {
     if (outcome.known) {
       // The target refused before resuming: the guest is only here, stopped. Run it again.
       await cancelAndResume(qmp, wasRunning);
-      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the target did not take over: ${outcome.error.message}`, {});
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_FAILED',
+        `the target did not take over: ${outcome.error.message}`,
+        {},
+      );
     }
     throw new VmhopError(
       'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',

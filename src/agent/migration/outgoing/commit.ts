@@ -5,9 +5,16 @@
 import { isVmhopError } from '../../../protocol/errors.js';
 import type { PeerLink } from '../../peers/peer-link.js';
 
-export type CommitOutcome = { committed: true; at: number } | { committed: false; known: true; error: Error } | { committed: false; known: false; error: Error };
+export type CommitOutcome =
+  | { committed: true; at: number }
+  | { committed: false; known: true; error: Error }
+  | { committed: false; known: false; error: Error };
 
-export async function commitOnTarget(peer: PeerLink, jobId: string, deadlineMs = 60_000): Promise<CommitOutcome> {
+export async function commitOnTarget(
+  peer: PeerLink,
+  jobId: string,
+  deadlineMs = 60_000,
+): Promise<CommitOutcome> {
   const until = Date.now() + deadlineMs;
   let lastError: Error = new Error('no attempt');
   for (let attempt = 0; attempt < 120 && Date.now() < until; attempt++) {
@@ -16,7 +23,8 @@ export async function commitOnTarget(peer: PeerLink, jobId: string, deadlineMs =
       return { committed: true, at: Date.now() };
     } catch (e) {
       lastError = e as Error;
-      if (isVmhopError(e) && e.details.outcomeKnown === true) return { committed: false, known: true, error: e };
+      if (isVmhopError(e) && e.details.outcomeKnown === true)
+        return { committed: false, known: true, error: e };
     }
     await new Promise((r) => setTimeout(r, 1_000));
   }

@@ -5,7 +5,12 @@ import { quit } from '../../../qmp/index.js';
 import { killAndWait } from '../../process/signals.js';
 import type { MigrationContext } from '../context.js';
 
-export async function retireSource(c: MigrationContext, vm: string, peer: string, keepSource: boolean): Promise<void> {
+export async function retireSource(
+  c: MigrationContext,
+  vm: string,
+  peer: string,
+  keepSource: boolean,
+): Promise<void> {
   const row = c.vmStore.get(vm);
   const qmp = c.supervisor.qmpOf(vm);
   c.supervisor.expectExit(vm);

@@ -7,7 +7,14 @@ export async function cancelAndResume(qmp: QmpExecutor, wasRunning: boolean): Pr
   await migrateCancel(qmp).catch(() => undefined);
   for (let i = 0; i < 100; i++) {
     const st = (await queryMigrate(qmp)).status;
-    if (st !== 'active' && st !== 'cancelling' && st !== 'setup' && st !== 'pre-switchover' && st !== 'device') break;
+    if (
+      st !== 'active' &&
+      st !== 'cancelling' &&
+      st !== 'setup' &&
+      st !== 'pre-switchover' &&
+      st !== 'device'
+    )
+      break;
     await new Promise((r) => setTimeout(r, 100));
   }
   if (wasRunning && !(await queryStatus(qmp)).running) await cont(qmp);

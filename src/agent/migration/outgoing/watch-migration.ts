@@ -13,7 +13,10 @@ export interface WatchOptions {
 }
 
 /** Resolves with the moment the source was seen paused at pre-switchover. */
-export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): Promise<{ pausedAt: number; notes: string[] }> {
+export async function watchUntilSwitchover(
+  qmp: QmpExecutor,
+  w: WatchOptions,
+): Promise<{ pausedAt: number; notes: string[] }> {
   const started = Date.now();
   let lastBytes = -1;
   let lastMoveAt = started;
@@ -21,14 +24,21 @@ export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): P
   const notes: string[] = [];
   for (;;) {
     if (w.signal.aborted) {
-      throw new VmhopError('VMHOP_ERR_MIGRATION_CANCELLED', 'the migration was cancelled', { reason: String(w.signal.reason ?? 'cancel') });
+      throw new VmhopError('VMHOP_ERR_MIGRATION_CANCELLED', 'the migration was cancelled', {
+        reason: String(w.signal.reason ?? 'cancel'),
+      });
     }
     const info = await queryMigrate(qmp);
     const now = Date.now();
     w.onSample(info, now);
-    if (info.status === 'pre-switchover' || info.status === 'device' || info.status === 'completed') return { pausedAt: now, notes };
+    if (info.status === 'pre-switchover' || info.status === 'device' || info.status === 'completed')
+      return { pausedAt: now, notes };
     if (info.status === 'failed' || info.status === 'cancelled') {
-      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `QEMU reports the migration ${info.status}: ${info['error-desc'] ?? 'no reason given'}`, { status: info.status });
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_FAILED',
+        `QEMU reports the migration ${info.status}: ${info['error-desc'] ?? 'no reason given'}`,
+        { status: info.status },
+      );
     }
     const bytes = info.ram?.transferred ?? 0;
     if (bytes !== lastBytes) {
@@ -43,13 +53,19 @@ export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): P
     }
     if (w.options.timeoutS && now - started > w.options.timeoutS * 1000) {
       if (w.options.timeoutAction === 'abort') {
-        throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `not finished within --timeout ${w.options.timeoutS} s (action abort)`, {});
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_FAILED',
+          `not finished within --timeout ${w.options.timeoutS} s (action abort)`,
+          {},
+        );
       }
       if (w.options.timeoutAction === 'suspend' && !suspended) {
         // A paused guest dirties nothing: the copy converges, at the price of a longer pause.
         await stop(qmp);
         suspended = true;
-        notes.push(`--timeout ${w.options.timeoutS} s reached: the guest was paused so the copy could finish`);
+        notes.push(
+          `--timeout ${w.options.timeoutS} s reached: the guest was paused so the copy could finish`,
+        );
       }
     }
     await new Promise((r) => setTimeout(r, w.intervalMs ?? 250));

@@ -1,0 +1,226 @@
+// Live migration over shared storage on the test bed, driven through the CLI: the happy
+// path with a guest that keeps writing, and the failure matrix (target QEMU killed, link
+// cut, cancel, a second migrate, pre-flight refusals). After every case: the VM runs on
+// exactly one host, nothing temporary is left, and the guest's heartbeat never went back.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as testbed from '../../src/testbed/testbed.js';
+import { guestCommand, measureGaps, waitForGuest } from '../../src/testbed/client.js';
+import { isAlive } from '../../src/agent/process/signals.js';
+import type { HostPlan } from '../../src/testbed/plan.js';
+import type { JobInfo } from '../../src/protocol/migration.js';
+import { vmhop, vmhopOk } from './helpers/cli.js';
+import { startSampler } from './helpers/run-sampler.js';
+
+interface Vm {
+  name: string;
+  state: string;
+  pid: number | null;
+  owner: string;
+}
+const VM = 'mig1';
+const IP = '10.77.0.31';
+let hosts: HostPlan[];
+
+const where = async () => {
+  const out: Record<string, string> = {};
+  for (const h of ['a', 'b']) {
+    const vms = (await vmhopOk<{ vms: Vm[] }>(['-c', h, 'list'])).vms;
+    const v = vms.find((x) => x.name === VM);
+    if (v) out[h] = v.state;
+  }
+  return out;
+};
+const status = async () => (await guestCommand(IP, 'status')) as { tick: number; disk: { ack: number } };
+
+/** Asserts the VM runs on exactly `host`, no incoming leftovers on the other. */
+async function expectRunsOnlyOn(host: string) {
+  const w = await where();
+  expect(w[host]).toBe('running');
+  const other = host === 'a' ? 'b' : 'a';
+  expect(w[other] === undefined || w[other] === 'moved').toBe(true);
+  const otherJobs = (await vmhopOk<{ jobs: JobInfo[] }>(['-c', other, 'job', 'list'])).jobs;
+  expect(otherJobs.filter((j) => j.state === 'running')).toEqual([]);
+}
+
+beforeAll(async () => {
+  hosts = [await testbed.hostOf('a'), await testbed.hostOf('b')];
+  const vm = await vmhopOk<Vm>([
+    '-c',
+    'a',
+    'create',
+    VM,
+    '--test-guest',
+    '--ip',
+    IP,
+    '--memory',
+    '256',
+    '--pool',
+    'shared',
+    '--disk-size',
+    '256M',
+    '--disk-writer',
+    '--mem-dirty',
+    '48',
+  ]);
+  expect(vm.state).toBe('running');
+  expect((await waitForGuest(IP, 60_000)).ok).toBe(true);
+});
+
+afterEach(async () => {
+  await testbed.link('migration', 'up');
+  await testbed.shape({});
+});
+
+afterAll(async () => {
+  for (const h of ['a', 'b']) {
+    await vmhop(['-c', h, 'destroy', VM]);
+    await vmhop(['-c', h, 'undefine', VM]);
+  }
+  await vmhop(['-c', 'a', 'vol-delete', `shared/${VM}-vda.qcow2`]);
+});
+
+async function migrate(from: string, to: string, extra: string[] = []) {
+  return vmhop<JobInfo & { error?: { code: string; message: string } }>(
+    ['-c', from, 'migrate', VM, '--to', to, '--live', ...extra],
+    300_000,
+  );
+}
+
+describe('live migration over shared storage', () => {
+  it('prints the pre-flight of a dry run and moves nothing', async () => {
+    const r = await vmhopOk<{ preflight: { name: string; ok: boolean }[] }>([
+      '-c',
+      'a',
+      'migrate',
+      VM,
+      '--to',
+      'b',
+      '--live',
+      '--dry-run',
+    ]);
+    expect(r.preflight.filter((c) => !c.ok)).toEqual([]);
+    expect(r.preflight.map((c) => c.name)).toEqual(
+      expect.arrayContaining(['target-reachable', 'disk-vda', 'cpu-model', 'machine-type', 'bridges', 'tls']),
+    );
+    await expectRunsOnlyOn('a');
+  });
+
+  it('moves the running guest to b: heartbeat and disk writes continue, never both running', async () => {
+    const before = await status();
+    const sampler = startSampler(hosts, VM);
+    const gaps = measureGaps(IP, 20_000, 20);
+    let job;
+    try {
+      job = await migrate('a', 'b');
+    } finally {
+      await gaps;
+    }
+    const s = await sampler.stop();
+    expect(job.exitCode).toBe(0);
+    expect(job.json.state).toBe('completed');
+    expect(job.json.report?.encrypted).toBe(true);
+    expect(job.json.report?.downtimeMs).toBeGreaterThan(0);
+    expect(s.bothRunning).toBe(0);
+    expect(s.runningOn.b ?? 0).toBeGreaterThan(0);
+    await expectRunsOnlyOn('b');
+    const after = await status();
+    expect(after.tick).toBeGreaterThan(before.tick);
+    expect(after.disk.ack).toBeGreaterThan(before.disk.ack);
+    const g = await gaps;
+    expect(g.tickWentBackwards).toBe(false);
+    expect(await guestCommand(IP, 'mem-verify')).toMatchObject({ ok: true, bad: 0 });
+  });
+
+  it('moves it back with --keep-source, and the kept definition cannot start while b owns it', async () => {
+    const job = await migrate('b', 'a', ['--keep-source']);
+    expect(job.json.state).toBe('completed');
+    await expectRunsOnlyOn('a');
+    expect((await where()).b).toBe('moved');
+    const start = await vmhop(['-c', 'b', 'start', VM]);
+    expect(start.exitCode).toBe(4);
+    expect(JSON.stringify(start.json)).toMatch(/moved to host `a`.*--force/);
+    await vmhopOk(['-c', 'b', 'undefine', VM]);
+  });
+
+  it('refuses a second migrate while one runs, and the first one is unaffected', async () => {
+    const first = migrate('a', 'b', ['--bandwidth', '4']);
+    await waitFor(
+      async () =>
+        (await vmhopOk<{ job: JobInfo | null }>(['-c', 'a', 'domjobinfo', VM])).job?.state === 'running',
+    );
+    const second = await migrate('a', 'b');
+    expect(second.exitCode).toBe(4);
+    expect(JSON.stringify(second.json)).toMatch(/VMHOP_ERR_MIGRATION_IN_PROGRESS/);
+    await vmhopOk(['-c', 'a', 'domjobabort', VM]);
+    const r = await first;
+    expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_CANCELLED' } });
+    await expectRunsOnlyOn('a');
+    expect((await status()).tick).toBeGreaterThan(0);
+  });
+
+  it('keeps the source running when the target QEMU is killed during the RAM copy', async () => {
+    const run = migrate('a', 'b', ['--bandwidth', '4']);
+    const pid = await waitFor(
+      async () =>
+        (await vmhopOk<{ vms: Vm[] }>(['-c', 'b', 'list'])).vms.find((v) => v.name === VM)?.pid ?? undefined,
+    );
+    await new Promise((r) => setTimeout(r, 1_500));
+    process.kill(pid, 'SIGKILL');
+    const r = await run;
+    expect(r.exitCode).toBe(1);
+    expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_FAILED' } });
+    await waitFor(async () => (await where()).b === undefined);
+    await expectRunsOnlyOn('a');
+    expect(isAlive(pid)).toBe(false);
+  });
+
+  it('cancels on its own when the migration link is cut (stall watchdog), and succeeds once it is back', async () => {
+    const run = migrate('a', 'b', ['--bandwidth', '4', '--stall-timeout', '3']);
+    await waitFor(
+      async () =>
+        (await vmhopOk<{ job: JobInfo | null }>(['-c', 'a', 'domjobinfo', VM])).job?.progress?.stage ===
+        'ram',
+    );
+    await new Promise((r) => setTimeout(r, 1_000));
+    const cutAt = Date.now();
+    await testbed.link('migration', 'down');
+    const r = await run;
+    const detectedMs = Date.now() - cutAt;
+    expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_FAILED' } });
+    expect(JSON.stringify(r.json)).toMatch(/no progress/);
+    console.log(`link cut detected and the job ended after ${detectedMs} ms (stall timeout 3 s)`);
+    await waitFor(async () => (await where()).b === undefined, 30_000);
+    await expectRunsOnlyOn('a');
+    await testbed.link('migration', 'up');
+    const again = await migrate('a', 'b');
+    expect(again.json.state).toBe('completed');
+    await expectRunsOnlyOn('b');
+    const back = await migrate('b', 'a');
+    expect(back.json.state).toBe('completed');
+  });
+
+  it('refuses before anything starts when the target lacks the shared pool or is unknown', async () => {
+    await vmhopOk(['-c', 'b', 'pool-undefine', 'shared', '--force']);
+    try {
+      const r = await migrate('a', 'b');
+      expect(r.exitCode).toBe(5);
+      expect(JSON.stringify(r.json)).toMatch(/pool `shared` on `b` is not the same storage/);
+    } finally {
+      await vmhopOk(['-c', 'b', 'pool-define', 'shared', '--kind', 'shared', '--path', '/srv/vmhop-shared']);
+    }
+    const unknown = await migrate('a', 'nosuch');
+    expect(unknown.exitCode).toBe(3);
+    expect(JSON.stringify(unknown.json)).toMatch(/not a peer of `a`; peers: b/);
+    await expectRunsOnlyOn('a');
+  });
+});
+
+async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const v = await fn().catch(() => undefined);
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`condition not met within ${timeoutMs} ms`);
+}
