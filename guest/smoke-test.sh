@@ -136,6 +136,8 @@ shutdown_vm() {
 		bad "VM did not power off within 30 s (poweroff reply: $r); killing QEMU $QPID"
 		grep -v '^tick' "$TMP/serial.log" | tail -5 | sed 's/^/#   serial: /'
 		echo "#   last tick: $(grep '^tick' "$TMP/serial.log" | tail -1)"
+		cp "$TMP/serial.log" "/tmp/vmhop-smoke-poweroff-failed.$$.log"
+		echo "#   serial log kept in /tmp/vmhop-smoke-poweroff-failed.$$.log"
 		kill "$QPID" 2>/dev/null || true
 	fi
 	wait "$QPID" 2>/dev/null || true

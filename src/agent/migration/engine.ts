@@ -20,7 +20,7 @@ import { planMigrationSettings } from './options.js';
 import { preflight } from './preflight.js';
 import { recoverJobs } from './recovery.js';
 import { TLS_OBJECT_ID } from './qemu-settings.js';
-import { progressFrom, type Sample } from './progress.js';
+import { progressOf, stalledForMs, type Sample } from './progress.js';
 
 interface Running {
   abort: AbortController;
@@ -159,12 +159,16 @@ export class MigrationEngine {
   }
 
   private sample(job: JobRow, run: Running, info: MigrationInfo, at: number, stage: 'ram' | 'switchover') {
-    const cur: Sample = { at, info };
-    const prev = run.samples[run.samples.length - 1];
-    run.samples.push(cur);
+    run.samples.push({ at, info });
     if (run.samples.length > 240) run.samples.shift();
     const phase = this.c.jobs.get(job.id).phase;
-    run.progress = progressFrom(prev, cur, { phase, stage, startedAt: run.startedAt });
+    run.progress = progressOf(run.samples, {
+      phase,
+      ...(stage === 'switchover' ? { stage } : {}),
+      startedAt: run.startedAt,
+      stalledMs: stalledForMs(run.samples),
+      options: job.options,
+    });
     this.c.events.publish({
       type: 'job.progress',
       job: job.id,

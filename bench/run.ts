@@ -1,0 +1,15 @@
+// Benchmarks (never part of `npm test`): `npm run bench -- NAME` with NAME one of the
+// scenarios below; each prints its figures as JSON.
+import { benchAgent } from './agent.js';
+
+const scenarios: Record<string, () => Promise<unknown>> = {
+  agent: benchAgent,
+};
+
+const name = process.argv[2] ?? '';
+const run = scenarios[name];
+if (!run) {
+  process.stderr.write(`usage: npm run bench -- ${Object.keys(scenarios).join('|')}\n`);
+  process.exit(2);
+}
+process.stdout.write(JSON.stringify(await run(), null, 2) + '\n');
