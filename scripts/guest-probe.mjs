@@ -3,7 +3,7 @@
 // Plain JS with no dependencies: it must run in any namespace without a build.
 //   cmd  IP PORT "COMMAND"            one request, prints the reply line (JSON)
 //   wait IP PORT TIMEOUT_MS           polls `ping` until it answers; prints the wait
-//   gaps IP PORT DURATION_MS [INTERVAL_MS]  pings for a bounded time; prints the longest gap
+//   gaps IP PORT DURATION_MS [INTERVAL_MS]  pings for a bounded time (or until SIGTERM); prints the longest gap
 import net from 'node:net';
 
 const [mode, host, portText, arg, arg2] = process.argv.slice(2);
@@ -68,7 +68,10 @@ async function main() {
     let ok = 0;
     let lastTick = -1;
     let tickWentBackwards = false;
-    while (Date.now() - start < duration && sent < 100_000) {
+    // SIGTERM ends the run early and still prints the report (used to cover "the migration").
+    let stopped = false;
+    process.once('SIGTERM', () => (stopped = true));
+    while (!stopped && Date.now() - start < duration && sent < 100_000) {
       sent++;
       try {
         const reply = JSON.parse(await request('ping', 2_000));

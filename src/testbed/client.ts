@@ -1,5 +1,6 @@
 // Talks to a test guest's control service from the test bed's `client` namespace,
 // as a user on the LAN would, through scripts/guest-probe.mjs run under nsenter.
+import { execa } from 'execa';
 import { VmhopError } from '../protocol/errors.js';
 import { runInNetns } from './host-exec.js';
 import { GUEST_PORT } from './guest.js';
@@ -56,4 +57,33 @@ export async function measureGaps(ip: string, durationMs: number, intervalMs = 2
     ['gaps', ip, String(GUEST_PORT), String(durationMs), String(intervalMs)],
     durationMs,
   )) as unknown as GapReport;
+}
+
+/** Pings the guest from the client until stop() (at most `maxMs`), then reports the longest gap. */
+export function startGapProbe(ip: string, maxMs = 600_000, intervalMs = 20) {
+  const child = execa(
+    'nsenter',
+    [
+      `--net=/run/netns/${CLIENT_NETNS}`,
+      '--',
+      process.execPath,
+      GUEST_PROBE,
+      'gaps',
+      ip,
+      String(GUEST_PORT),
+      String(maxMs),
+      String(intervalMs),
+    ],
+    {
+      reject: false,
+      timeout: maxMs + 10_000,
+    },
+  );
+  return {
+    async stop(): Promise<GapReport> {
+      child.kill('SIGTERM');
+      const r = await child;
+      return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as GapReport;
+    },
+  };
 }

@@ -79,7 +79,7 @@ export function progressFrom(prev: Sample | undefined, cur: Sample, ctx: Progres
     ram && !GUEST_STOPPED.has(cur.info.status) ? ram['dirty-pages-rate'] * ram['page-size'] : 0;
   const pass = ram?.['dirty-sync-count'] ?? 0;
   const expected = cur.info['expected-downtime'];
-  const stalledMs = ctx.stalledMs ?? (prev && rateOf(prev, cur) === 0 ? cur.at - prev.at : 0);
+  const stalledMs = ctx.stalledMs ?? (prev && rateBps === 0 ? cur.at - prev.at : 0);
   const { etaS, etaReason } = eta(cur, ram, rateBps, dirtyRateBps, { ...ctx, stalledMs });
   return {
     phase: ctx.phase,
@@ -137,7 +137,7 @@ const MOVING: ReadonlySet<MigrationStatus | undefined> = new Set([
 /**
  * How long, ms, ram.transferred has not grown, counted from the first sample that showed the
  * current value (a lower bound: the watchdog must not cancel early). 0 when the last sample is
- * not in a moving state. A QEMU stuck in `setup` (no `ram` yet) counts as not moving.
+ * not in a moving state. A QEMU stuck in `setup` (no `ram` yet) counts as stalled.
  */
 export function stalledForMs(samples: readonly Sample[]): number {
   const last = samples.at(-1);
