@@ -134,7 +134,9 @@ export class AgentServices {
   }
 
   async vmInfoList(): Promise<VmInfo[]> {
-    return this.vms.list();
+    return this.vms
+      .list()
+      .map((v) => (this.jobStore.runningFor(v.name) ? { ...v, state: 'migrating' as const } : v));
   }
 
   async hostInfo(): Promise<HostInfo> {

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { VmSpec } from './vm-spec.js';
 
 /** shutoff: defined, no QEMU; running/paused: QEMU up (vCPUs running or stopped);
- *  crashed: QEMU went away without being asked; moved: the VM now lives on another host. */
-export const VmState = z.enum(['shutoff', 'running', 'paused', 'crashed', 'moved']);
+ *  crashed: QEMU went away without being asked; moved: the VM now lives on another host;
+ *  migrating: shown (never stored) while a migration job of the VM runs on this host. */
+export const VmState = z.enum(['shutoff', 'running', 'paused', 'crashed', 'moved', 'migrating']);
 export type VmState = z.infer<typeof VmState>;
 
 export const VmInfo = z.object({

@@ -33,11 +33,12 @@ describe('agent and CLI on host a', () => {
       'create',
       'cli1',
       '--test-guest',
+      '--start',
       '--ip',
       IP,
       '--memory',
       '192',
-      '--disk-size',
+      '--disk',
       '128M',
     ]);
     expect(vm.state).toBe('running');
@@ -89,7 +90,7 @@ describe('agent and CLI on host a', () => {
 
   it('imports a libvirt domain XML and runs it', async () => {
     const a = await testbed.hostOf('a');
-    await vmhopOk(['-c', 'a', 'vol-create', 'default/xml1.qcow2', '--size', '64M']);
+    await vmhopOk(['-c', 'a', 'vol-create', 'default', 'xml1.qcow2', '64M']);
     const { guestArtifacts } = await import('../../src/testbed/guest.js');
     const g = guestArtifacts();
     const xml = `<domain type='kvm'>
@@ -117,6 +118,21 @@ describe('agent and CLI on host a', () => {
     expect((await vmhopOk<Vm>(['-c', 'a', 'destroy', 'xml1'])).state).toBe('shutoff');
   });
 
+  it('gives a test guest without --ip the lowest free guest address, and does not start it without --start', async () => {
+    const vm = await vmhopOk<Vm & { spec: { boot: { cmdline: string } } }>([
+      '-c',
+      'a',
+      'create',
+      'auto1',
+      '--test-guest',
+    ]);
+    expect(vm.state).toBe('shutoff');
+    const ip = /vmhop\.ip=([\d.]+)\//.exec(vm.spec.boot.cmdline)?.[1];
+    expect(ip).toMatch(/^10\.77\.0\.\d+$/);
+    expect(ip).not.toBe(IP);
+    await vmhopOk(['-c', 'a', 'undefine', 'auto1']);
+  });
+
   it('refuses bad input with a named error and leaves nothing half-made', async () => {
     const unknown = await vmhop(['-c', 'a', 'start', 'nope']);
     expect(unknown.exitCode).toBe(3);
@@ -127,9 +143,10 @@ describe('agent and CLI on host a', () => {
       'create',
       'cli1',
       '--test-guest',
+      '--start',
       '--ip',
       '10.77.0.23',
-      '--disk-size',
+      '--disk',
       '64M',
     ]);
     expect(dup.exitCode).toBe(4);

@@ -134,24 +134,21 @@ export function registerPoolVerbs(program: Command): void {
     );
 
   program
-    .command('vol-create <volume>')
-    .description('create POOL/VOLUME (thin): --size 10G, or --backing BASE for an overlay')
-    .option('--size <size>', 'virtual size, e.g. 10G')
+    .command('vol-create <pool> <name> [size]')
+    .description(
+      'create a thin volume (virsh vol-create-as): SIZE like 10G (1G = 2^30 bytes), or --backing BASE',
+    )
     .option('--format <format>', 'qcow2 or raw', 'qcow2')
     .option('--backing <volume>', 'a volume of the same pool to overlay')
     .option('--allow-overcommit', 'create even if it could outgrow the free space')
     .action(
       runVerb(
-        async (
-          f: { size?: string; format: string; backing?: string; allowOvercommit?: boolean },
-          g: GlobalOptions,
-          cmd,
-        ) => {
-          const [pool, name] = splitVolume(cmd.args[0] as string);
+        async (f: { format: string; backing?: string; allowOvercommit?: boolean }, g: GlobalOptions, cmd) => {
+          const [pool, name, size] = cmd.args as [string, string, string | undefined];
           const body = {
             name,
             format: f.format,
-            ...(f.size ? { sizeBytes: parseSize(f.size) } : {}),
+            ...(size ? { sizeBytes: parseSize(size) } : {}),
             ...(f.backing ? { backingVolume: f.backing } : {}),
             ...(f.allowOvercommit ? { allowOvercommit: true } : {}),
           };
