@@ -57,8 +57,6 @@ describe('authentication', () => {
     expect(res.body).toEqual({ ok: true });
   });
 
-  // BUG (src/agent/http/app.ts, onRequest hook): it compares req.url, query string
-  // included, with '/health', so a monitoring probe that adds a query needs a token.
   it('answers /health with a query string without a token', async () => {
     const res = await agent.raw({ method: 'GET', url: '/health?probe=1' });
     expect(res.status).toBe(200);
@@ -95,12 +93,12 @@ describe('authentication', () => {
 describe('unknown routes', () => {
   it('answers an unknown route with 404 naming the method and URL', async () => {
     const res = await agent.api('DELETE', '/v1/nothing/here?x=1');
-    expectApiError(res, 404, 'VMHOP_ERR_USAGE', /DELETE/, literally('/v1/nothing/here'));
+    expectApiError(res, 404, 'VMHOP_ERR_ROUTE_NOT_FOUND', /DELETE/, literally('/v1/nothing/here'));
   });
 
   it('answers a known path with an unsupported method with 404 naming both', async () => {
     const res = await agent.api('PUT', '/v1/pools');
-    expectApiError(res, 404, 'VMHOP_ERR_USAGE', /PUT \/v1\/pools/);
+    expectApiError(res, 404, 'VMHOP_ERR_ROUTE_NOT_FOUND', /PUT \/v1\/pools/);
   });
 
   it('asks for a token before it says whether a route exists', async () => {

@@ -184,18 +184,12 @@ describe('DELETE /v1/pools/:pool', () => {
     expect(agent.defaultPoolFiles()).toEqual(['d0.qcow2']);
   });
 
-  // BUG (src/agent/http/routes/pools.ts, DELETE querystring): `z.coerce.boolean()` turns the
-  // string "false" into true, so ?force=false forgets a pool that holds volumes.
   it('refuses a pool that holds volumes with ?force=false', async () => {
     await agent.createVolume('d0.qcow2');
     expectApiError(await agent.api('DELETE', '/v1/pools/default?force=false'), 409, 'VMHOP_ERR_POOL_IN_USE');
     expect(await poolNames()).toEqual(['default']);
   });
 
-  // BUG (src/agent/http/routes/pools.ts + storage-service.ts undefinePool): nothing asks
-  // whether a defined VM has a disk in the pool (the volume DELETE route does ask, through
-  // assertVolumeUnused), so ?force=true strands the VM: its start and xml export then fail
-  // with VMHOP_ERR_POOL_NOT_FOUND. The catalogue says POOL_IN_USE covers "VM disks" too.
   it('refuses, even with ?force=true, a pool where a defined VM has a disk', async () => {
     await agent.createVolume('d0.qcow2');
     const spec = kernelVm('web1', { disks: [{ target: 'vda', pool: 'default', volume: 'd0.qcow2' }] });

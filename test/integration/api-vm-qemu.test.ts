@@ -150,9 +150,6 @@ describe.skipIf(!guest)(
       expect((await act('resume')).body.state).toBe('running');
     });
 
-    // BUG (src/agent/vm/service.ts undefine): undefining a VM leaves data/save/NAME.vmstate
-    // and NAME.json behind, so a new VM of the same name reports savedState: true and its
-    // restore fails with "saved state ... belongs to uuid ..." (VMHOP_ERR_VM_STATE).
     it('forgets the saved state when the VM is undefined, so a new VM of that name starts clean', async () => {
       expect((await act('start')).status).toBe(200);
       expect((await act('save')).status).toBe(200);

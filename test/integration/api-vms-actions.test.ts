@@ -107,18 +107,12 @@ describe('a VM name in the URL that is not a VM name', () => {
     expect(await agent.vmNames()).toEqual(['web1']);
   });
 
-  // BUG (src/agent/http/errors.ts, toVmhopError): zod's failures become "name: not a valid
-  // VM name" without the value that failed; the style asks messages to name the value.
   it('names the value that is not a VM name', async () => {
     expectApiError(await agent.api('GET', '/v1/vms/-web'), 400, 'VMHOP_ERR_USAGE', quoted('-web'));
   });
 });
 
 describe('an action without a body', () => {
-  // BUG (src/agent/http/routes/vms.ts, ActionBody): fastify hands the validator `null` when a
-  // POST has no body, and `.default({})` only replaces undefined, so `curl -X POST
-  // .../start` (or any client that sends no body) gets 400 "(body): Expected object,
-  // received null" instead of the action. The CLI always sends `{}`, which hides it.
   it('is the same as an empty body: suspend of a shut-off VM answers 409 VMHOP_ERR_VM_STATE', async () => {
     expectApiError(await agent.api('POST', '/v1/vms/web1/suspend'), 409, 'VMHOP_ERR_VM_STATE');
   });

@@ -132,17 +132,12 @@ describe('POST /v1/vms', () => {
     expect(await agent.vmNames()).toEqual([]);
   });
 
-  // BUG (src/protocol/vm-spec.ts, VmSpec): nothing checks that disk targets are distinct, so
-  // two disks `vda` define fine and QEMU refuses the duplicate device id only at start (500).
   it('refuses two disks with the same target with 400 VMHOP_ERR_VM_SPEC_INVALID', async () => {
     const spec = kernelVm('web1', { disks: [disk('d0.qcow2'), disk('d0.qcow2')] });
     expectApiError(await agent.api('POST', '/v1/vms', { spec }), 400, 'VMHOP_ERR_VM_SPEC_INVALID', /vda/);
     expect(await agent.vmNames()).toEqual([]);
   });
 
-  // BUG (src/protocol/vm-spec.ts, DiskSpec.volume uses QEMU_IDENT): a volume name with `+`
-  // (or of 65-128 characters) is a valid volume name (VOLUME_NAME) that the pools API
-  // creates, but no VM can use it: the define fails with "disks.0.volume: Invalid".
   it('lets a VM use any volume the pools API can create, such as `disk+1.qcow2`', async () => {
     await agent.createVolume('disk+1.qcow2');
     const res = await agent.api('POST', '/v1/vms', {

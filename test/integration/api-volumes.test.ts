@@ -118,10 +118,6 @@ describe('POST /v1/pools/:pool/volumes', () => {
     },
   );
 
-  // BUG (src/agent/http/routes/pools.ts, POST volumes): the route validates its body with
-  // VolumeCreate, whose regex refuses the name first with VMHOP_ERR_USAGE and a generic
-  // message, so assertVolumeName (volume-create.ts, which says which rule broke and names
-  // the value with VMHOP_ERR_VOLUME_NAME_INVALID) never runs for a request from the API.
   it.each(['../x', 'a/b', '.hidden'])(
     'refuses the name %s with 400 VMHOP_ERR_VOLUME_NAME_INVALID naming it',
     async (name) => {
@@ -156,7 +152,7 @@ describe('volume names in the URL', () => {
 
   it('answers an unencoded ../x with 404: the URL is normalised to another path that no route matches', async () => {
     const res = await agent.api('DELETE', '/v1/pools/default/volumes/../x');
-    expectApiError(res, 404, 'VMHOP_ERR_USAGE', /no such API route: DELETE \/v1\/pools\/default\/x/);
+    expectApiError(res, 404, 'VMHOP_ERR_ROUTE_NOT_FOUND', /no such API route: DELETE \/v1\/pools\/default\/x/);
   });
 });
 

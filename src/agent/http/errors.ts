@@ -28,7 +28,12 @@ export function toVmhopError(e: unknown, req?: FastifyRequest): VmhopError {
     const issues = e.validation.map((v) => {
       const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.') || `(${context ?? 'body'})`;
       const value = valueAt(req, context, v.instancePath);
-      const shown = value === undefined || typeof value === 'object' ? '' : ` (got ${JSON.stringify(value)})`;
+      const shown =
+        value === undefined || typeof value === 'object'
+          ? ''
+          : typeof value === 'string'
+            ? ` (got \`${value}\`)`
+            : ` (got ${JSON.stringify(value)})`;
       return `${path}: ${v.message}${shown}`;
     });
     return new VmhopError('VMHOP_ERR_USAGE', `invalid request: ${issues.join('; ')}`, { issues });

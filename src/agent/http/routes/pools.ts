@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PoolInfo, POOL_NAME, VolumeInfo } from '../../../protocol/storage.js';
+import { PoolInfo, POOL_NAME, VolumeCreate, VolumeInfo } from '../../../protocol/storage.js';
 import type { AgentServices } from '../../services.js';
 
 const PoolParams = z.object({ pool: z.string().regex(POOL_NAME, 'not a valid pool name') });
@@ -93,7 +93,7 @@ export const poolRoutes =
       {
         schema: {
           params: PoolParams,
-          body: z.object({ name: z.string(), allowOvercommit: z.boolean().optional() }).passthrough(),
+          body: VolumeCreate.extend({ name: z.string(), allowOvercommit: z.boolean().optional() }),
           response: { 201: VolumeInfo },
         },
       },
