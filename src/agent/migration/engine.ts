@@ -15,7 +15,8 @@ import type { MigrationInfo } from '../../qmp/index.js';
 import type { JobRow } from '../db/job-store.js';
 import type { MigrationContext } from './context.js';
 import { TargetSide } from './incoming/target-side.js';
-import { runLiveShared } from './modes/live-shared.js';
+import type { ModeResult } from './modes/types.js';
+import { modeRunners } from './modes/index.js';
 import { planMigrationSettings } from './options.js';
 import { preflight } from './preflight.js';
 import { recoverJobs } from './recovery.js';
@@ -68,7 +69,7 @@ export class MigrationEngine {
         { checks },
       );
     }
-    if (req.mode !== 'live-shared') {
+    if (!modeRunners[req.mode]) {
       throw new VmhopError(
         'VMHOP_ERR_MIGRATION_OPTIONS',
         `mode ${req.mode} is not available yet on this agent`,
@@ -108,9 +109,12 @@ export class MigrationEngine {
     const peer = this.c.peer(job.peer);
     let state: Exclude<JobState, 'running'> = 'completed';
     let error: JobReport['error'];
-    let result: Awaited<ReturnType<typeof runLiveShared>> | undefined;
+    let result: ModeResult | undefined;
     try {
-      result = await runLiveShared({
+      const runner = modeRunners[job.mode];
+      if (!runner)
+        throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', `mode ${job.mode} is not available`, {});
+      result = await runner({
         c: this.c,
         job,
         vm,
@@ -118,6 +122,7 @@ export class MigrationEngine {
         settings,
         signal: run.abort.signal,
         onSample: (info, at, stage) => this.sample(job, run, info, at, stage),
+        onProgress: (p) => this.publishProgress(job, run, p),
       });
     } catch (e) {
       const err = isVmhopError(e)
@@ -141,15 +146,7 @@ export class MigrationEngine {
         ...(job.options.insecure ? ['RAM was sent in plaintext (--insecure)'] : []),
         ...settings.notes,
       ],
-      ...(result
-        ? {
-            setupMs: result.setupMs,
-            downtimeMs: result.downtimeMs,
-            ramBytes: result.ramBytes,
-            passes: result.passes,
-            ...(result.qemuDowntimeMs !== undefined ? { qemuDowntimeMs: result.qemuDowntimeMs } : {}),
-          }
-        : {}),
+      ...(result ? definedFigures(result) : {}),
       ...(error ? { error } : {}),
     };
     this.c.jobs.end(job.id, state, report);
@@ -169,6 +166,31 @@ export class MigrationEngine {
       stalledMs: stalledForMs(run.samples),
       options: job.options,
     });
+    this.c.events.publish({
+      type: 'job.progress',
+      job: job.id,
+      vm: job.vm,
+      data: run.progress as unknown as Record<string, unknown>,
+    });
+  }
+
+  /** Progress of a stage that query-migrate does not describe (disk copies, offline volumes). */
+  private publishProgress(job: JobRow, run: Running, p: Partial<Progress>) {
+    const base: Progress = run.progress ?? {
+      phase: this.c.jobs.get(job.id).phase,
+      stage: 'setup',
+      ramTotalBytes: 0,
+      ramTransferredBytes: 0,
+      ramRemainingBytes: 0,
+      rateBps: 0,
+      dirtyRateBps: 0,
+      pass: 0,
+      etaS: null,
+      etaReason: '',
+      disks: [],
+      elapsedMs: 0,
+    };
+    run.progress = { ...base, ...p, elapsedMs: Date.now() - run.startedAt };
     this.c.events.publish({
       type: 'job.progress',
       job: job.id,
@@ -230,4 +252,10 @@ export class MigrationEngine {
     const j = this.c.jobs.runningFor(vm) ?? this.c.jobs.list().find((x) => x.vm === vm);
     return j && this.info(j.id);
   }
+}
+
+/** The report's figures from a mode's result, leaving out what the mode could not know. */
+function definedFigures(r: ModeResult): Partial<JobReport> {
+  const { notes: _n, ...figures } = r;
+  return Object.fromEntries(Object.entries(figures).filter(([, v]) => v !== undefined)) as Partial<JobReport>;
 }

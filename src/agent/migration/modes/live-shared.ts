@@ -5,38 +5,15 @@
 import { VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { MigrationInfo } from '../../../qmp/index.js';
-import type { JobRow } from '../../db/job-store.js';
-import type { VmRow } from '../../db/vm-store.js';
-import type { PeerLink } from '../../peers/peer-link.js';
-import type { MigrationContext } from '../context.js';
-import type { planMigrationSettings } from '../options.js';
 import { commitOnTarget } from '../outgoing/commit.js';
 import { retireSource } from '../outgoing/retire-source.js';
 import { cancelAndResume } from '../outgoing/rollback.js';
 import { startMigration } from '../outgoing/start-migration.js';
 import { completeSwitchover } from '../outgoing/switchover.js';
 import { watchUntilSwitchover } from '../outgoing/watch-migration.js';
+import type { ModeResult, ModeRun, ModeRunner } from './types.js';
 
-export interface LiveRun {
-  c: MigrationContext;
-  job: JobRow;
-  vm: VmRow;
-  peer: PeerLink;
-  settings: ReturnType<typeof planMigrationSettings>;
-  signal: AbortSignal;
-  onSample: (info: MigrationInfo, at: number, stage: 'ram' | 'switchover') => void;
-}
-
-export interface LiveResult {
-  setupMs: number;
-  downtimeMs: number;
-  qemuDowntimeMs?: number;
-  ramBytes: number;
-  passes: number;
-  notes: string[];
-}
-
-export async function runLiveShared(r: LiveRun): Promise<LiveResult> {
+export const runLiveShared: ModeRunner = async (r: ModeRun): Promise<ModeResult> => {
   const { c, job, vm, peer } = r;
   const t0 = Date.now();
   c.jobs.advance(job.id, 'prepare', `asking \`${peer.name}\` to prepare`);
@@ -108,4 +85,4 @@ export async function runLiveShared(r: LiveRun): Promise<LiveResult> {
     passes: last?.ram?.['dirty-sync-count'] ?? 0,
     notes,
   };
-}
+};
