@@ -152,7 +152,12 @@ describe('volume names in the URL', () => {
 
   it('answers an unencoded ../x with 404: the URL is normalised to another path that no route matches', async () => {
     const res = await agent.api('DELETE', '/v1/pools/default/volumes/../x');
-    expectApiError(res, 404, 'VMHOP_ERR_ROUTE_NOT_FOUND', /no such API route: DELETE \/v1\/pools\/default\/x/);
+    expectApiError(
+      res,
+      404,
+      'VMHOP_ERR_ROUTE_NOT_FOUND',
+      /no such API route: DELETE \/v1\/pools\/default\/x/,
+    );
   });
 });
 
