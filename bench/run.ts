@@ -1,9 +1,11 @@
 // Benchmarks (never part of `npm test`): `npm run bench -- NAME` with NAME one of the
 // scenarios below; each prints its figures as JSON.
 import { benchAgent } from './agent.js';
+import { benchLiveMigration } from './live-migration.js';
 
 const scenarios: Record<string, () => Promise<unknown>> = {
   agent: benchAgent,
+  'live-migration': benchLiveMigration,
 };
 
 const name = process.argv[2] ?? '';

@@ -100,6 +100,8 @@ export const JobReport = z.object({
   /** QEMU's own figure (includes any wait at the pre-switchover pause). */
   qemuDowntimeMs: z.number().optional(),
   ramBytes: z.number().optional(),
+  /** Guest RAM that is not zero pages: what must cross at least once (the lower bound's numerator). */
+  ramNonZeroBytes: z.number().optional(),
   diskBytes: z.record(z.string(), z.number()).optional(),
   passes: z.number().optional(),
   encrypted: z.boolean(),

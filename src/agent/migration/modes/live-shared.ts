@@ -82,6 +82,7 @@ export const runLiveShared: ModeRunner = async (r: ModeRun): Promise<ModeResult>
     downtimeMs: outcome.at - pausedAt,
     ...(last?.downtime !== undefined ? { qemuDowntimeMs: last.downtime } : {}),
     ramBytes: last?.ram?.transferred ?? 0,
+    ...(last?.ram ? { ramNonZeroBytes: last.ram.total - last.ram.duplicate * last.ram['page-size'] } : {}),
     passes: last?.ram?.['dirty-sync-count'] ?? 0,
     notes,
   };

@@ -28,6 +28,7 @@ export interface ModeResult {
   downtimeMs?: number;
   qemuDowntimeMs?: number;
   ramBytes?: number;
+  ramNonZeroBytes?: number;
   passes?: number;
   /** Bytes copied per disk target (vda, ...). */
   diskBytes?: Record<string, number>;
