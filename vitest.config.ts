@@ -22,6 +22,17 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // The web UI in Debian's chromium against real agents on the test bed.
+        test: {
+          name: 'ui',
+          include: ['test/ui/**/*.test.ts'],
+          fileParallelism: false,
+          globalSetup: ['test/e2e/helpers/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

@@ -25,6 +25,8 @@ interface Figures {
   downtimeMs: number | null;
   qemuDowntimeMs: number | null;
   clientGapMs: number;
+  /** Where the client's longest gap ended relative to the target's resume (vmhop only). */
+  gapEndedAfterResumeMs?: number | null;
   sentMiB: number;
   lowerBoundS: number;
   ratioToBound: number;
@@ -138,6 +140,7 @@ async function vmhopWay(): Promise<Figures> {
       downtimeMs: rep.downtimeMs ?? null,
       qemuDowntimeMs: rep.qemuDowntimeMs ?? null,
       clientGapMs: gaps.maxGapMs,
+      gapEndedAfterResumeMs: rep.resumedAt ? gaps.gapEndedAt - rep.resumedAt : null,
       sentMiB: +((rep.ramBytes ?? 0) / 1048576).toFixed(1),
       lowerBoundS: +lowerBoundS.toFixed(2),
       ratioToBound: +(totalMs / 1000 / lowerBoundS).toFixed(2),

@@ -64,6 +64,7 @@ async function main() {
     const start = Date.now();
     let last = start;
     let maxGapMs = 0;
+    let gapEndedAt = 0;
     let sent = 0;
     let ok = 0;
     let lastTick = -1;
@@ -79,7 +80,10 @@ async function main() {
         // at ~250 ms resolution rather than rounded up to TCP's timers.
         const reply = JSON.parse(await request('ping', 250));
         const now = Date.now();
-        maxGapMs = Math.max(maxGapMs, now - last);
+        if (now - last > maxGapMs) {
+          maxGapMs = now - last;
+          gapEndedAt = now;
+        }
         last = now;
         ok++;
         if (typeof reply.tick === 'number') {
@@ -92,7 +96,10 @@ async function main() {
       await sleep(interval);
     }
     maxGapMs = Math.max(maxGapMs, Date.now() - last);
-    process.stdout.write(JSON.stringify({ sent, ok, maxGapMs, lastTick, tickWentBackwards }) + '\n');
+    // gapEndedAt (epoch ms) lets a caller place the longest gap against the switchover.
+    process.stdout.write(
+      JSON.stringify({ sent, ok, maxGapMs, gapEndedAt, lastTick, tickWentBackwards }) + '\n',
+    );
   } else {
     process.stderr.write('usage: guest-probe.mjs cmd|wait|gaps IP PORT ...\n');
     process.exitCode = 2;

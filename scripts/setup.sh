@@ -16,6 +16,7 @@ packages=(
   iproute2 util-linux procps     # namespaces, veth, bridges, tc, nsenter, mountpoint
   openssl                        # the cluster CA and host certificates
   libvirt-clients libxml2-utils  # virt-xml-validate and virsh test:///, to check exported domain XML
+  chromium                       # the web UI tests (Playwright drives Debian's browser)
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -47,6 +48,7 @@ fi
 log "building TypeScript"
 npx tsc -p tsconfig.build.json --incremental --tsBuildInfoFile dist/.tsbuildinfo
 chmod +x dist/src/cli/main.js dist/src/agent/main.js
+npm run --silent build:web >&2
 
 if [[ $(id -u) -eq 0 ]]; then
   ln -sfn "$root/dist/src/cli/main.js" /usr/local/bin/vmhop

@@ -6,7 +6,7 @@ const [dir, checksPassed, checksFailed] = process.argv.slice(2);
 let passed = Number(checksPassed);
 let failed = Number(checksFailed);
 let skipped = 0;
-for (const project of ['unit', 'e2e']) {
+for (const project of ['unit', 'e2e', 'ui']) {
   const file = `${dir}/${project}.json`;
   const rc = existsSync(`${dir}/${project}.rc`) ? Number(readFileSync(`${dir}/${project}.rc`, 'utf8')) : 1;
   if (!existsSync(file)) {

@@ -15,10 +15,11 @@ check() {
 }
 
 check typecheck npx tsc -p tsconfig.json --noEmit
+check typecheck-web npx tsc -p src/web/tsconfig.json --noEmit
 check eslint npx eslint .
 check prettier npx prettier --check . --log-level warn
 
-for project in unit e2e; do
+for project in unit e2e ui; do
   echo "== vitest $project" >&2
   npx vitest run --project "$project" --reporter=default --reporter=json --outputFile="$out/$project.json" >&2
   echo $? > "$out/$project.rc"

@@ -4,10 +4,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -121,10 +124,33 @@ static int handle(char *line, char *out, size_t outlen) {
     return 0;
 }
 
+/* Take every non-loopback interface down. Debian's 6.1 kernel can spin
+ * forever in virtnet_poll during power-off when a virtio-net interrupt
+ * arrives after device_shutdown() broke the queues (fixed upstream by
+ * "virtio_ring: fix infinite loop in virtnet_poll_cleantx when device is
+ * broken"); with the interface down NAPI is disabled and cannot loop. */
+static void links_down(void) {
+    struct if_nameindex *ifs = if_nameindex();
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (!ifs || s < 0) goto out;
+    for (struct if_nameindex *i = ifs; i->if_index; i++) {
+        struct ifreq r;
+        memset(&r, 0, sizeof(r));
+        snprintf(r.ifr_name, sizeof(r.ifr_name), "%s", i->if_name);
+        if (ioctl(s, SIOCGIFFLAGS, &r) != 0 || (r.ifr_flags & IFF_LOOPBACK)) continue;
+        r.ifr_flags &= ~IFF_UP;
+        ioctl(s, SIOCSIFFLAGS, &r);
+    }
+out:
+    if (s >= 0) close(s);
+    if (ifs) if_freenameindex(ifs);
+}
+
 static void do_poweroff(void) {
     console_printf("vmhop-guest poweroff");
     disk_shutdown();
     sync();
+    links_down();
     reboot(RB_POWER_OFF);
     console_printf("vmhop-guest poweroff failed: %s", strerror(errno));
 }
@@ -166,6 +192,14 @@ static void *conn_main(void *arg) {
             send_all(fd, e, sizeof(e) - 1);
             break;
         }
+    }
+    if (action == 2) {
+        /* let the reply reach the client before the link goes down: wait
+         * (briefly) for it to close its end */
+        shutdown(fd, SHUT_WR);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        for (int i = 0; i < 10 && poll(&p, 1, 50) > 0; i++)
+            if (recv(fd, in, sizeof(in), 0) <= 0) break;
     }
     close(fd);
     pthread_mutex_lock(&conn_lock);

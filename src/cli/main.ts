@@ -10,6 +10,8 @@ import { registerXmlVerbs } from './verbs/xml.js';
 import { registerCreateVerb } from './verbs/create.js';
 import { registerCaVerbs } from './verbs/ca.js';
 import { registerMigrateVerbs } from './verbs/migrate.js';
+import { registerVolCopyVerb } from './verbs/vol-copy.js';
+import { registerUiVerb } from './verbs/ui.js';
 
 const program = new Command('vmhop')
   .description('move QEMU/KVM virtual machines between hosts')
@@ -21,10 +23,12 @@ const program = new Command('vmhop')
 registerVmVerbs(program);
 registerCreateVerb(program);
 registerMigrateVerbs(program);
+registerVolCopyVerb(program);
 registerPoolVerbs(program);
 registerXmlVerbs(program);
 registerHostVerbs(program);
 registerCaVerbs(program);
+registerUiVerb(program);
 program.addCommand(testbedCommand());
 
 await program.parseAsync(process.argv);

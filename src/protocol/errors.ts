@@ -73,6 +73,11 @@ export const errorCatalogue = {
     exit: 1,
     summary: 'the migration was cancelled; the VM runs on the source',
   },
+  VMHOP_ERR_MIGRATION_INTERRUPTED: {
+    status: 503,
+    exit: 1,
+    summary: 'an offline copy was interrupted; resume it with `vmhop job resume ID` or cancel it',
+  },
   VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN: {
     status: 500,
     exit: 7,

@@ -49,6 +49,13 @@ export const MigrationOptions = z.object({
   migrateDisks: z.array(z.string().regex(/^vd[a-z]$/)).optional(),
   targetPool: z.string().optional(),
   deleteSource: z.boolean().default(false),
+  /** Offline: save a running VM's RAM and device state, move it with the disks, restore it there. */
+  keepState: z.boolean().default(false),
+  /** Offline: write a copied block-device disk onto this device of the target instead of an image. */
+  targetDevice: z
+    .string()
+    .regex(/^\/dev\/[A-Za-z0-9_./-]+$/, 'a device path under /dev')
+    .optional(),
 });
 export type MigrationOptions = z.infer<typeof MigrationOptions>;
 
@@ -97,6 +104,9 @@ export const JobReport = z.object({
   setupMs: z.number().optional(),
   /** vCPUs stopped on the source until resumed on the target, as the engine measured it. */
   downtimeMs: z.number().optional(),
+  /** When the source was paused for the switchover and when the target resumed (epoch ms). */
+  pausedAt: z.number().optional(),
+  resumedAt: z.number().optional(),
   /** QEMU's own figure (includes any wait at the pre-switchover pause). */
   qemuDowntimeMs: z.number().optional(),
   ramBytes: z.number().optional(),

@@ -40,6 +40,7 @@ export * from './commands/block.js';
 export * from './commands/block-types.js';
 export * from './commands/block-jobs.js';
 export * from './commands/block-job-types.js';
+export * from './commands/blockstats.js';
 export * from './commands/nbd.js';
 export * from './commands/objects.js';
 export * from './commands/introspection.js';

@@ -47,6 +47,8 @@ export interface GapReport {
   sent: number;
   ok: number;
   maxGapMs: number;
+  /** When the longest gap ended (epoch ms). */
+  gapEndedAt: number;
   lastTick: number;
   tickWentBackwards: boolean;
 }

@@ -138,6 +138,16 @@ export class JobStore {
     })();
   }
 
+  /** An interrupted offline copy runs again under the same id, keeping its artifacts. */
+  reopen(id: string, note: string): void {
+    this.db.transaction(() => {
+      this.db
+        .prepare("UPDATE jobs SET state = 'running', report = NULL, updated_at = ? WHERE id = ?")
+        .run(new Date().toISOString(), id);
+      this.journal(id, `resumed: ${note}`);
+    })();
+  }
+
   setPreflight(id: string, checks: PreflightCheck[]): void {
     this.db.prepare('UPDATE jobs SET preflight = ? WHERE id = ?').run(JSON.stringify(checks), id);
   }

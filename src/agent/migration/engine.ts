@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { VmhopError, isVmhopError } from '../../protocol/errors.js';
 import {
   MigrateRequest,
+  MigrationOptions,
   type JobInfo,
   type JobReport,
   type JobState,
@@ -17,6 +18,8 @@ import type { MigrationContext } from './context.js';
 import { TargetSide } from './incoming/target-side.js';
 import type { ModeResult } from './modes/types.js';
 import { modeRunners } from './modes/index.js';
+import { undoOffline } from './modes/offline.js';
+import { runVolumeCopy, volumeOfJob } from './modes/volume-copy.js';
 import { planMigrationSettings } from './options.js';
 import { preflight } from './preflight.js';
 import { recoverJobs } from './recovery.js';
@@ -53,6 +56,20 @@ export class MigrationEngine {
     }
     if (req.mode === 'live-shared' && req.options.copyStorage) req.mode = 'live-copy';
     const peer = this.c.peer(req.to);
+    const paused = this.c.jobs
+      .list()
+      .find((j) => j.vm === req.vm && j.role === 'source' && j.state === 'interrupted');
+    if (paused && req.mode === 'offline' && !req.dryRun) {
+      // An interrupted copy continues where it stopped instead of starting over.
+      if (paused.peer !== req.to) {
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_IN_PROGRESS',
+          `an interrupted copy of \`${req.vm}\` to \`${paused.peer}\` exists (job ${paused.id}): resume it, or cancel it with \`vmhop job abort ${paused.id}\``,
+          { job: paused.id },
+        );
+      }
+      return { job: await this.resume(paused.id), preflight: paused.preflight ?? [] };
+    }
     const plan = (hostname: string) =>
       planMigrationSettings(
         req.options,
@@ -87,6 +104,39 @@ export class MigrationEngine {
     });
     this.c.jobs.setPreflight(job.id, checks);
     const settings = plan((await peer.hostInfo()).migrationAddress);
+    return { job: this.launch(job, settings), preflight: checks };
+  }
+
+  /** `vol-copy`: one volume copied like an offline migration's disk, as a job named POOL/VOLUME. */
+  async copyVolume(input: { pool: string; volume: string; to: string; targetPool?: string }): Promise<JobInfo> {
+    const key = `${input.pool}/${input.volume}`;
+    await this.c.storage.volumeInfo(input.pool, input.volume); // a missing volume names the ones there are
+    const busy = this.c.jobs.runningFor(key);
+    if (busy) throw new VmhopError('VMHOP_ERR_MIGRATION_IN_PROGRESS', `volume \`${key}\` is being copied (job ${busy.id})`, { job: busy.id });
+    const paused = this.c.jobs.list().find((j) => j.vm === key && j.role === 'source' && j.state === 'interrupted');
+    if (paused && paused.peer === input.to) return this.resume(paused.id);
+    const options = MigrationOptions.parse(input.targetPool ? { targetPool: input.targetPool } : {});
+    this.c.peer(input.to); // an unknown peer is refused before a job exists
+    const job = this.c.jobs.create({ id: randomUUID(), vm: key, mode: 'offline', role: 'source', peer: input.to, phase: 'begin', options });
+    return this.launch(job, planMigrationSettings(options, {}));
+  }
+
+  /** Continues an interrupted offline copy under the same job id; the target says what it has. */
+  async resume(jobId: string): Promise<JobInfo> {
+    const job = this.c.jobs.get(jobId);
+    if (job.role !== 'source' || job.state !== 'interrupted') {
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `job \`${jobId}\` is ${job.state} (${job.role}): only an interrupted offline copy on its source can be resumed`,
+        { job: jobId },
+      );
+    }
+    this.c.jobs.reopen(jobId, 'continuing the copy where it stopped');
+    const settings = planMigrationSettings(job.options, {});
+    return this.launch(this.c.jobs.get(jobId), settings);
+  }
+
+  private launch(job: JobRow, settings: ReturnType<typeof planMigrationSettings>): JobInfo {
     const run: Running = {
       abort: new AbortController(),
       samples: [],
@@ -94,9 +144,9 @@ export class MigrationEngine {
       done: Promise.resolve(undefined as never),
     };
     this.running.set(job.id, run);
-    run.done = this.perform(job, vm.name, settings, run);
+    run.done = this.perform(job, job.vm, settings, run);
     run.done.catch(() => undefined);
-    return { job: this.info(job.id), preflight: checks };
+    return this.info(job.id);
   }
 
   private async perform(
@@ -105,7 +155,6 @@ export class MigrationEngine {
     settings: ReturnType<typeof planMigrationSettings>,
     run: Running,
   ): Promise<JobInfo> {
-    const vm = this.c.vms.get(vmName);
     const peer = this.c.peer(job.peer);
     let state: Exclude<JobState, 'running'> = 'completed';
     let error: JobReport['error'];
@@ -114,10 +163,13 @@ export class MigrationEngine {
       const runner = modeRunners[job.mode];
       if (!runner)
         throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', `mode ${job.mode} is not available`, {});
-      result = await runner({
+      const onProgress = (p: Partial<Progress>) => this.publishProgress(job, run, p);
+      result = volumeOfJob(job.vm)
+        ? await runVolumeCopy({ c: this.c, job, peer, signal: run.abort.signal, onProgress })
+        : await runner({
         c: this.c,
         job,
-        vm,
+        vm: this.c.vms.get(vmName),
         peer,
         settings,
         signal: run.abort.signal,
@@ -131,7 +183,9 @@ export class MigrationEngine {
       state =
         err.code === 'VMHOP_ERR_MIGRATION_CANCELLED'
           ? 'cancelled'
-          : err.code === 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN'
+          : err.code === 'VMHOP_ERR_MIGRATION_INTERRUPTED'
+            ? 'interrupted'
+            : err.code === 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN'
             ? 'needs-operator'
             : 'failed';
       error = { code: err.code, message: err.message };
@@ -212,6 +266,7 @@ export class MigrationEngine {
 
   abort(jobId: string): JobInfo {
     const job = this.c.jobs.get(jobId);
+    if (job.state === 'interrupted' && job.role === 'source') return this.abortInterrupted(job);
     const run = this.running.get(jobId);
     if (!run || job.state !== 'running') {
       throw new VmhopError(
@@ -229,6 +284,19 @@ export class MigrationEngine {
     }
     run.abort.abort('cancelled by the user');
     return this.info(jobId);
+  }
+
+  /** Cancels an interrupted offline copy: the target drops its partial files, the source runs as before. */
+  private abortInterrupted(job: JobRow): JobInfo {
+    this.c.jobs.end(job.id, 'cancelled', {
+      ...(job.report ?? { totalMs: 0, encrypted: true, options: job.options, notes: [] }),
+      result: 'cancelled',
+    });
+    const saved = job.options.keepState;
+    void undoOffline(this.c, job, saved, 'cancelled by the user').then(() =>
+      this.c.events.publish({ type: 'job.ended', job: job.id, vm: job.vm, state: 'cancelled' }),
+    );
+    return this.info(job.id);
   }
 
   abortVm(vm: string): JobInfo {

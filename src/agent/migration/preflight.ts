@@ -7,6 +7,8 @@ import type { MigrationMode, MigrationOptions, PreflightCheck } from '../../prot
 import type { VmRow } from '../db/vm-store.js';
 import type { PeerLink } from '../peers/peer-link.js';
 import type { MigrationContext } from './context.js';
+import { offlineChecks } from './offline-preflight.js';
+import { copyChecks } from './preflight-copy.js';
 
 const MIB = 1024 * 1024;
 
@@ -22,11 +24,14 @@ export async function preflight(
     checks.push({ name, ok, detail, ...(ok || !fix ? {} : { fix }) });
 
   const live = mode !== 'offline';
+  const up = vm.state === 'running' || vm.state === 'paused';
   add(
     'vm-state',
-    !live || vm.state === 'running' || vm.state === 'paused',
+    live ? up : !up || options.keepState,
     `VM \`${vm.name}\` is ${vm.state}`,
-    `start it, or use --offline`,
+    live
+      ? `start it, or use --offline`
+      : `pass --keep-state to save it and restore it on the target, or stop it first with \`vmhop shutdown ${vm.name}\``,
   );
 
   let target;
@@ -99,7 +104,8 @@ export async function preflight(
       'remove the devices QEMU names',
     );
   }
-  await storageChecks(c, vm, peer, mode, options, add);
+  if (mode === 'offline') await offlineChecks(c, vm, peer, options, add);
+  else await storageChecks(c, vm, peer, mode, options, add);
   if (live && !options.insecure) {
     add(
       'tls',
@@ -111,16 +117,17 @@ export async function preflight(
   return checks;
 }
 
-type Add = (name: string, ok: boolean, detail: string, fix?: string) => void;
+export type Add = (name: string, ok: boolean, detail: string, fix?: string) => void;
 
 async function storageChecks(
   c: MigrationContext,
   vm: VmRow,
   peer: PeerLink,
   mode: MigrationMode,
-  _options: MigrationOptions,
+  options: MigrationOptions,
   add: Add,
 ) {
+  if (mode === 'live-copy') await copyChecks(c, vm, peer, options, add);
   for (const d of vm.spec.disks) {
     const pool = await c.storage.poolInfo(d.pool).catch(() => undefined);
     if (!pool) {
@@ -132,7 +139,8 @@ async function storageChecks(
       );
       continue;
     }
-    if (mode === 'live-shared') {
+    // live-copy leaves disks on shared pools in place: they get the same checks as live-shared.
+    if (mode === 'live-shared' || (mode === 'live-copy' && pool.kind === 'shared')) {
       if (pool.kind !== 'shared') {
         add(
           `disk-${d.target}`,

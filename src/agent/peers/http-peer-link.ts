@@ -7,7 +7,9 @@ import { Agent, request } from 'undici';
 import { VmhopError, errorCatalogue, type ErrorCode } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/host.js';
 import type { JobInfo } from '../../protocol/migration.js';
+import type { VolumeInfo } from '../../protocol/storage.js';
 import type { PeerHostInfo, PeerLink, PrepareReply, PrepareRequest } from './peer-link.js';
+import type { OfflineCommitRequest, OfflinePrepareReply, OfflinePrepareRequest } from './offline-messages.js';
 
 export interface PeerTls {
   cert: string;
@@ -92,6 +94,14 @@ export class HttpPeerLink implements PeerLink {
     });
   }
 
+  async volumeInfo(pool: string, name: string) {
+    const r = await this.call<{ volume: VolumeInfo | null }>(
+      'GET',
+      `/v1/peer/pools/${encodeURIComponent(pool)}/volumes/${encodeURIComponent(name)}`,
+    );
+    return r.volume ?? undefined;
+  }
+
   prepare(req: PrepareRequest) {
     return this.call<PrepareReply>('POST', '/v1/peer/migrations', req, 120_000);
   }
@@ -109,6 +119,19 @@ export class HttpPeerLink implements PeerLink {
 
   job(jobId: string) {
     return this.call<JobInfo>('GET', `/v1/peer/migrations/${jobId}`);
+  }
+
+  offlinePrepare(req: OfflinePrepareRequest) {
+    return this.call<OfflinePrepareReply>('POST', '/v1/peer/offline', req, 300_000);
+  }
+
+  async offlineCommit(req: OfflineCommitRequest) {
+    // Commit re-reads every copied chunk and may restore a saved VM: minutes, not seconds.
+    await this.call('POST', `/v1/peer/offline/${req.jobId}/commit`, req, 900_000);
+  }
+
+  async offlinePause(jobId: string, reason: string) {
+    await this.call('POST', `/v1/peer/offline/${jobId}/pause`, { protocolVersion: PROTOCOL_VERSION, reason });
   }
 
   async close() {

@@ -4,13 +4,27 @@
 import { z } from 'zod';
 import { MigrationMode, MigrationOptions, type JobInfo } from '../../protocol/migration.js';
 import type { HostInfo } from '../../protocol/host.js';
+import type { VolumeInfo } from '../../protocol/storage.js';
 import { VmSpec } from '../../protocol/vm-spec.js';
+import type { OfflineCommitRequest, OfflinePrepareReply, OfflinePrepareRequest } from './offline-messages.js';
 
 export const SideSettings = z.object({
   capabilities: z.array(z.object({ capability: z.string(), state: z.boolean() })),
   parameters: z.record(z.string(), z.unknown()),
 });
 export type SideSettings = z.infer<typeof SideSettings>;
+
+/** A disk the target creates and exports over NBD for a live-copy migration (pool/volume on the target). */
+export const CopiedDisk = z.object({
+  target: z.string().regex(/^vd[a-z]$/),
+  pool: z.string(),
+  volume: z.string(),
+  format: z.enum(['qcow2', 'raw']),
+  sizeBytes: z.number().int().positive(),
+  /** Incremental copy: the overlay's base, a volume of the same target pool that must exist there. */
+  backingVolume: z.string().optional(),
+});
+export type CopiedDisk = z.infer<typeof CopiedDisk>;
 
 export const PrepareRequest = z.object({
   protocolVersion: z.number().int(),
@@ -21,10 +35,19 @@ export const PrepareRequest = z.object({
   settings: SideSettings,
   tls: z.boolean(),
   options: MigrationOptions,
+  /** live-copy: the disks to create and export; the spec already names their target pools. */
+  disks: z.array(CopiedDisk).optional(),
 });
 export type PrepareRequest = z.infer<typeof PrepareRequest>;
 
-export const PrepareReply = z.object({ address: z.string(), port: z.number().int() });
+export const PrepareReply = z.object({
+  address: z.string(),
+  port: z.number().int(),
+  /** live-copy: the job's NBD server on the migration address and one export per copied disk. */
+  nbd: z
+    .object({ port: z.number().int(), exports: z.array(z.object({ target: z.string(), name: z.string() })) })
+    .optional(),
+});
 export type PrepareReply = z.infer<typeof PrepareReply>;
 
 export type PeerHostInfo = HostInfo & { bridges: string[]; vmNames: string[] };
@@ -34,10 +57,17 @@ export interface PeerLink {
   hostInfo(): Promise<PeerHostInfo>;
   /** Does the peer see the probe file `nonce` in its pool `pool` (same storage)? */
   checkProbe(pool: string, nonce: string): Promise<{ seen: boolean; markerId?: string }>;
+  /** A volume of the peer's pool, or undefined when it has none of that name (incremental base check). */
+  volumeInfo(pool: string, name: string): Promise<VolumeInfo | undefined>;
   prepare(req: PrepareRequest): Promise<PrepareReply>;
   /** The commit: the target records that it owns the VM, then resumes it. */
   finish(jobId: string): Promise<void>;
   abort(jobId: string, reason: string): Promise<void>;
   job(jobId: string): Promise<JobInfo>;
+  /** Offline copies (offline-messages.ts): partial files and the data listener; resume-aware. */
+  offlinePrepare(req: OfflinePrepareRequest): Promise<OfflinePrepareReply>;
+  offlineCommit(req: OfflineCommitRequest): Promise<void>;
+  /** The data link broke: the target keeps the partial files for a resume. */
+  offlinePause(jobId: string, reason: string): Promise<void>;
   close(): Promise<void>;
 }

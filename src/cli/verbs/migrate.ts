@@ -32,6 +32,8 @@ interface MigrateFlags {
   migrateDisks?: string;
   targetPool?: string;
   deleteSource?: boolean;
+  keepState?: boolean;
+  targetDevice?: string;
 }
 
 const num = (flag: string, v: string | undefined) => {
@@ -65,6 +67,8 @@ export function migrateRequest(name: string, f: MigrateFlags) {
     ...(f.migrateDisks ? { migrateDisks: f.migrateDisks.split(',') } : {}),
     ...(f.targetPool ? { targetPool: f.targetPool } : {}),
     ...(f.deleteSource ? { deleteSource: true } : {}),
+    ...(f.keepState ? { keepState: true } : {}),
+    ...(f.targetDevice ? { targetDevice: f.targetDevice } : {}),
   };
   const mode = f.offline ? 'offline' : f.copyStorage ? 'live-copy' : 'live-shared';
   return { vm: name, to: f.to, mode, options, dryRun: f.dryRun === true };
@@ -89,7 +93,7 @@ export async function follow(c: AgentClient, id: string, showProgress: boolean):
   }
 }
 
-function endError(job: JobInfo): VmhopError | undefined {
+export function endError(job: JobInfo): VmhopError | undefined {
   if (job.state === 'completed') return undefined;
   const msg = job.report?.error?.message ?? `the migration ended ${job.state}`;
   const code =
@@ -97,7 +101,9 @@ function endError(job: JobInfo): VmhopError | undefined {
       ? 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN'
       : job.state === 'cancelled'
         ? 'VMHOP_ERR_MIGRATION_CANCELLED'
-        : 'VMHOP_ERR_MIGRATION_FAILED';
+        : job.state === 'interrupted'
+          ? 'VMHOP_ERR_MIGRATION_INTERRUPTED'
+          : 'VMHOP_ERR_MIGRATION_FAILED';
   return new VmhopError(code, msg, { job: job.id, report: job.report });
 }
 
@@ -124,7 +130,9 @@ export function registerMigrateVerbs(program: Command): void {
     .option('--copy-storage <all|inc>', 'copy local disks during a live migration')
     .option('--migrate-disks <vda,...>', 'which disks to copy')
     .option('--target-pool <pool>', 'pool for copied disks on the target')
-    .option('--delete-source', 'delete the source volumes after success')
+    .option('--delete-source', 'delete the source volumes after the target verified its copy')
+    .option('--keep-state', 'offline: save a running VM, move its state with the disks, restore it there')
+    .option('--target-device <dev>', 'offline: write a copied block device onto this device of the target')
     .action(
       runVerb(async (f: MigrateFlags, g: GlobalOptions, cmd) => {
         const req = migrateRequest(cmd.args[0] as string, f);
@@ -214,6 +222,20 @@ export function registerMigrateVerbs(program: Command): void {
           r,
           (j) => `${humanJob(j)}\n\njournal:\n${j.journal.map((l) => `  ${l.at}  ${l.entry}`).join('\n')}`,
         );
+      }),
+    );
+  job
+    .command('resume <id>')
+    .description('continue an interrupted offline copy where it stopped')
+    .action(
+      runVerb(async (_f, g: GlobalOptions, cmd) => {
+        const job = await withClient(g, async (c) => {
+          const started = await c.call<JobInfo>('POST', `/v1/jobs/${cmd.args[0] as string}/resume`);
+          return follow(c, started.id, !g.json);
+        });
+        const err = endError(job);
+        if (err) throw err;
+        emit(g, job, humanJob);
       }),
     );
   job

@@ -54,6 +54,24 @@ export const jobRoutes =
     app.post('/v1/jobs/:id/abort', { schema: { params: Id, response: { 200: JobInfo } } }, async (req) =>
       s.engine.abort(req.params.id),
     );
+    app.post(
+      '/v1/volumes/copy',
+      {
+        schema: {
+          body: z.object({
+            pool: z.string().min(1),
+            volume: z.string().min(1),
+            to: z.string().min(1),
+            targetPool: z.string().optional(),
+          }),
+          response: { 202: JobInfo },
+        },
+      },
+      async (req, reply) => reply.status(202).send(await s.engine.copyVolume(req.body)),
+    );
+    app.post('/v1/jobs/:id/resume', { schema: { params: Id, response: { 200: JobInfo } } }, async (req) =>
+      s.engine.resume(req.params.id),
+    );
     app.get(
       '/v1/vms/:name/job',
       { schema: { params: Name, response: { 200: z.object({ job: JobInfo.nullable() }) } } },

@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePeer } from '../auth.js';
 import { PrepareRequest } from '../../peers/peer-link.js';
+import { OfflineCommitRequest, OfflinePrepareRequest } from '../../peers/offline-messages.js';
 import { checkProtocol } from '../../migration/incoming/target-side.js';
 import { listBridges } from '../../vm/network.js';
 import type { AgentServices } from '../../services.js';
@@ -37,6 +38,13 @@ export const peerRoutes =
         };
       },
     );
+    app.get(
+      '/v1/peer/pools/:pool/volumes/:name',
+      { schema: { params: z.object({ pool: z.string(), name: z.string() }) } },
+      async (req) => ({
+        volume: await s.storage.volumeInfo(req.params.pool, req.params.name).catch(() => null),
+      }),
+    );
     app.post('/v1/peer/migrations', { schema: { body: PrepareRequest } }, async (req) =>
       s.engine.target.prepare(req.body),
     );
@@ -48,6 +56,18 @@ export const peerRoutes =
     app.post('/v1/peer/migrations/:id/abort', { schema: { params: Job, body: Versioned } }, async (req) => {
       checkProtocol(req.body.protocolVersion);
       await s.engine.target.abort(req.params.id, req.body.reason ?? 'aborted by the source');
+      return { ok: true };
+    });
+    app.post('/v1/peer/offline', { schema: { body: OfflinePrepareRequest } }, async (req) =>
+      s.engine.target.offline.prepare(req.body),
+    );
+    app.post('/v1/peer/offline/:id/commit', { schema: { params: Job, body: OfflineCommitRequest } }, async (req) => {
+      await s.engine.target.offline.commit({ ...req.body, jobId: req.params.id });
+      return { ok: true };
+    });
+    app.post('/v1/peer/offline/:id/pause', { schema: { params: Job, body: Versioned } }, async (req) => {
+      checkProtocol(req.body.protocolVersion);
+      await s.engine.target.offline.pause(req.params.id, req.body.reason ?? 'paused by the source');
       return { ok: true };
     });
     app.get('/v1/peer/migrations/:id', { schema: { params: Job } }, async (req) =>

@@ -1,7 +1,7 @@
-// The target side of a migration: prepare (definition, paused QEMU with -incoming defer,
-// listener for this job only), finish (the commit record, then resume) and abort (remove
+// The target side of a migration: prepare (volumes and NBD exports for a live-copy,
+// definition, paused QEMU with -incoming defer, listener for this job only), finish (the commit record, then resume) and abort (remove
 // exactly what this job made). finish and abort are serialized per job.
-import { announceSelf, cont, queryMigrate } from '../../../qmp/index.js';
+import { announceSelf, cont, queryMigrate, type QmpExecutor } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { JobInfo } from '../../../protocol/migration.js';
@@ -10,7 +10,10 @@ import type { PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
 import { addTlsCreds, applySettings } from '../qemu-settings.js';
 import { serialized } from '../serialize.js';
+import { createTargetVolumes, deleteTargetVolume } from './create-target-volumes.js';
+import { exportDisks, NBD_SERVER_ARTIFACT, removeNbdArtifact } from './export-disks.js';
 import { listenIncoming } from './listen.js';
+import { OfflineTarget } from './offline-target.js';
 import { watchIncoming } from './watch-incoming.js';
 
 export function checkProtocol(version: number): void {
@@ -24,7 +27,12 @@ export function checkProtocol(version: number): void {
 }
 
 export class TargetSide {
-  constructor(private readonly c: MigrationContext) {}
+  /** Offline copies: no incoming QEMU, partial files and a data listener instead. */
+  readonly offline: OfflineTarget;
+
+  constructor(private readonly c: MigrationContext) {
+    this.offline = new OfflineTarget(c, checkProtocol);
+  }
 
   async prepare(req: PrepareRequest): Promise<PrepareReply> {
     checkProtocol(req.protocolVersion);
@@ -48,6 +56,7 @@ export class TargetSide {
         options: req.options,
       });
       try {
+        if (req.disks?.length) await createTargetVolumes(this.c, req.jobId, req.disks);
         const row = this.c.vmStore.insert(spec, 'shutoff', `incoming:${req.jobId}`);
         this.c.jobs.addArtifact(req.jobId, 'vm-definition', spec.name);
         const pid = await this.c.vms.launch(row, { paused: true, incoming: true });
@@ -63,13 +72,16 @@ export class TargetSide {
             );
           await addTlsCreds(qmp, this.c.tlsDir, 'server');
         }
+        const nbd = req.disks?.length
+          ? await exportDisks(this.c, qmp, req.jobId, req.disks.map((d) => d.target), req.tls)
+          : undefined;
         const port = await listenIncoming(qmp, this.c.migrationAddress);
         this.c.jobs.journal(
           req.jobId,
           `listening on ${this.c.migrationAddress}:${port}${req.tls ? ' (TLS)' : ' (plaintext)'}`,
         );
         void watchIncoming(this.c, req.jobId, (reason) => this.abort(req.jobId, reason));
-        return { address: this.c.migrationAddress, port };
+        return { address: this.c.migrationAddress, port, ...(nbd ? { nbd } : {}) };
       } catch (e) {
         await this.cleanup(req.jobId);
         this.c.jobs.end(req.jobId, 'failed', undefined);
@@ -105,8 +117,12 @@ export class TargetSide {
       }
       const qmp = this.qmp(job.vm);
       await waitIncomingCompleted(qmp, 30_000);
+      await this.stopNbd(jobId, qmp);
       this.c.vmStore.update(job.vm, { owner: 'local' });
       this.c.jobs.advance(jobId, 'finish', 'target owns the VM (commit record written)');
+      // The copied volumes are the VM's now: no later cleanup of this job may delete them.
+      for (const a of this.c.jobs.artifacts(jobId).filter((x) => x.kind === 'volume'))
+        this.c.jobs.removeArtifact(jobId, a.kind, a.ref);
       await cont(qmp);
       this.c.supervisor.setState(job.vm, 'running');
       await announceSelf(qmp, { initial: 50, max: 550, rounds: 5, step: 100 }).catch(() => undefined);
@@ -116,6 +132,7 @@ export class TargetSide {
   }
 
   async abort(jobId: string, reason: string): Promise<void> {
+    if (this.c.jobs.find(jobId)?.mode === 'offline') return this.offline.abort(jobId, reason);
     return serialized(jobId, async () => {
       const job = this.c.jobs.find(jobId);
       if (!job || job.role !== 'target' || job.state !== 'running') return;
@@ -133,6 +150,14 @@ export class TargetSide {
     });
   }
 
+  /** No export outlives the copy: the source ended its mirrors before the switchover. */
+  private async stopNbd(jobId: string, qmp: QmpExecutor): Promise<void> {
+    for (const a of this.c.jobs.artifacts(jobId).filter((x) => x.kind === 'nbd-export')) {
+      if (a.ref === NBD_SERVER_ARTIFACT) await removeNbdArtifact(qmp, a.ref);
+      this.c.jobs.removeArtifact(jobId, a.kind, a.ref);
+    }
+  }
+
   /** Removes what this job made, newest first; every step runs, the first error is kept. */
   private async cleanup(jobId: string): Promise<void> {
     let first: unknown;
@@ -145,6 +170,12 @@ export class TargetSide {
           await this.c.vms.settle(vm);
         } else if (a.kind === 'vm-definition') {
           this.c.vmStore.delete(a.ref);
+        } else if (a.kind === 'nbd-export') {
+          // A QEMU that is already gone took its server and exports with it.
+          const qmp = this.c.supervisor.qmpOf(this.c.jobs.get(jobId).vm);
+          if (qmp) await removeNbdArtifact(qmp, a.ref);
+        } else if (a.kind === 'volume') {
+          await deleteTargetVolume(this.c, a.ref);
         }
         this.c.jobs.removeArtifact(jobId, a.kind, a.ref);
       } catch (e) {

@@ -26,6 +26,8 @@ export interface ModeRun {
 export interface ModeResult {
   setupMs?: number;
   downtimeMs?: number;
+  pausedAt?: number;
+  resumedAt?: number;
   qemuDowntimeMs?: number;
   ramBytes?: number;
   ramNonZeroBytes?: number;

@@ -1,0 +1,110 @@
+// The parts every live mode shares, composed from outgoing/ steps: ask the target to prepare,
+// send RAM until QEMU stops the guest at the pre-switchover pause (where a mode may finish its
+// own work, e.g. end the disk mirrors), switch over, then the commit and the source's retirement.
+// Rollback stays with the mode, which knows what else it made.
+import { VmhopError } from '../../../protocol/errors.js';
+import { PROTOCOL_VERSION } from '../../../protocol/host.js';
+import type { MigrationInfo, QmpSession } from '../../../qmp/index.js';
+import type { PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
+import { commitOnTarget } from '../outgoing/commit.js';
+import { retireSource } from '../outgoing/retire-source.js';
+import { cancelAndResume } from '../outgoing/rollback.js';
+import { startMigration } from '../outgoing/start-migration.js';
+import { completeSwitchover } from '../outgoing/switchover.js';
+import { watchUntilSwitchover } from '../outgoing/watch-migration.js';
+import type { ModeRun } from './types.js';
+
+export async function prepareTarget(
+  r: ModeRun,
+  extra: Pick<PrepareRequest, 'spec'> & Partial<Pick<PrepareRequest, 'disks'>> = { spec: r.vm.spec },
+): Promise<PrepareReply> {
+  const { c, job, peer } = r;
+  c.jobs.advance(job.id, 'prepare', `asking \`${peer.name}\` to prepare`);
+  const target = await peer.prepare({
+    protocolVersion: PROTOCOL_VERSION,
+    jobId: job.id,
+    mode: job.mode,
+    source: c.config.name,
+    settings: r.settings.target,
+    tls: !job.options.insecure,
+    options: job.options,
+    ...extra,
+  });
+  c.jobs.advance(job.id, 'perform', `target listens on ${target.address}:${target.port}`);
+  return target;
+}
+
+export function sourceQmp(r: ModeRun): QmpSession {
+  const qmp = r.c.supervisor.qmpOf(r.vm.name);
+  if (!qmp)
+    throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${r.vm.name}\` has no running QEMU here`, {
+      vm: r.vm.name,
+    });
+  return qmp;
+}
+
+export interface RamResult {
+  pausedAt: number;
+  notes: string[];
+  last: MigrationInfo | undefined;
+}
+
+/** RAM passes, the pre-switchover pause (`atPause` runs while the guest is stopped), the switchover. */
+export async function sendRam(
+  r: ModeRun,
+  qmp: QmpSession,
+  target: PrepareReply,
+  atPause: () => Promise<void> = async () => undefined,
+): Promise<RamResult> {
+  let last: MigrationInfo | undefined;
+  await startMigration(qmp, r.settings.source, target, r.job.options.insecure ? undefined : r.c.tlsDir);
+  const { pausedAt, notes } = await watchUntilSwitchover(qmp, {
+    signal: r.signal,
+    options: r.job.options,
+    onSample: (info, at) => {
+      last = info;
+      r.onSample(info, at, 'ram');
+    },
+  });
+  r.c.jobs.journal(r.job.id, 'source paused at pre-switchover');
+  await atPause();
+  last = await completeSwitchover(qmp);
+  r.onSample(last, Date.now(), 'switchover');
+  return { pausedAt, notes, last };
+}
+
+/** The commit on the target, then the source's retirement; resolves with the moment of the commit. */
+export async function commitAndRetire(r: ModeRun, qmp: QmpSession, wasRunning: boolean): Promise<number> {
+  const { c, job, vm, peer } = r;
+  c.jobs.advance(job.id, 'finish', 'RAM and device state sent; asking the target to commit');
+  const outcome = await commitOnTarget(peer, job.id);
+  if (!outcome.committed) {
+    if (outcome.known) {
+      // The target refused before resuming: the guest is only here, stopped. Run it again.
+      await cancelAndResume(qmp, wasRunning);
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_FAILED',
+        `the target did not take over: ${outcome.error.message}`,
+        {},
+      );
+    }
+    throw new VmhopError(
+      'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
+      `no answer from \`${peer.name}\` on whether it resumed \`${vm.name}\`: the source stays paused; check the target and run \`vmhop job show ${job.id}\``,
+      { job: job.id, cause: outcome.error.message },
+    );
+  }
+  c.jobs.advance(job.id, 'confirm', 'the target runs the VM; retiring the source');
+  await retireSource(c, vm.name, peer.name, job.options.keepSource);
+  return outcome.at;
+}
+
+/** The RAM figures of the report from the last query-migrate sample. */
+export function ramFigures(last: MigrationInfo | undefined) {
+  return {
+    ...(last?.downtime !== undefined ? { qemuDowntimeMs: last.downtime } : {}),
+    ramBytes: last?.ram?.transferred ?? 0,
+    passes: last?.ram?.['dirty-sync-count'] ?? 0,
+    ...(last?.ram ? { ramNonZeroBytes: last.ram.total - last.ram.duplicate * last.ram['page-size'] } : {}),
+  };
+}

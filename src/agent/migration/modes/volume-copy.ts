@@ -1,0 +1,66 @@
+// `vmhop vol-copy POOL/VOL --to HOST`: one volume (with its backing chain, or a block device
+// dumped to an image) copied exactly like an offline migration copies a disk, as a job named
+// `POOL/VOL` (never a VM name: those have no slash), so progress, cancel and resume are the
+// same. How a base image gets to a host before an incremental live migration.
+import { rm } from 'node:fs/promises';
+import { VmhopError, isVmhopError } from '../../../protocol/errors.js';
+import { PROTOCOL_VERSION } from '../../../protocol/host.js';
+import type { Progress } from '../../../protocol/migration.js';
+import type { VmSpec } from '../../../protocol/vm-spec.js';
+import type { JobRow } from '../../db/job-store.js';
+import type { PeerLink } from '../../peers/peer-link.js';
+import type { MigrationContext } from '../context.js';
+import { copyItems } from '../outgoing/copy-items.js';
+import { dumpBlockDevices } from '../outgoing/dump-block-device.js';
+import { planOffline } from '../outgoing/plan-offline.js';
+import { stagingDirOf, undoOffline } from './offline.js';
+import type { ModeResult } from './types.js';
+
+export const volumeOfJob = (vm: string) => (vm.includes('/') ? vm.split('/', 2) as [string, string] : undefined);
+
+export async function runVolumeCopy(r: {
+  c: MigrationContext;
+  job: JobRow;
+  peer: PeerLink;
+  signal: AbortSignal;
+  onProgress: (p: Partial<Progress>) => void;
+}): Promise<ModeResult> {
+  const { c, job, peer } = r;
+  const [pool, volume] = volumeOfJob(job.vm) ?? ['', ''];
+  const info = await c.storage.volumeInfo(pool, volume);
+  const staging = stagingDirOf(c, job.id);
+  const pseudo = { name: job.vm, spec: { disks: [{ target: 'vda', pool, volume, format: info.format }] } as unknown as VmSpec };
+  const plan = await planOffline(c, pseudo, peer, await peer.hostInfo(), job.options, staging);
+  const notes = plan.disks.map((d) => d.detail.replace(/^vda: /, ''));
+  if (plan.items.length === 0) return { notes };
+  try {
+    await dumpBlockDevices(plan.items, staging, r.signal);
+    const prep = await peer.offlinePrepare({
+      protocolVersion: PROTOCOL_VERSION,
+      jobId: job.id,
+      source: c.config.name,
+      vm: job.vm,
+      volumeCopy: true,
+      items: plan.items.map((p) => p.item),
+      options: job.options,
+    });
+    if (c.jobs.get(job.id).phase === 'begin') c.jobs.advance(job.id, 'perform', `copying to ${prep.address}:${prep.port}`);
+    const tls = c.config.tls;
+    if (!tls) throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'this agent has no TLS material for the data link', {});
+    const copied = await copyItems(plan.items, prep, { tls, stagingDir: staging, signal: r.signal, onProgress: r.onProgress });
+    await peer.offlineCommit({ protocolVersion: PROTOCOL_VERSION, jobId: job.id, manifests: copied.manifests });
+    await rm(staging, { recursive: true, force: true });
+    for (const [key, f] of Object.entries(copied.figures)) {
+      notes.push(`${key}: ${f.totalWireBytes} bytes on the wire in all attempts for ${f.dataBytes} bytes of data`);
+    }
+    return { diskBytes: Object.fromEntries(Object.entries(copied.figures).map(([k, f]) => [k, f.totalWireBytes])), notes };
+  } catch (e) {
+    if (isVmhopError(e) && e.code === 'VMHOP_ERR_MIGRATION_INTERRUPTED' && !r.signal.aborted) {
+      await peer.offlinePause(job.id, e.message).catch(() => undefined);
+      throw e;
+    }
+    await undoOffline(c, job, false, (e as Error).message);
+    if (r.signal.aborted) throw new VmhopError('VMHOP_ERR_MIGRATION_CANCELLED', 'the volume copy was cancelled', { job: job.id });
+    throw e;
+  }
+}

@@ -1,0 +1,44 @@
+// Source, live-copy: opens one NBD client node per copied disk on the target's export, over
+// TLS (its own x509 object: the RAM stream's is replaced by start-migration while these
+// nodes hold theirs). reconnect-delay 0 fails requests as soon as the connection is known
+// lost instead of holding guest-visible work for a reconnect; keep-alive lets an idle
+// connection to a vanished target be noticed at all.
+import { blockdevAdd, objectAdd, objectDel, type QmpExecutor } from '../../../qmp/index.js';
+import type { PrepareReply } from '../../peers/peer-link.js';
+import type { Mirrors } from './mirror-jobs.js';
+
+export const NBD_TLS_OBJECT_ID = 'vmhop-tls-nbd';
+
+export async function attachNbdTargets(
+  m: Mirrors,
+  target: PrepareReply,
+  tlsDir: string | undefined,
+): Promise<void> {
+  const nbd = target.nbd;
+  if (!nbd) throw new Error('the target did not export any disk over NBD');
+  if (tlsDir) await addNbdTlsCreds(m.qmp, tlsDir);
+  for (const j of m.jobs) {
+    const exp = nbd.exports.find((e) => e.target === j.target);
+    if (!exp) throw new Error(`the target exported no NBD export for disk ${j.target}`);
+    await blockdevAdd(m.qmp, {
+      driver: 'nbd',
+      'node-name': j.node,
+      server: { type: 'inet', host: target.address, port: String(nbd.port), 'keep-alive': true },
+      export: exp.name,
+      'reconnect-delay': 0,
+      ...(tlsDir ? { 'tls-creds': NBD_TLS_OBJECT_ID, 'tls-hostname': target.address } : {}),
+    });
+    m.attached.add(j.node);
+  }
+}
+
+async function addNbdTlsCreds(qmp: QmpExecutor, dir: string): Promise<void> {
+  await objectDel(qmp, { id: NBD_TLS_OBJECT_ID }).catch(() => undefined);
+  await objectAdd(qmp, {
+    'qom-type': 'tls-creds-x509',
+    id: NBD_TLS_OBJECT_ID,
+    dir,
+    endpoint: 'client',
+    'verify-peer': true,
+  });
+}

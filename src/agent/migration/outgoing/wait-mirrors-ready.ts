@@ -1,0 +1,75 @@
+// Source, live-copy: follows the mirrors until every one is READY (source and target equal,
+// guest writes now mirrored as they happen), publishing bytes done/total per disk. A stall
+// watchdog (no mirrored byte for stallTimeoutMs: a silent link drop, which TCP sits out for
+// many minutes), a failed job, --timeout and a cancel all end the wait with an error.
+import { queryBlockJobs } from '../../../qmp/index.js';
+import { VmhopError } from '../../../protocol/errors.js';
+import type { MigrationOptions } from '../../../protocol/migration.js';
+import type { Mirrors } from './mirror-jobs.js';
+
+export interface DiskProgress {
+  target: string;
+  doneBytes: number;
+  totalBytes: number;
+}
+
+export interface WaitReadyOptions {
+  signal: AbortSignal;
+  options: MigrationOptions;
+  onProgress: (disks: DiskProgress[]) => void;
+  intervalMs?: number;
+}
+
+const failed = (message: string, details: Record<string, unknown> = {}) =>
+  new VmhopError('VMHOP_ERR_MIGRATION_FAILED', message, details);
+
+export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise<DiskProgress[]> {
+  const started = Date.now();
+  let lastDone = -1;
+  let lastMoveAt = started;
+  for (;;) {
+    if (w.signal.aborted) {
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_CANCELLED',
+        'the migration was cancelled during the disk copy',
+        {
+          reason: String(w.signal.reason ?? 'cancel'),
+        },
+      );
+    }
+    const live = await queryBlockJobs(m.qmp);
+    const now = Date.now();
+    const disks: DiskProgress[] = [];
+    let allReady = true;
+    for (const j of m.jobs) {
+      const job = live.find((x) => x.device === j.jobId);
+      if (!job) {
+        const end = m.ended.get(j.jobId);
+        throw failed(
+          `the copy of disk ${j.target} ended before it was complete: ${end?.error ?? end?.event ?? 'the job vanished'}`,
+          { disk: j.target },
+        );
+      }
+      if (job['io-status'] === 'failed')
+        throw failed(`the copy of disk ${j.target} hit an I/O error`, { disk: j.target });
+      disks.push({ target: j.target, doneBytes: job.offset, totalBytes: job.len });
+      allReady &&= job.ready;
+    }
+    w.onProgress(disks);
+    if (allReady) return disks;
+    const done = disks.reduce((s, d) => s + d.doneBytes, 0);
+    if (done !== lastDone) {
+      lastDone = done;
+      lastMoveAt = now;
+    } else if (now - lastMoveAt > w.options.stallTimeoutMs) {
+      throw failed(
+        `no disk copy progress for ${Math.round((now - lastMoveAt) / 1000)} s (stall timeout ${w.options.stallTimeoutMs / 1000} s): the migration link is down or blocked`,
+        { stalledMs: now - lastMoveAt },
+      );
+    }
+    if (w.options.timeoutS && now - started > w.options.timeoutS * 1000) {
+      throw failed(`the disks were not copied within --timeout ${w.options.timeoutS} s`, {});
+    }
+    await new Promise((r) => setTimeout(r, w.intervalMs ?? 250));
+  }
+}

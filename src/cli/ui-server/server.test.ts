@@ -1,0 +1,96 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createUiServer } from './server.js';
+
+// A stand-in agent on a real socket: records what reached it, answers JSON, streams SSE.
+const seen: IncomingMessage[] = [];
+const fakeAgent: Server = createServer((req, res) => {
+  seen.push(req);
+  if (req.url === '/v1/events') {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write(`id: 1\nevent: vm.state\ndata: {"type":"vm.state","vm":"x","state":"running"}\n\n`);
+    return;
+  }
+  res.writeHead(req.url === '/v1/missing' ? 404 : 200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ path: req.url, method: req.method }));
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'vmhop-ui-'));
+const hostsFile = join(dir, 'hosts.json');
+const ui = createUiServer(dir);
+let base = '';
+
+beforeAll(async () => {
+  await new Promise<void>((r) => fakeAgent.listen(0, '127.0.0.1', r));
+  const agentUrl = `http://127.0.0.1:${(fakeAgent.address() as AddressInfo).port}`;
+  process.env.VMHOP_HOSTS = hostsFile;
+  writeFileSync(hostsFile, JSON.stringify({ hosts: { a: { url: agentUrl, token: 'sekrit' } } }));
+  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>ui</title>');
+  await new Promise<void>((r) => ui.server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(ui.server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await ui.close();
+  fakeAgent.closeAllConnections();
+  await new Promise((r) => fakeAgent.close(r));
+  delete process.env.VMHOP_HOSTS;
+});
+
+describe('vmhop ui server', () => {
+  it('forwards /api/hosts/NAME/... to that agent with its token, never showing the token', async () => {
+    const r = await fetch(`${base}/api/hosts/a/v1/vms?x=1`);
+    expect(await r.json()).toEqual({ path: '/v1/vms?x=1', method: 'GET' });
+    expect(seen.at(-1)?.headers.authorization).toBe('Bearer sekrit');
+    const list = await (await fetch(`${base}/api/hosts`)).text();
+    expect(list).not.toContain('sekrit');
+  });
+
+  it("passes the agent's error status and body through", async () => {
+    const r = await fetch(`${base}/api/hosts/a/v1/missing`);
+    expect(r.status).toBe(404);
+  });
+
+  it('streams the SSE events as they come', async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${base}/api/hosts/a/v1/events`, { signal: ac.signal });
+    expect(r.headers.get('content-type')).toBe('text/event-stream');
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    const { value } = await reader.read();
+    expect(new TextDecoder().decode(value)).toContain('event: vm.state');
+    ac.abort();
+  });
+
+  it('adds a connection to the hosts file and refuses a malformed URL naming the field', async () => {
+    const post = (body: unknown) =>
+      fetch(`${base}/api/hosts`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const bad = await post({ name: 'b', url: 'b.example' });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(/url: expected/);
+    expect((await post({ name: 'b', url: 'https://10.0.0.2:8443', token: 't' })).status).toBe(201);
+    const file = JSON.parse(readFileSync(hostsFile, 'utf8')) as { hosts: Record<string, unknown> };
+    expect(file.hosts.b).toEqual({ url: 'https://10.0.0.2:8443', token: 't' });
+  });
+
+  it('refuses requests from another origin and writes that are not JSON', async () => {
+    const foreign = await fetch(`${base}/api/hosts/a/v1/vms`, { headers: { origin: 'http://evil.example' } });
+    expect(foreign.status).toBe(401);
+    const form = await fetch(`${base}/api/hosts/a/v1/vms/x/destroy`, { method: 'POST', body: 'a=1' });
+    expect(form.status).toBe(400);
+    expect(seen.some((r) => r.url === '/v1/vms/x/destroy')).toBe(false);
+  });
+
+  it('names an unknown connection and serves the app for any other path', async () => {
+    const r = await fetch(`${base}/api/hosts/zz/v1/host`);
+    expect(((await r.json()) as { error: { code: string } }).error.code).toBe('VMHOP_ERR_HOST_UNKNOWN');
+    expect(await (await fetch(`${base}/some/page`)).text()).toContain('<title>ui</title>');
+  });
+});

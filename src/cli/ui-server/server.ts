@@ -1,0 +1,86 @@
+// The `vmhop ui` server: the built web UI plus /api, a thin layer over the hosts file.
+// /api/hosts lists and adds connections; /api/hosts/:name/* goes to that agent's own API
+// (the same API the CLI uses); /api/test-guest tells the create form where this machine's
+// test guest kernel is. It holds no state of its own besides the hosts file.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { VmhopError } from '../../protocol/errors.js';
+import { guestArtifacts } from '../../testbed/guest.js';
+import { REPO_ROOT } from '../../testbed/paths.js';
+import { addConnection, listConnections, removeConnection } from './connections.js';
+import { AgentProxy } from './proxy.js';
+import { sendError, sendJson } from './respond.js';
+import { serveStatic } from './static-files.js';
+
+export const WEB_ROOT = join(REPO_ROOT, 'dist', 'web');
+const BODY_LIMIT = 64 * 1024;
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const c of req as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > BODY_LIMIT) throw new VmhopError('VMHOP_ERR_USAGE', `request body over ${BODY_LIMIT} bytes`);
+    chunks.push(c);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+  } catch {
+    throw new VmhopError('VMHOP_ERR_USAGE', 'request body is not JSON');
+  }
+}
+
+/** The tokens stay here, so another web page in the same browser must not drive the API:
+ *  cross-origin requests are refused, and a write must be JSON (which forces a CORS preflight). */
+function refuseForeign(req: IncomingMessage): void {
+  const origin = req.headers.origin;
+  if (origin && new URL(origin).host !== req.headers.host) {
+    throw new VmhopError('VMHOP_ERR_AUTH_INVALID', `requests from ${origin} are not accepted`, { origin });
+  }
+  const write = req.method !== 'GET' && req.method !== 'HEAD';
+  if (write && !String(req.headers['content-type'] ?? '').startsWith('application/json')) {
+    throw new VmhopError('VMHOP_ERR_USAGE', 'API writes must be sent as application/json');
+  }
+}
+
+async function handleApi(proxy: AgentProxy, req: IncomingMessage, res: ServerResponse, url: URL) {
+  refuseForeign(req);
+  const parts = url.pathname.split('/').slice(2); // after /api/
+  if (parts[0] === 'hosts' && parts.length === 1) {
+    if (req.method === 'GET') return sendJson(res, 200, listConnections());
+    if (req.method === 'POST') return sendJson(res, 201, addConnection(await readJson(req)));
+  }
+  if (parts[0] === 'hosts' && parts.length === 2 && req.method === 'DELETE') {
+    removeConnection(decodeURIComponent(parts[1] ?? ''));
+    return sendJson(res, 200, { ok: true });
+  }
+  if (parts[0] === 'hosts' && parts.length > 2) {
+    const name = decodeURIComponent(parts[1] ?? '');
+    const rest = '/' + parts.slice(2).join('/') + url.search;
+    return proxy.forward(name, rest, req, res);
+  }
+  if (parts[0] === 'test-guest' && req.method === 'GET') return sendJson(res, 200, guestArtifacts());
+  throw new VmhopError('VMHOP_ERR_ROUTE_NOT_FOUND', `no UI API route ${req.method} ${url.pathname}`);
+}
+
+export function createUiServer(webRoot = WEB_ROOT): { server: Server; close: () => Promise<void> } {
+  const proxy = new AgentProxy();
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://ui.invalid');
+    if (url.pathname.startsWith('/api/')) {
+      handleApi(proxy, req, res, url).catch((e: unknown) => sendError(res, e));
+    } else if (req.method === 'GET' || req.method === 'HEAD') {
+      serveStatic(webRoot, url.pathname, res);
+    } else {
+      sendError(res, new VmhopError('VMHOP_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${url.pathname}`));
+    }
+  });
+  return {
+    server,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+      await proxy.close();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+// The migration options of the dialog (virsh migrate's --bandwidth, --downtime,
+// --auto-converge, --postcopy, --parallel-connections, --compressed, ...).
+import type { OptionFields } from './options-form.js';
+
+export function OptionsFields({
+  value,
+  onChange,
+}: {
+  value: OptionFields;
+  onChange: (v: OptionFields) => void;
+}) {
+  const set = <K extends keyof OptionFields>(k: K, v: OptionFields[K]) => onChange({ ...value, [k]: v });
+  return (
+    <fieldset>
+      <legend>Options</legend>
+      <div className="grid">
+        <label>
+          Bandwidth limit (MiB/s)
+          <input
+            type="number"
+            inputMode="decimal"
+            value={value.bandwidthMiBs}
+            placeholder="no limit"
+            onChange={(e) => set('bandwidthMiBs', e.target.value)}
+          />
+        </label>
+        <label>
+          Max downtime (ms)
+          <input
+            type="number"
+            value={value.maxDowntimeMs}
+            placeholder="300"
+            onChange={(e) => set('maxDowntimeMs', e.target.value)}
+          />
+        </label>
+        <label>
+          Parallel connections
+          <input
+            type="number"
+            value={value.parallel}
+            placeholder="1"
+            onChange={(e) => set('parallel', e.target.value)}
+          />
+        </label>
+        <label>
+          Compression
+          <select
+            value={value.compressed}
+            onChange={(e) => set('compressed', e.target.value as OptionFields['compressed'])}
+          >
+            <option value="">none</option>
+            <option value="zlib">zlib</option>
+            <option value="zstd">zstd</option>
+          </select>
+        </label>
+      </div>
+      <div className="checks">
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={value.autoConverge}
+            onChange={(e) => set('autoConverge', e.target.checked)}
+          />
+          Auto-converge (slow the guest if it dirties RAM too fast)
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={value.postcopy}
+            onChange={(e) => set('postcopy', e.target.checked)}
+          />
+          Allow post-copy
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={value.keepSource}
+            onChange={(e) => set('keepSource', e.target.checked)}
+          />
+          Keep state on the source (its definition stays)
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={value.deleteSource}
+            onChange={(e) => set('deleteSource', e.target.checked)}
+          />
+          Delete source disks after success
+        </label>
+      </div>
+    </fieldset>
+  );
+}

@@ -1,0 +1,84 @@
+// The lifecycle buttons a VM's state allows (virsh start/shutdown/destroy/suspend/resume/
+// save/restore/undefine), plus Migrate. A refused action shows the agent's message here.
+import { useState } from 'react';
+import type { VmInfo } from '../../../protocol/vm.js';
+import { agent, enc } from '../../api/http.js';
+import { ConfirmDialog } from '../../components/ConfirmDialog.js';
+import { ErrorNote } from '../../components/ErrorNote.js';
+import { MigrateDialog } from '../migrate/MigrateDialog.js';
+
+type Action = 'start' | 'shutdown' | 'destroy' | 'suspend' | 'resume' | 'save' | 'restore';
+
+const ACTIONS: { action: Action; label: string; when: VmInfo['state'][] }[] = [
+  { action: 'start', label: 'Start', when: ['shutoff', 'crashed'] },
+  { action: 'restore', label: 'Restore', when: ['shutoff'] },
+  { action: 'shutdown', label: 'Shut down', when: ['running'] },
+  { action: 'suspend', label: 'Pause', when: ['running'] },
+  { action: 'resume', label: 'Resume', when: ['paused'] },
+  { action: 'save', label: 'Save', when: ['running', 'paused'] },
+  { action: 'destroy', label: 'Force off', when: ['running', 'paused', 'crashed'] },
+];
+
+export function VmActions(props: { host: string; vm: VmInfo; hosts: string[]; onChanged: () => void }) {
+  const { host, vm } = props;
+  const [busy, setBusy] = useState<string>();
+  const [error, setError] = useState<unknown>();
+  const [dialog, setDialog] = useState<'delete' | 'migrate'>();
+  const run = (a: Action) => {
+    setBusy(a);
+    setError(undefined);
+    agent(host, 'POST', `/v1/vms/${enc(vm.name)}/${a}`, {}).then(
+      () => {
+        setBusy(undefined);
+        props.onChanged();
+      },
+      (e: unknown) => {
+        setBusy(undefined);
+        setError(e);
+      },
+    );
+  };
+  return (
+    <div className="actions">
+      <div className="buttons compact" role="group" aria-label={`Actions for ${vm.name}`}>
+        {ACTIONS.filter((a) => a.when.includes(vm.state)).map((a) => (
+          <button
+            key={a.action}
+            type="button"
+            disabled={busy !== undefined}
+            aria-busy={busy === a.action}
+            onClick={() => run(a.action)}
+          >
+            {busy === a.action ? `${a.label}…` : a.label}
+          </button>
+        ))}
+        {(vm.state === 'running' || vm.state === 'shutoff') && (
+          <button type="button" onClick={() => setDialog('migrate')}>
+            Migrate
+          </button>
+        )}
+        {(vm.state === 'shutoff' || vm.state === 'moved') && (
+          <button type="button" className="danger-outline" onClick={() => setDialog('delete')}>
+            Delete
+          </button>
+        )}
+      </div>
+      <ErrorNote error={error} label={`Error for ${vm.name}`} />
+      {dialog === 'delete' && (
+        <ConfirmDialog
+          title={`Delete ${vm.name}?`}
+          message={`The definition of ${vm.name} is removed from ${host}. Its volumes stay in their pools.`}
+          confirmLabel="Delete"
+          onClose={() => setDialog(undefined)}
+          onConfirm={async () => {
+            await agent(host, 'DELETE', `/v1/vms/${enc(vm.name)}`);
+            props.onChanged();
+          }}
+        />
+      )}
+      {dialog === 'migrate' && (
+        <MigrateDialog host={host} vm={vm} hosts={props.hosts} onClose={() => setDialog(undefined)} />
+      )}
+    </div>
+  );
+}
