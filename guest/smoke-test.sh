@@ -5,7 +5,7 @@
 # from the same disk and checks the writer resumes, and measures
 # boot-to-service time. Only loopback traffic (slirp hostfwd).
 #
-# Usage: guest/smoke-test.sh [--timing-runs N]
+# Usage: guest/smoke-test.sh [--timing-runs N] [--timing-only]
 # Env:   VMHOP_SMOKE_PORT (host port forwarded to the guest, default 17777)
 #        VMHOP_SMOKE_KERNEL (vmlinux|vmlinuz, default vmlinux when built)
 # Needs: qemu-system-x86 qemu-utils (qemu-img, qemu-io) + build-guest.sh's.
@@ -14,14 +14,16 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PORT=${VMHOP_SMOKE_PORT:-17777}
 RUNS=3
+TIMING_ONLY=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--timing-runs)
 		RUNS=$2
 		shift
 		;;
+	--timing-only) TIMING_ONLY=1 ;;
 	*)
-		echo "usage: $0 [--timing-runs N]" >&2
+		echo "usage: $0 [--timing-runs N] [--timing-only]" >&2
 		exit 2
 		;;
 	esac
@@ -147,7 +149,9 @@ shutdown_vm() {
 echo "# guest: $G (kernel $KERNEL)"
 echo "# initrd: $(stat -c %s "$G/initrd.img") bytes"
 qemu-img create -q -f qcow2 "$TMP/d.qcow2" 64M
+cp "$TMP/d.qcow2" "$TMP/clean.qcow2"
 
+if [ "$TIMING_ONLY" = 0 ]; then
 # --- 1. first boot: heartbeat, control protocol, mem + disk workloads ---------
 boot 256 "$TMP/d.qcow2" "vmhop.disk=/dev/vda vmhop.diskrate=256"
 echo "# boot-to-service: ${BOOT_MS} ms (ready line seen at ${READY_MS} ms)"
@@ -214,6 +218,8 @@ r=$(q "disk-verify $((ACK + 10))")
 check "MINACK above the resume point is a lost tail" "$r" '"ok":false' '"lost_tail":10'
 check "disk-stop" "$(q disk-stop)" '"ok":true'
 shutdown_vm
+
+fi # TIMING_ONLY
 
 # --- 4. boot-to-service timing ---------------------------------------------
 if [ "$RUNS" -gt 0 ]; then

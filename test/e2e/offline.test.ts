@@ -82,6 +82,14 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
+  if (process.env.VMHOP_KEEP_AGENT_LOGS) {
+    for (const h of ['a', 'b']) await testbed.hostOf(h).then(() => undefined);
+    await import('node:child_process').then((cp) =>
+      cp.execSync(
+        'for h in a b; do cp /run/vmhop-testbed/hosts/$h/run/agent.log /tmp/offline-agent-$h.log; done',
+      ),
+    );
+  }
   for (const vm of [VM, 'sh1', 'ks1'])
     for (const h of ['a', 'b']) {
       await vmhop(['-c', h, 'destroy', vm]);
@@ -100,7 +108,14 @@ describe('offline migration of local image files', () => {
   it('prints the plan of a dry run (what moves, how many bytes) and moves nothing', async () => {
     sourceSha = await sha('a', `${POOL_DIR}/${VOL}`);
     const r = await vmhopOk<{ preflight: { name: string; ok: boolean; detail: string }[] }>([
-      '-c', 'a', 'migrate', VM, '--to', 'b', '--offline', '--dry-run',
+      '-c',
+      'a',
+      'migrate',
+      VM,
+      '--to',
+      'b',
+      '--offline',
+      '--dry-run',
     ]);
     expect(r.preflight.filter((c) => !c.ok)).toEqual([]);
     const disk = r.preflight.find((c) => c.name === 'disk-vda')!;
@@ -108,7 +123,13 @@ describe('offline migration of local image files', () => {
     expect(mib).toBeGreaterThan(99);
     expect(mib).toBeLessThan(110);
     expect(r.preflight.map((c) => c.name)).toEqual(
-      expect.arrayContaining(['target-reachable', 'name-free', 'cpu-model', 'machine-type', 'target-space-default']),
+      expect.arrayContaining([
+        'target-reachable',
+        'name-free',
+        'cpu-model',
+        'machine-type',
+        'target-space-default',
+      ]),
     );
     await expectOnlyOn(VM, 'a', 'shutoff');
   });
@@ -121,7 +142,9 @@ describe('offline migration of local image files', () => {
       expect(r.exitCode).not.toBe(0);
       expect(r.json.error?.code).toBe('VMHOP_ERR_MIGRATION_PREFLIGHT');
       expect(r.json.error?.message).toMatch(/target-space-small: .*MiB of data .*MiB free.*--target-pool/);
-      expect(await sh('b', 'ls -a /var/lib/vmhop/small | grep -v "^\\.\\.\\?$" | grep -v vmhop-pool || true')).toBe('');
+      expect(
+        await sh('b', 'ls -a /var/lib/vmhop/small | grep -v "^\\.\\.\\?$" | grep -v vmhop-pool || true'),
+      ).toBe('');
       await expectOnlyOn(VM, 'a', 'shutoff');
     } finally {
       await vmhop(['-c', 'b', 'pool-undefine', 'small', '--force']);
@@ -136,7 +159,11 @@ describe('offline migration of local image files', () => {
     await vmhopOk(['-c', 'a', 'job', 'abort', job.id]);
     const r = await run;
     expect(r.json.error?.code ?? r.json.state).toMatch(/CANCELLED|cancelled/);
-    await waitFor(async () => (await vmhopOk<{ jobs: JobInfo[] }>(['-c', 'b', 'job', 'list'])).jobs.every((j) => j.state !== 'running'));
+    await waitFor(async () =>
+      (await vmhopOk<{ jobs: JobInfo[] }>(['-c', 'b', 'job', 'list'])).jobs.every(
+        (j) => j.state !== 'running',
+      ),
+    );
     expect(await sha('a', `${POOL_DIR}/${VOL}`)).toBe(sourceSha);
     expect(await sh('b', `ls ${POOL_DIR}`)).not.toContain(VOL);
     await expectOnlyOn(VM, 'a', 'shutoff');
@@ -157,6 +184,7 @@ describe('offline migration of local image files', () => {
     const t0 = Date.now();
     const again = await migrate(VM, 'a', 'b', ['--delete-source']);
     const ms = Date.now() - t0;
+    expect(again.json, again.stderr).toMatchObject({ state: 'completed' });
     expect(again.exitCode).toBe(0);
     expect(again.json.id).toBe(job.id);
     expect(again.json.state).toBe('completed');
@@ -178,7 +206,9 @@ describe('offline migration of local image files', () => {
     const ms = Date.now() - t0;
     expect(r.exitCode).toBe(0);
     const wire = r.json.report?.diskBytes?.[`default/${VOL}`] ?? 0;
-    console.log(`1 GiB qcow2, 100 MiB written: ${wire} bytes on the wire (${(wire / MIB).toFixed(1)} MiB) in ${ms} ms`);
+    console.log(
+      `1 GiB qcow2, 100 MiB written: ${wire} bytes on the wire (${(wire / MIB).toFixed(1)} MiB) in ${ms} ms`,
+    );
     expect(wire).toBeGreaterThan(100 * MIB);
     expect(wire).toBeLessThan(115 * MIB);
     expect(await sha('a', `${POOL_DIR}/${VOL}`)).toBe(sourceSha);
@@ -188,7 +218,19 @@ describe('offline migration of local image files', () => {
 
 describe('offline migration over shared storage', () => {
   it('moves only the definition, and --keep-source keeps it marked moved', async () => {
-    await vmhopOk(['-c', 'a', 'create', 'sh1', '--test-guest', '--pool', 'shared', '--disk', '64M', '--memory', '128']);
+    await vmhopOk([
+      '-c',
+      'a',
+      'create',
+      'sh1',
+      '--test-guest',
+      '--pool',
+      'shared',
+      '--disk',
+      '64M',
+      '--memory',
+      '128',
+    ]);
     const before = await sha('a', '/srv/vmhop-shared/sh1-vda.qcow2');
     const r = await migrate('sh1', 'a', 'b', ['--keep-source']);
     expect(r.exitCode).toBe(0);
@@ -208,7 +250,21 @@ describe('offline migration over shared storage', () => {
 describe('offline migration keeping the running state', () => {
   const IP = '10.77.0.41';
   it('refuses a running VM without --keep-state, naming both choices', async () => {
-    await vmhopOk(['-c', 'a', 'create', 'ks1', '--test-guest', '--start', '--ip', IP, '--disk', '256M', '--disk-writer', '--memory', '128']);
+    await vmhopOk([
+      '-c',
+      'a',
+      'create',
+      'ks1',
+      '--test-guest',
+      '--start',
+      '--ip',
+      IP,
+      '--disk',
+      '256M',
+      '--disk-writer',
+      '--memory',
+      '128',
+    ]);
     expect((await waitForGuest(IP, 60_000)).ok).toBe(true);
     const r = await migrate('ks1', 'a', 'b');
     expect(r.exitCode).not.toBe(0);
@@ -221,12 +277,110 @@ describe('offline migration keeping the running state', () => {
     const r = await migrate('ks1', 'a', 'b', ['--keep-state', '--delete-source']);
     expect(r.exitCode).toBe(0);
     expect(r.json.report?.diskBytes?.state).toBeGreaterThan(0);
-    const after = (await guestCommand(IP, 'status')) as { tick: number; uptime_ms: number; disk: { ack: number } };
+    const after = (await guestCommand(IP, 'status')) as {
+      tick: number;
+      uptime_ms: number;
+      disk: { ack: number };
+    };
     expect(after.tick).toBeGreaterThan(before.tick);
     expect(after.uptime_ms).toBeGreaterThan(0);
-    await waitFor(async () => ((await guestCommand(IP, 'status')) as { disk: { ack: number } }).disk.ack > before.disk.ack);
+    await waitFor(
+      async () =>
+        ((await guestCommand(IP, 'status')) as { disk: { ack: number } }).disk.ack > before.disk.ack,
+    );
     expect(await guestCommand(IP, 'disk-verify')).toMatchObject({ ok: true });
     await expectOnlyOn('ks1', 'b', 'running');
     expect(await sh('a', 'ls /var/lib/vmhop/save 2>/dev/null || true')).toBe('');
+  });
+});
+
+describe('offline migration of a block device', () => {
+  it('dumps the device with zero regions skipped and restores it onto --target-device', async () => {
+    const devA = await sh(
+      'a',
+      'truncate -s 256M /var/lib/vmhop/blkA.img && losetup -f --show /var/lib/vmhop/blkA.img',
+    );
+    const devB = await sh(
+      'b',
+      'truncate -s 256M /var/lib/vmhop/blkB.img && losetup -f --show /var/lib/vmhop/blkB.img',
+    );
+    const volA = devA.replace('/dev/', '');
+    try {
+      await sh('a', `qemu-io -f raw -c 'write -P 0x5a 0 16M' -c 'write -P 0x33 128M 8M' ${devA}`);
+      await vmhopOk(['-c', 'a', 'pool-define', 'blk', '--kind', 'block', '--device', devA]);
+      await vmhopOk(['-c', 'b', 'pool-define', 'blk', '--kind', 'block', '--device', devB]);
+      await vmhopOk(['-c', 'a', 'create', 'bd1', '--test-guest', '--memory', '128']);
+      const info = await vmhopOk<{ spec: { disks: unknown[] } }>(['-c', 'a', 'dominfo', 'bd1']);
+      const spec = { ...info.spec, disks: [{ target: 'vda', pool: 'blk', volume: volA, format: 'raw' }] };
+      const file = `/tmp/vmhop-offline-bd1-${process.pid}.json`;
+      await import('node:fs/promises').then((fs) => fs.writeFile(file, JSON.stringify(spec)));
+      await vmhopOk(['-c', 'a', 'undefine', 'bd1']);
+      await vmhopOk(['-c', 'a', 'define', file]);
+      const r = await migrate('bd1', 'a', 'b', ['--target-device', devB]);
+      expect(r.json, r.stderr).toMatchObject({ state: 'completed' });
+      const wire = r.json.report?.diskBytes?.[`blk/${volA}`] ?? 0;
+      console.log(`block device 256 MiB with 24 MiB written: ${wire} bytes on the wire`);
+      expect(wire).toBeGreaterThanOrEqual(24 * MIB);
+      expect(wire).toBeLessThan(40 * MIB);
+      expect(await sha('b', devB)).toBe(await sha('a', devA));
+      const onB = await vmhopOk<{ spec: { disks: { pool: string; volume: string }[] } }>([
+        '-c',
+        'b',
+        'dominfo',
+        'bd1',
+      ]);
+      expect(onB.spec.disks[0]).toMatchObject({ pool: 'blk', volume: devB.replace('/dev/', '') });
+      await expectOnlyOn('bd1', 'b', 'shutoff');
+      expect(await sh('a', 'ls /var/lib/vmhop/offline 2>/dev/null || true')).toBe('');
+    } finally {
+      for (const h of ['a', 'b']) {
+        await vmhop(['-c', h, 'undefine', 'bd1']);
+        await vmhop(['-c', h, 'pool-undefine', 'blk']);
+      }
+      await sh('a', `losetup -d ${devA}; rm -f /var/lib/vmhop/blkA.img`, true);
+      await sh('b', `losetup -d ${devB}; rm -f /var/lib/vmhop/blkB.img`, true);
+    }
+  });
+});
+
+describe('vol-copy and backing chains', () => {
+  it('copies an overlay with its base once, and a second overlay without the base the target has', async () => {
+    const vol = (v: string) => `${POOL_DIR}/${v}`;
+    try {
+      await vmhopOk(['-c', 'a', 'vol-create', 'default', 'base1.qcow2', '256M']);
+      await sh('a', `qemu-io -f qcow2 -c 'write -P 0x11 0 16M' ${vol('base1.qcow2')}`);
+      for (const top of ['top1.qcow2', 'top2.qcow2']) {
+        await vmhopOk(['-c', 'a', 'vol-create', 'default', top, '--backing', 'base1.qcow2']);
+        await sh('a', `qemu-io -f qcow2 -c 'write -P 0x22 64M 4M' ${vol(top)}`);
+      }
+      const first = await vmhopOk<JobOut>(
+        ['-c', 'a', 'vol-copy', 'default/top1.qcow2', '--to', 'b'],
+        300_000,
+      );
+      expect(first.state).toBe('completed');
+      expect(Object.keys(first.report?.diskBytes ?? {}).sort()).toEqual([
+        'default/base1.qcow2',
+        'default/top1.qcow2',
+      ]);
+      const second = await vmhopOk<JobOut>(
+        ['-c', 'a', 'vol-copy', 'default/top2.qcow2', '--to', 'b'],
+        300_000,
+      );
+      expect(Object.keys(second.report?.diskBytes ?? {})).toEqual(['default/top2.qcow2']);
+      expect(second.report?.notes.join('\n')).toMatch(
+        /base1.qcow2: an identical copy is on the target already/,
+      );
+      expect(second.report?.diskBytes?.['default/top2.qcow2']).toBeLessThan(6 * MIB);
+      for (const v of ['base1.qcow2', 'top1.qcow2', 'top2.qcow2'])
+        expect(await sha('b', vol(v))).toBe(await sha('a', vol(v)));
+      expect(
+        await sh('b', `qemu-img compare ${vol('top2.qcow2')} ${vol('top1.qcow2')} && echo same`),
+      ).toMatch(/same/);
+      expect(await partials('b')).toBe('');
+    } finally {
+      for (const h of ['a', 'b'])
+        for (const v of ['top1.qcow2', 'top2.qcow2', 'base1.qcow2'])
+          await vmhop(['-c', h, 'vol-delete', `default/${v}`]);
+    }
   });
 });

@@ -5,6 +5,7 @@
 // Cases run in order: each builds on the VM the previous one left. Screenshots: artifacts/ui/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
+import { readHostsFile, type HostEntry } from '../../src/cli/hosts-file.js';
 import { vmhop, vmhopOk } from '../e2e/helpers/cli.js';
 import { launch, shot } from './helpers/browser.js';
 import { startUi, type UiServer } from './helpers/ui-server.js';
@@ -60,6 +61,28 @@ describe('web UI on the test bed', () => {
       expect(await card.getByRole('meter', { name: `Pool shared on ${h}` }).count()).toBe(1);
     }
     await shot(page, '1-hosts');
+  });
+
+  it('adds a connection from the form (written to the hosts file), shows it reachable, and removes it', async () => {
+    const a = readHostsFile().hosts.a as HostEntry;
+    const form = page.getByRole('form', { name: 'Add connection' });
+    await form.getByLabel('Name').fill('a-again');
+    await form.getByLabel('Agent URL').fill(a.url);
+    await form.getByLabel('Token').fill(a.token ?? '');
+    await form.getByLabel('CA file (on this machine)').fill(a.ca ?? '');
+    await form.getByRole('button', { name: 'Add connection' }).click();
+    const card = page.getByRole('listitem', { name: 'a-again', exact: true });
+    await expect
+      .poll(() => card.getByText('reachable', { exact: true }).isVisible(), { timeout: 15_000 })
+      .toBe(true);
+    expect(readHostsFile().hosts['a-again']).toEqual(a);
+    await card.getByRole('button', { name: 'Remove connection' }).click();
+    await page
+      .getByRole('dialog', { name: 'Remove connection a-again?' })
+      .getByRole('button', { name: 'Remove' })
+      .click();
+    await expect.poll(() => card.count()).toBe(0);
+    expect(readHostsFile().hosts['a-again']).toBeUndefined();
   });
 
   it("shows the agent's validation message in place when the VM name is invalid", async () => {
@@ -138,7 +161,9 @@ describe('web UI on the test bed', () => {
     expect(await dialog.getByRole('list', { name: 'Pre-flight checks on b' }).textContent()).toMatch(
       /cpu-model/,
     );
-    await shot(page, '5-migrate-dialog');
+    await shot(page, '5a-migrate-dialog');
+    await dialog.getByRole('list', { name: 'Pre-flight checks on b' }).scrollIntoViewIfNeeded();
+    await shot(page, '5b-migrate-dialog-preflight');
     await dialog.getByRole('button', { name: 'Migrate to b' }).click();
 
     await expect.poll(() => new URL(page.url()).hash, { timeout: 15_000 }).toMatch(/^#\/jobs\/a\//);
@@ -149,6 +174,8 @@ describe('web UI on the test bed', () => {
     expect(await page.getByRole('progressbar', { name: 'RAM' }).getAttribute('aria-valuenow')).toMatch(
       /^\d+$/,
     );
+    // A fuller chart for the screenshot; the migration at 2 MiB/s runs for half a minute.
+    await expect.poll(samples, { timeout: 60_000 }).toBeGreaterThanOrEqual(40);
     await shot(page, '6-migration-running');
 
     const result = page.getByTestId('report-result');

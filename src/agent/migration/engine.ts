@@ -108,17 +108,38 @@ export class MigrationEngine {
   }
 
   /** `vol-copy`: one volume copied like an offline migration's disk, as a job named POOL/VOLUME. */
-  async copyVolume(input: { pool: string; volume: string; to: string; targetPool?: string }): Promise<JobInfo> {
+  async copyVolume(input: {
+    pool: string;
+    volume: string;
+    to: string;
+    targetPool?: string;
+  }): Promise<JobInfo> {
     const key = `${input.pool}/${input.volume}`;
     await this.c.storage.volumeInfo(input.pool, input.volume); // a missing volume names the ones there are
     const busy = this.c.jobs.runningFor(key);
-    if (busy) throw new VmhopError('VMHOP_ERR_MIGRATION_IN_PROGRESS', `volume \`${key}\` is being copied (job ${busy.id})`, { job: busy.id });
-    const paused = this.c.jobs.list().find((j) => j.vm === key && j.role === 'source' && j.state === 'interrupted');
+    if (busy)
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_IN_PROGRESS',
+        `volume \`${key}\` is being copied (job ${busy.id})`,
+        { job: busy.id },
+      );
+    const paused = this.c.jobs
+      .list()
+      .find((j) => j.vm === key && j.role === 'source' && j.state === 'interrupted');
     if (paused && paused.peer === input.to) return this.resume(paused.id);
     const options = MigrationOptions.parse(input.targetPool ? { targetPool: input.targetPool } : {});
     this.c.peer(input.to); // an unknown peer is refused before a job exists
-    const job = this.c.jobs.create({ id: randomUUID(), vm: key, mode: 'offline', role: 'source', peer: input.to, phase: 'begin', options });
-    return this.launch(job, planMigrationSettings(options, {}));
+    const settings = planMigrationSettings(options, { tls: { credsId: TLS_OBJECT_ID, hostname: '-' } });
+    const job = this.c.jobs.create({
+      id: randomUUID(),
+      vm: key,
+      mode: 'offline',
+      role: 'source',
+      peer: input.to,
+      phase: 'begin',
+      options,
+    });
+    return this.launch(job, settings);
   }
 
   /** Continues an interrupted offline copy under the same job id; the target says what it has. */
@@ -131,8 +152,9 @@ export class MigrationEngine {
         { job: jobId },
       );
     }
+    // Offline copies use no QEMU migration settings; planned only to keep one launch path.
+    const settings = planMigrationSettings(job.options, { tls: { credsId: TLS_OBJECT_ID, hostname: '-' } });
     this.c.jobs.reopen(jobId, 'continuing the copy where it stopped');
-    const settings = planMigrationSettings(job.options, {});
     return this.launch(this.c.jobs.get(jobId), settings);
   }
 
@@ -167,15 +189,15 @@ export class MigrationEngine {
       result = volumeOfJob(job.vm)
         ? await runVolumeCopy({ c: this.c, job, peer, signal: run.abort.signal, onProgress })
         : await runner({
-        c: this.c,
-        job,
-        vm: this.c.vms.get(vmName),
-        peer,
-        settings,
-        signal: run.abort.signal,
-        onSample: (info, at, stage) => this.sample(job, run, info, at, stage),
-        onProgress: (p) => this.publishProgress(job, run, p),
-      });
+            c: this.c,
+            job,
+            vm: this.c.vms.get(vmName),
+            peer,
+            settings,
+            signal: run.abort.signal,
+            onSample: (info, at, stage) => this.sample(job, run, info, at, stage),
+            onProgress: (p) => this.publishProgress(job, run, p),
+          });
     } catch (e) {
       const err = isVmhopError(e)
         ? e
@@ -186,8 +208,8 @@ export class MigrationEngine {
           : err.code === 'VMHOP_ERR_MIGRATION_INTERRUPTED'
             ? 'interrupted'
             : err.code === 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN'
-            ? 'needs-operator'
-            : 'failed';
+              ? 'needs-operator'
+              : 'failed';
       error = { code: err.code, message: err.message };
     }
     const report: JobReport = {

@@ -33,7 +33,12 @@ export async function offlineChecks(
   for (const [pool, bytes] of need) {
     const info = target.pools.find((x) => x.name === pool);
     if (!info) {
-      add(`target-pool-${pool}`, false, `pool \`${pool}\` is not defined on \`${peer.name}\`; pools there: ${target.pools.map((x) => x.name).join(', ')}`, 'define it there, or pick one with --target-pool');
+      add(
+        `target-pool-${pool}`,
+        false,
+        `pool \`${pool}\` is not defined on \`${peer.name}\`; pools there: ${target.pools.map((x) => x.name).join(', ')}`,
+        'define it there, or pick one with --target-pool',
+      );
       continue;
     }
     add(
@@ -43,5 +48,9 @@ export async function offlineChecks(
       `free space in \`${pool}\` on \`${peer.name}\`, or pick a larger pool with --target-pool`,
     );
   }
-  add('plan-bytes', true, `${plan.items.length} file(s) to copy, ${(plan.bytes / MIB).toFixed(1)} MiB of data in total`);
+  add(
+    'plan-bytes',
+    true,
+    `${plan.items.length} file(s) to copy, ${(plan.bytes / MIB).toFixed(1)} MiB of data in total`,
+  );
 }

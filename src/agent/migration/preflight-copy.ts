@@ -41,7 +41,7 @@ export async function copyChecks(
       !taken,
       taken
         ? `volume \`${d.pool}/${d.volume}\` already exists on \`${peer.name}\``
-        : `disk ${d.target} is copied to \`${d.pool}/${d.volume}\` on \`${peer.name}\` (${d.sync === 'top' ? 'overlay only' : 'whole disk'}, ${Math.ceil(d.dataBytes / MIB)} MiB of data)`,
+        : `disk ${d.target} is copied to \`${d.pool}/${d.volume}\` on \`${peer.name}\` (${d.backingVolume ? 'overlay only' : 'whole disk'}, ${Math.ceil(d.dataBytes / MIB)} MiB of data)`,
       `delete it there (vmhop -c ${peer.name} vol-delete ${d.pool}/${d.volume}) or pass --target-pool`,
     );
     need.set(d.pool, (need.get(d.pool) ?? 0) + d.dataBytes);

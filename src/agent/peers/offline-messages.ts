@@ -25,7 +25,10 @@ export const OfflineItem = z.object({
   /** SHA-256 of the whole file, for backing images: an identical one on the target is not sent. */
   contentSha256: Sha.optional(),
   /** A block-device dump to write onto this device of the target at commit, not keep as a file. */
-  device: z.string().regex(/^\/dev\/[A-Za-z0-9_./-]+$/).optional(),
+  device: z
+    .string()
+    .regex(/^\/dev\/[A-Za-z0-9_./-]+$/)
+    .optional(),
   /** The key of the item this qcow2 overlay is backed by. */
   backingKey: z.string().optional(),
 });

@@ -1,12 +1,12 @@
 // Forwards /api/hosts/:name/<agent path> to that host's agent with the token and CA from
-// the hosts file, streaming the response so the agent's SSE stream passes through as it
-// comes. The browser never sees a token: it only knows connection names.
+// the hosts file, streaming the response as it comes. The browser never sees a token: it
+// only knows connection names.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import { VmhopError } from '../../protocol/errors.js';
 import { readHostsFile, type HostEntry } from '../hosts-file.js';
-import { sendError } from './respond.js';
 
 /** Request headers worth forwarding; cookies, host and auth from the browser are not. */
 const FORWARDED = ['content-type', 'accept', 'last-event-id'];
@@ -30,7 +30,17 @@ export class AgentProxy {
     return agent;
   }
 
-  async forward(name: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** A request to the agent of `name` with its token; connection failures name the host and URL. */
+  async open(
+    name: string,
+    path: string,
+    o: {
+      method: Dispatcher.HttpMethod;
+      headers: Record<string, string>;
+      signal: AbortSignal;
+      body?: Readable;
+    },
+  ): Promise<Dispatcher.ResponseData> {
     const entry = readHostsFile().hosts[name];
     if (!entry) {
       throw new VmhopError(
@@ -41,37 +51,46 @@ export class AgentProxy {
         },
       );
     }
+    try {
+      return await request(new URL(path, entry.url), {
+        method: o.method,
+        dispatcher: this.dispatcherFor(name, entry),
+        headers: { ...o.headers, ...(entry.token ? { authorization: `Bearer ${entry.token}` } : {}) },
+        signal: o.signal,
+        ...(o.body ? { body: o.body } : {}),
+      });
+    } catch (e) {
+      if (o.signal.aborted) throw e;
+      const err = e as Error & { code?: string };
+      throw new VmhopError(
+        'VMHOP_ERR_HOST_UNREACHABLE',
+        `cannot reach the agent of \`${name}\` at ${entry.url}: ${err.code ?? ''} ${err.message}`.trim(),
+        { host: name, url: entry.url, cause: err.code },
+      );
+    }
+  }
+
+  async forward(name: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     const headers: Record<string, string> = {};
     for (const h of FORWARDED) {
       const v = req.headers[h];
       if (typeof v === 'string') headers[h] = v;
     }
-    if (entry.token) headers.authorization = `Bearer ${entry.token}`;
-    const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
     const abort = new AbortController();
-    // A closed browser tab must end the agent stream too, or SSE subscriptions pile up.
+    // A closed browser tab must end the agent request too, or agent streams pile up.
     res.on('close', () => abort.abort());
+    const method = (req.method ?? 'GET') as Dispatcher.HttpMethod;
     let upstream: Dispatcher.ResponseData;
     try {
-      upstream = await request(new URL(path, entry.url), {
-        method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-        dispatcher: this.dispatcherFor(name, entry),
+      upstream = await this.open(name, path, {
+        method,
         headers,
         signal: abort.signal,
-        ...(hasBody ? { body: req } : {}),
+        ...(method !== 'GET' && method !== 'HEAD' ? { body: req } : {}),
       });
     } catch (e) {
       if (abort.signal.aborted) return;
-      const err = e as Error & { code?: string };
-      sendError(
-        res,
-        new VmhopError(
-          'VMHOP_ERR_HOST_UNREACHABLE',
-          `cannot reach the agent of \`${name}\` at ${entry.url}: ${err.code ?? ''} ${err.message}`.trim(),
-          { host: name, url: entry.url, cause: err.code },
-        ),
-      );
-      return;
+      throw e;
     }
     const out: Record<string, string> = {};
     for (const h of ['content-type', 'cache-control']) {
@@ -79,11 +98,10 @@ export class AgentProxy {
       if (typeof v === 'string') out[h] = v;
     }
     res.writeHead(upstream.statusCode, out);
-    res.flushHeaders();
     try {
       for await (const chunk of upstream.body) res.write(chunk);
     } catch {
-      // the stream ended early (agent gone or client closed): the browser reconnects
+      // the response ended early (agent gone or browser closed)
     }
     res.end();
   }

@@ -65,6 +65,22 @@ describe('vmhop ui server', () => {
     ac.abort();
   });
 
+  it("merges the agents' event streams into one, tagged with the host, resuming each from its id", async () => {
+    const ac = new AbortController();
+    const r = await fetch(`${base}/api/events?hosts=a,unknown`, {
+      signal: ac.signal,
+      headers: { 'last-event-id': 'a=7' },
+    });
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('event: vm.state')) text += new TextDecoder().decode((await reader.read()).value);
+    expect(text).toContain(
+      'id: a=1\nevent: vm.state\ndata: {"type":"vm.state","vm":"x","state":"running","host":"a"}',
+    );
+    expect(seen.find((q) => q.url === '/v1/events' && q.headers['last-event-id'] === '7')).toBeDefined();
+    ac.abort();
+  });
+
   it('adds a connection to the hosts file and refuses a malformed URL naming the field', async () => {
     const post = (body: unknown) =>
       fetch(`${base}/api/hosts`, {

@@ -1,6 +1,6 @@
 // The `vmhop ui` server: the built web UI plus /api, a thin layer over the hosts file.
 // /api/hosts lists and adds connections; /api/hosts/:name/* goes to that agent's own API
-// (the same API the CLI uses); /api/test-guest tells the create form where this machine's
+// (the same API the CLI uses); /api/events merges the agents' event streams; /api/test-guest tells the create form where this machine's
 // test guest kernel is. It holds no state of its own besides the hosts file.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -9,6 +9,8 @@ import { guestArtifacts } from '../../testbed/guest.js';
 import { REPO_ROOT } from '../../testbed/paths.js';
 import { addConnection, listConnections, removeConnection } from './connections.js';
 import { AgentProxy } from './proxy.js';
+import { mergeEvents } from './event-merge.js';
+import { readHostsFile } from '../hosts-file.js';
 import { sendError, sendJson } from './respond.js';
 import { serveStatic } from './static-files.js';
 
@@ -58,6 +60,11 @@ async function handleApi(proxy: AgentProxy, req: IncomingMessage, res: ServerRes
     const name = decodeURIComponent(parts[1] ?? '');
     const rest = '/' + parts.slice(2).join('/') + url.search;
     return proxy.forward(name, rest, req, res);
+  }
+  if (parts[0] === 'events' && parts.length === 1 && req.method === 'GET') {
+    const known = readHostsFile().hosts;
+    const wanted = (url.searchParams.get('hosts') ?? '').split(',').filter((h) => h in known);
+    return mergeEvents(proxy, wanted, req, res);
   }
   if (parts[0] === 'test-guest' && req.method === 'GET') return sendJson(res, 200, guestArtifacts());
   throw new VmhopError('VMHOP_ERR_ROUTE_NOT_FOUND', `no UI API route ${req.method} ${url.pathname}`);

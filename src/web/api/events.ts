@@ -1,36 +1,28 @@
-// One EventSource per host on the agent's /v1/events stream (through `vmhop ui`), shared by
-// every page. EventSource reconnects by itself and sends Last-Event-ID, so the agent replays
-// what was missed (or sends `resync`, on which pages reload).
+// Live events of the connected agents: one EventSource on `vmhop ui`'s /api/events, which
+// merges every agent's /v1/events stream and tags each event with its host (one stream,
+// as a browser allows only six connections per server). EventSource reconnects by itself
+// and sends Last-Event-ID, so the agents replay what was missed, or send `resync`.
 import { useEffect, useRef } from 'react';
 import type { AgentEvent } from '../../protocol/events.js';
 
 type Listener = (host: string, e: AgentEvent) => void;
 const TYPES = ['vm.state', 'vm.defined', 'vm.undefined', 'job.progress', 'job.ended', 'resync'] as const;
-
-const sources = new Map<string, { es: EventSource; users: number }>();
 const listeners = new Set<Listener>();
 
-function open(host: string): void {
-  const s = sources.get(host);
-  if (s) {
-    s.users++;
-    return;
-  }
-  const es = new EventSource(`/api/hosts/${encodeURIComponent(host)}/v1/events`);
-  for (const type of TYPES) {
-    es.addEventListener(type, (m) => {
-      const e = JSON.parse((m as MessageEvent<string>).data) as AgentEvent;
-      for (const l of listeners) l(host, { ...e, type } as AgentEvent);
-    });
-  }
-  sources.set(host, { es, users: 1 });
-}
-
-function release(host: string): void {
-  const s = sources.get(host);
-  if (!s || --s.users > 0) return;
-  s.es.close();
-  sources.delete(host);
+/** Keeps the merged stream of these hosts open while mounted (the app shell does this once). */
+export function useEventStream(hosts: string[]): void {
+  const key = hosts.join(',');
+  useEffect(() => {
+    if (!key) return;
+    const es = new EventSource(`/api/events?hosts=${encodeURIComponent(key)}`);
+    for (const type of TYPES) {
+      es.addEventListener(type, (m) => {
+        const e = JSON.parse((m as MessageEvent<string>).data) as AgentEvent & { host: string };
+        for (const l of listeners) l(e.host, { ...e, type } as AgentEvent);
+      });
+    }
+    return () => es.close();
+  }, [key]);
 }
 
 /** Calls `onEvent` for every event of the given hosts while the component is mounted. */
@@ -39,15 +31,13 @@ export function useAgentEvents(hosts: string[], onEvent: Listener): void {
   ref.current = onEvent;
   const key = hosts.join('\n');
   useEffect(() => {
-    const wanted = key ? key.split('\n') : [];
+    const wanted = new Set(key.split('\n'));
     const l: Listener = (h, e) => {
-      if (wanted.includes(h)) ref.current(h, e);
+      if (wanted.has(h)) ref.current(h, e);
     };
     listeners.add(l);
-    wanted.forEach(open);
     return () => {
       listeners.delete(l);
-      wanted.forEach(release);
     };
   }, [key]);
 }

@@ -51,12 +51,16 @@ export class OfflineTarget {
         const items = [];
         for (const p of placed) {
           if (p.status === 'copy') rx.accept(p.key, p.partial, p.sizeBytes);
-          items.push({ key: p.key, status: p.status, have: p.status === 'copy' ? await readChunkLog(p.partial) : [] });
+          items.push({
+            key: p.key,
+            status: p.status,
+            have: p.status === 'copy' ? await readChunkLog(p.partial) : [],
+          });
         }
         const port = await rx.listen(this.c.migrationAddress);
         return { address: this.c.migrationAddress, port, token: rx.token, items };
       } catch (e) {
-        await this.abort(req.jobId, `prepare failed: ${(e as Error).message}`);
+        await this.drop(req.jobId, `prepare failed: ${(e as Error).message}`).catch(() => undefined);
         throw e;
       }
     });
@@ -67,11 +71,16 @@ export class OfflineTarget {
     const job = this.c.jobs.find(req.jobId);
     if (job) {
       if (job.role !== 'target' || (job.state !== 'running' && job.state !== 'interrupted')) {
-        throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `job \`${req.jobId}\` already ended ${job.state} here`, {
-          job: req.jobId,
-        });
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_FAILED',
+          `job \`${req.jobId}\` already ended ${job.state} here`,
+          {
+            job: req.jobId,
+          },
+        );
       }
-      if (job.state === 'interrupted') this.c.jobs.reopen(req.jobId, `the source \`${req.source}\` resumes the copy`);
+      if (job.state === 'interrupted')
+        this.c.jobs.reopen(req.jobId, `the source \`${req.source}\` resumes the copy`);
       return;
     }
     const existing = req.volumeCopy ? undefined : this.c.vmStore.get(req.vm);
@@ -113,7 +122,10 @@ export class OfflineTarget {
       dir = pool.path;
     }
     const partial = `${dir}/.vmhop-partial-${req.jobId}-${item.kind === 'state' ? 'vmstate' : item.name}`;
-    const there = await open(final, 'r').then((fh) => fh.close().then(() => true), () => false);
+    const there = await open(final, 'r').then(
+      (fh) => fh.close().then(() => true),
+      () => false,
+    );
     if (there) {
       if (item.contentSha256 && (await fileSha256(final)) === item.contentSha256) {
         return { ...item, status: 'present', partial, final };
@@ -160,7 +172,12 @@ export class OfflineTarget {
     let rx = this.receivers.get(jobId);
     if (!rx) {
       const tls = this.c.config.tls;
-      if (!tls) throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'this agent has no TLS material for the data listener', {});
+      if (!tls)
+        throw new VmhopError(
+          'VMHOP_ERR_PEER_AUTH',
+          'this agent has no TLS material for the data listener',
+          {},
+        );
       rx = new VolumeReceiver(tls, () => void this.closeReceiver(jobId));
       this.receivers.set(jobId, rx);
     }
@@ -189,15 +206,20 @@ export class OfflineTarget {
     return serialized(req.jobId, async () => {
       const job = this.c.jobs.get(req.jobId);
       if (job.role !== 'target' || job.state !== 'running') {
-        throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `incoming job \`${req.jobId}\` is ${job.state} here`, {
-          job: req.jobId,
-        });
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_FAILED',
+          `incoming job \`${req.jobId}\` is ${job.state} here`,
+          {
+            job: req.jobId,
+          },
+        );
       }
       await this.closeReceiver(req.jobId);
       const placed = JSON.parse(await readFile(`${this.jobDir(req.jobId)}/items.json`, 'utf8')) as Placed[];
       for (const p of placed.filter((x) => x.status === 'copy')) {
         const m = req.manifests.find((x) => x.key === p.key);
-        if (!m) throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `no manifest for \`${p.key}\``, { key: p.key });
+        if (!m)
+          throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `no manifest for \`${p.key}\``, { key: p.key });
         await verifyPartial(p.partial, m.chunks as ChunkRecord[]);
       }
       this.c.jobs.advance(req.jobId, 'finish', 'every copied file matches the source manifest');
@@ -213,10 +235,18 @@ export class OfflineTarget {
         const bytes = (await readFile(files.state).catch(() => Buffer.alloc(0))).length;
         await writeFile(
           files.sidecar,
-          JSON.stringify({ name: req.spec.name, uuid: req.spec.uuid, running: req.state.running, savedAt: req.state.savedAt, bytes }),
+          JSON.stringify({
+            name: req.spec.name,
+            uuid: req.spec.uuid,
+            running: req.state.running,
+            savedAt: req.state.savedAt,
+            bytes,
+          }),
           { mode: 0o600 },
         );
-        const restored = await new SaveRestore(this.c.vms, this.c.supervisor, this.c.config.dataDir).restore(req.spec.name);
+        const restored = await new SaveRestore(this.c.vms, this.c.supervisor, this.c.config.dataDir).restore(
+          req.spec.name,
+        );
         if (restored.pid) this.c.jobs.addArtifact(req.jobId, 'qemu', String(restored.pid));
       }
       this.c.jobs.end(req.jobId, 'completed');
@@ -228,7 +258,11 @@ export class OfflineTarget {
   private async putInPlace(jobId: string, p: Placed) {
     if (p.device) {
       // The dump goes onto the named device; the image was only the vehicle.
-      await qemuImg.convert(p.partial, p.device, { sourceFormat: 'raw', targetFormat: 'raw', targetExists: true });
+      await qemuImg.convert(p.partial, p.device, {
+        sourceFormat: 'raw',
+        targetFormat: 'raw',
+        targetExists: true,
+      });
       await removePartial(p.partial);
       this.c.jobs.removeArtifact(jobId, 'volume', p.partial);
       return;
@@ -236,9 +270,13 @@ export class OfflineTarget {
     try {
       await link(p.partial, p.final); // fails if the name appeared meanwhile: never overwrite
     } catch (e) {
-      throw new VmhopError('VMHOP_ERR_VOLUME_EXISTS', `cannot put the copy at \`${p.final}\`: ${(e as Error).message}`, {
-        path: p.final,
-      });
+      throw new VmhopError(
+        'VMHOP_ERR_VOLUME_EXISTS',
+        `cannot put the copy at \`${p.final}\`: ${(e as Error).message}`,
+        {
+          path: p.final,
+        },
+      );
     }
     this.c.jobs.addArtifact(jobId, 'volume', p.final);
     await removePartial(p.partial);
@@ -246,9 +284,13 @@ export class OfflineTarget {
     if (p.format === 'qcow2') {
       const r = await qemuImg.check(p.final, { format: 'qcow2' });
       if (r.status === 'corrupt')
-        throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `qemu-img check finds \`${p.final}\` corrupt after the copy`, {
-          path: p.final,
-        });
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_FAILED',
+          `qemu-img check finds \`${p.final}\` corrupt after the copy`,
+          {
+            path: p.final,
+          },
+        );
     }
   }
 
@@ -260,37 +302,44 @@ export class OfflineTarget {
       if (!base) continue;
       const info = await qemuImg.info(p.final, { format: 'qcow2' });
       if (info.fullBackingFilename === base.final) continue;
-      await qemuImg.rebase(p.final, { format: 'qcow2', backing: { file: base.final, format: base.format }, unsafe: true });
+      await qemuImg.rebase(p.final, {
+        format: 'qcow2',
+        backing: { file: base.final, format: base.format },
+        unsafe: true,
+      });
     }
   }
 
   /** Cancel or failure: removes what this job made, newest first; never a volume it found. */
   async abort(jobId: string, reason: string): Promise<void> {
-    return serialized(jobId, async () => {
-      const job = this.c.jobs.find(jobId);
-      if (!job || job.role !== 'target' || (job.state !== 'running' && job.state !== 'interrupted')) return;
-      this.c.jobs.journal(jobId, `abort: ${reason}`);
-      await this.closeReceiver(jobId);
-      let first: unknown;
-      for (const a of this.c.jobs.artifacts(jobId)) {
-        try {
-          if (a.kind === 'qemu') {
-            this.c.supervisor.expectExit(job.vm);
-            await killAndWait(Number(a.ref), 5_000);
-            await this.c.vms.settle(job.vm);
-          } else if (a.kind === 'vm-definition') this.c.vmStore.delete(a.ref);
-          else if (a.kind === 'volume') await removePartial(a.ref);
-          this.c.jobs.removeArtifact(jobId, a.kind, a.ref);
-        } catch (e) {
-          first ??= e;
-          this.c.jobs.journal(jobId, `cleanup of ${a.kind} ${a.ref} failed: ${(e as Error).message}`);
-        }
+    return serialized(jobId, () => this.drop(jobId, reason));
+  }
+
+  /** abort's work, for callers already inside the job's serialized section. */
+  private async drop(jobId: string, reason: string): Promise<void> {
+    const job = this.c.jobs.find(jobId);
+    if (!job || job.role !== 'target' || (job.state !== 'running' && job.state !== 'interrupted')) return;
+    this.c.jobs.journal(jobId, `abort: ${reason}`);
+    await this.closeReceiver(jobId);
+    let first: unknown;
+    for (const a of this.c.jobs.artifacts(jobId)) {
+      try {
+        if (a.kind === 'qemu') {
+          this.c.supervisor.expectExit(job.vm);
+          await killAndWait(Number(a.ref), 5_000);
+          await this.c.vms.settle(job.vm);
+        } else if (a.kind === 'vm-definition') this.c.vmStore.delete(a.ref);
+        else if (a.kind === 'volume') await removePartial(a.ref);
+        this.c.jobs.removeArtifact(jobId, a.kind, a.ref);
+      } catch (e) {
+        first ??= e;
+        this.c.jobs.journal(jobId, `cleanup of ${a.kind} ${a.ref} failed: ${(e as Error).message}`);
       }
-      await rm(this.jobDir(jobId), { recursive: true, force: true });
-      if (job.state === 'running' || job.state === 'interrupted') this.c.jobs.end(jobId, 'cancelled');
-      this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'cancelled' });
-      if (first) throw first;
-    });
+    }
+    await rm(this.jobDir(jobId), { recursive: true, force: true });
+    if (job.state === 'running' || job.state === 'interrupted') this.c.jobs.end(jobId, 'cancelled');
+    this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'cancelled' });
+    if (first) throw first;
   }
 }
 

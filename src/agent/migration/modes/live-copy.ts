@@ -76,7 +76,7 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
     ]),
   );
   notes.push(
-    `disks copied in ${copyMs} ms (${plan.disks.map((d) => `${d.target}: ${d.sync === 'top' ? 'overlay only' : 'full'}`).join(', ')}); disk bytes are the data held at the start plus what the guest wrote during the copy (zero areas travel as NBD write-zeroes)`,
+    `disks copied in ${copyMs} ms (${plan.disks.map((d) => `${d.target}: ${d.backingVolume ? 'overlay only' : 'whole disk'}`).join(', ')}); disk bytes are the data held at the start plus what the guest wrote during the copy (zero areas travel as NBD write-zeroes)`,
   );
   if (plan.shared.length)
     notes.push(`not copied (shared pool): ${plan.shared.map((d) => d.target).join(', ')}`);

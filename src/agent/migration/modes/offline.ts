@@ -50,7 +50,12 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
     saved = job.options.keepState && saver.hasSavedState(vm.name);
     const state = saved ? await stateItem(c, vm.name, plan.items) : undefined;
     await dumpBlockDevices(plan.items, staging, r.signal);
-    forward(c, job, 'prepare', `asking \`${peer.name}\` for ${plan.items.length} file(s), ${(plan.bytes / MIB).toFixed(1)} MiB of data`);
+    forward(
+      c,
+      job,
+      'prepare',
+      `asking \`${peer.name}\` for ${plan.items.length} file(s), ${(plan.bytes / MIB).toFixed(1)} MiB of data`,
+    );
     const prep = await peer.offlinePrepare({
       protocolVersion: PROTOCOL_VERSION,
       jobId: job.id,
@@ -62,8 +67,14 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
     });
     forward(c, job, 'perform', `copying to ${prep.address}:${prep.port} (mutual TLS)`);
     const tls = c.config.tls;
-    if (!tls) throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'this agent has no TLS material for the data link', {});
-    const copied = await copyItems(plan.items, prep, { tls, stagingDir: staging, signal: r.signal, onProgress: r.onProgress });
+    if (!tls)
+      throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'this agent has no TLS material for the data link', {});
+    const copied = await copyItems(plan.items, prep, {
+      tls,
+      stagingDir: staging,
+      signal: r.signal,
+      onProgress: r.onProgress,
+    });
     forward(c, job, 'finish', 'every file sent; asking the target to verify and define the VM');
     await peer.offlineCommit({
       protocolVersion: PROTOCOL_VERSION,
@@ -94,14 +105,25 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
       );
     }
     await undoOffline(c, job, saved, (e as Error).message);
-    if (r.signal.aborted) throw new VmhopError('VMHOP_ERR_MIGRATION_CANCELLED', `cancelled: ${String(r.signal.reason)}`, { job: job.id });
+    if (r.signal.aborted)
+      throw new VmhopError('VMHOP_ERR_MIGRATION_CANCELLED', `cancelled: ${String(r.signal.reason)}`, {
+        job: job.id,
+      });
     throw e;
   }
 };
 
 /** Cancel or failure before the commit: the target drops what the job made, the source VM runs as before. */
-export async function undoOffline(c: MigrationContext, job: JobRow, saved: boolean, reason: string): Promise<void> {
-  await c.peer(job.peer).abort(job.id, reason).catch((err: unknown) => c.log.error({ err }, 'offline abort on the target failed'));
+export async function undoOffline(
+  c: MigrationContext,
+  job: JobRow,
+  saved: boolean,
+  reason: string,
+): Promise<void> {
+  await c
+    .peer(job.peer)
+    .abort(job.id, reason)
+    .catch((err: unknown) => c.log.error({ err }, 'offline abort on the target failed'));
   if (saved) {
     await new SaveRestore(c.vms, c.supervisor, c.config.dataDir)
       .restore(job.vm)
@@ -125,8 +147,13 @@ async function removeSaved(c: MigrationContext, vm: string) {
   await rm(files.sidecar, { force: true });
 }
 
-function figureNotes(figures: Awaited<ReturnType<typeof copyItems>>['figures'], items: { key: string; status: string }[]) {
-  const notes = items.filter((i) => i.status === 'present').map((i) => `${i.key}: an identical copy is on the target already; not sent`);
+function figureNotes(
+  figures: Awaited<ReturnType<typeof copyItems>>['figures'],
+  items: { key: string; status: string }[],
+) {
+  const notes = items
+    .filter((i) => i.status === 'present')
+    .map((i) => `${i.key}: an identical copy is on the target already; not sent`);
   for (const [key, f] of Object.entries(figures)) {
     notes.push(
       `${key}: ${(f.totalWireBytes / MIB).toFixed(1)} MiB on the wire in all attempts (${(f.wireBytes / MIB).toFixed(1)} MiB in this one, ${(f.skippedBytes / MIB).toFixed(1)} MiB already there) for ${(f.dataBytes / MIB).toFixed(1)} MiB of data; verified by SHA-256 per chunk`,

@@ -16,7 +16,8 @@ import { planOffline } from '../outgoing/plan-offline.js';
 import { stagingDirOf, undoOffline } from './offline.js';
 import type { ModeResult } from './types.js';
 
-export const volumeOfJob = (vm: string) => (vm.includes('/') ? vm.split('/', 2) as [string, string] : undefined);
+export const volumeOfJob = (vm: string) =>
+  vm.includes('/') ? (vm.split('/', 2) as [string, string]) : undefined;
 
 export async function runVolumeCopy(r: {
   c: MigrationContext;
@@ -29,7 +30,10 @@ export async function runVolumeCopy(r: {
   const [pool, volume] = volumeOfJob(job.vm) ?? ['', ''];
   const info = await c.storage.volumeInfo(pool, volume);
   const staging = stagingDirOf(c, job.id);
-  const pseudo = { name: job.vm, spec: { disks: [{ target: 'vda', pool, volume, format: info.format }] } as unknown as VmSpec };
+  const pseudo = {
+    name: job.vm,
+    spec: { disks: [{ target: 'vda', pool, volume, format: info.format }] } as unknown as VmSpec,
+  };
   const plan = await planOffline(c, pseudo, peer, await peer.hostInfo(), job.options, staging);
   const notes = plan.disks.map((d) => d.detail.replace(/^vda: /, ''));
   if (plan.items.length === 0) return { notes };
@@ -44,23 +48,40 @@ export async function runVolumeCopy(r: {
       items: plan.items.map((p) => p.item),
       options: job.options,
     });
-    if (c.jobs.get(job.id).phase === 'begin') c.jobs.advance(job.id, 'perform', `copying to ${prep.address}:${prep.port}`);
+    if (c.jobs.get(job.id).phase === 'begin')
+      c.jobs.advance(job.id, 'perform', `copying to ${prep.address}:${prep.port}`);
     const tls = c.config.tls;
-    if (!tls) throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'this agent has no TLS material for the data link', {});
-    const copied = await copyItems(plan.items, prep, { tls, stagingDir: staging, signal: r.signal, onProgress: r.onProgress });
-    await peer.offlineCommit({ protocolVersion: PROTOCOL_VERSION, jobId: job.id, manifests: copied.manifests });
+    if (!tls)
+      throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'this agent has no TLS material for the data link', {});
+    const copied = await copyItems(plan.items, prep, {
+      tls,
+      stagingDir: staging,
+      signal: r.signal,
+      onProgress: r.onProgress,
+    });
+    await peer.offlineCommit({
+      protocolVersion: PROTOCOL_VERSION,
+      jobId: job.id,
+      manifests: copied.manifests,
+    });
     await rm(staging, { recursive: true, force: true });
     for (const [key, f] of Object.entries(copied.figures)) {
-      notes.push(`${key}: ${f.totalWireBytes} bytes on the wire in all attempts for ${f.dataBytes} bytes of data`);
+      notes.push(
+        `${key}: ${f.totalWireBytes} bytes on the wire in all attempts for ${f.dataBytes} bytes of data`,
+      );
     }
-    return { diskBytes: Object.fromEntries(Object.entries(copied.figures).map(([k, f]) => [k, f.totalWireBytes])), notes };
+    return {
+      diskBytes: Object.fromEntries(Object.entries(copied.figures).map(([k, f]) => [k, f.totalWireBytes])),
+      notes,
+    };
   } catch (e) {
     if (isVmhopError(e) && e.code === 'VMHOP_ERR_MIGRATION_INTERRUPTED' && !r.signal.aborted) {
       await peer.offlinePause(job.id, e.message).catch(() => undefined);
       throw e;
     }
     await undoOffline(c, job, false, (e as Error).message);
-    if (r.signal.aborted) throw new VmhopError('VMHOP_ERR_MIGRATION_CANCELLED', 'the volume copy was cancelled', { job: job.id });
+    if (r.signal.aborted)
+      throw new VmhopError('VMHOP_ERR_MIGRATION_CANCELLED', 'the volume copy was cancelled', { job: job.id });
     throw e;
   }
 }

@@ -4,6 +4,7 @@
 // lost instead of holding guest-visible work for a reconnect; keep-alive lets an idle
 // connection to a vanished target be noticed at all.
 import { blockdevAdd, objectAdd, objectDel, type QmpExecutor } from '../../../qmp/index.js';
+import { VmhopError } from '../../../protocol/errors.js';
 import type { PrepareReply } from '../../peers/peer-link.js';
 import type { Mirrors } from './mirror-jobs.js';
 
@@ -15,11 +16,17 @@ export async function attachNbdTargets(
   tlsDir: string | undefined,
 ): Promise<void> {
   const nbd = target.nbd;
-  if (!nbd) throw new Error('the target did not export any disk over NBD');
+  const missing = m.jobs.filter((j) => !nbd?.exports.some((e) => e.target === j.target)).map((j) => j.target);
+  if (!nbd || missing.length) {
+    throw new VmhopError(
+      'VMHOP_ERR_PEER_PROTOCOL',
+      `the target exported no NBD export for disk(s) ${missing.join(', ')}: run the same vmhop version on both hosts`,
+      { missing },
+    );
+  }
   if (tlsDir) await addNbdTlsCreds(m.qmp, tlsDir);
   for (const j of m.jobs) {
-    const exp = nbd.exports.find((e) => e.target === j.target);
-    if (!exp) throw new Error(`the target exported no NBD export for disk ${j.target}`);
+    const exp = nbd.exports.find((e) => e.target === j.target)!;
     await blockdevAdd(m.qmp, {
       driver: 'nbd',
       'node-name': j.node,

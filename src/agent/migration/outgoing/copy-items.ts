@@ -13,7 +13,10 @@ import { dataDispatcher, sendVolume } from './send-volume.js';
 export interface CopyFigures {
   manifests: { key: string; chunks: ChunkRecord[] }[];
   /** Per item key: bytes on the wire in this attempt, in all attempts, already there, the data. */
-  figures: Record<string, { wireBytes: number; totalWireBytes: number; skippedBytes: number; dataBytes: number }>;
+  figures: Record<
+    string,
+    { wireBytes: number; totalWireBytes: number; skippedBytes: number; dataBytes: number }
+  >;
 }
 
 export async function copyItems(
@@ -46,7 +49,11 @@ export async function copyItems(
       rateBps: rate,
       etaS: rate > 0 ? Math.round((total - doneAll) / rate) : null,
       etaReason: rate > 0 ? 'remaining data at the rate of this copy so far' : 'no rate measured yet',
-      disks: toCopy.map((p) => ({ target: p.item.key, doneBytes: done.get(p.item.key) ?? 0, totalBytes: p.item.dataBytes })),
+      disks: toCopy.map((p) => ({
+        target: p.item.key,
+        doneBytes: done.get(p.item.key) ?? 0,
+        totalBytes: p.item.dataBytes,
+      })),
     });
   };
   try {
@@ -77,7 +84,7 @@ export async function copyItems(
       }
     }
   } finally {
-    await dispatcher.close().catch(() => undefined);
+    await dispatcher.destroy().catch(() => undefined); // close() would wait on a socket stuck on a cut link
   }
   return out;
 }

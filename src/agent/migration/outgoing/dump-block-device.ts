@@ -8,7 +8,11 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import * as qemuImg from '../../tools/qemu-img.js';
 import { fileFingerprint, type PlannedItem } from './plan-offline.js';
 
-export async function dumpBlockDevices(items: PlannedItem[], stagingDir: string, signal: AbortSignal): Promise<void> {
+export async function dumpBlockDevices(
+  items: PlannedItem[],
+  stagingDir: string,
+  signal: AbortSignal,
+): Promise<void> {
   for (const p of items) {
     if (!p.dumpFrom) continue;
     if (!existsSync(p.path)) {

@@ -65,7 +65,11 @@ export async function planOffline(
   for (const d of vm.spec.disks) {
     const pool = await c.storage.poolInfo(d.pool);
     if (pool.kind === 'shared' && (await sameStorage(c, peer, d.pool, pool.markerId))) {
-      disks.push({ target: d.target, how: 'shared', detail: `${d.target}: pool \`${d.pool}\` is the same storage on both hosts (marker ${pool.markerId}): only the definition moves` });
+      disks.push({
+        target: d.target,
+        how: 'shared',
+        detail: `${d.target}: pool \`${d.pool}\` is the same storage on both hosts (marker ${pool.markerId}): only the definition moves`,
+      });
       spec.disks.push(d);
       continue;
     }
@@ -77,13 +81,32 @@ export async function planOffline(
       const path = `${stagingDir}/${name}`;
       const device = options.targetDevice;
       items.push({
-        item: { key: `${d.pool}/${d.volume}`, kind: 'volume', pool: targetPool, name, format: 'raw', sizeBytes: vol.virtualSizeBytes, dataBytes: vol.virtualSizeBytes, fingerprint: 'dump', ...(device ? { device } : {}) },
+        item: {
+          key: `${d.pool}/${d.volume}`,
+          kind: 'volume',
+          pool: targetPool,
+          name,
+          format: 'raw',
+          sizeBytes: vol.virtualSizeBytes,
+          dataBytes: vol.virtualSizeBytes,
+          fingerprint: 'dump',
+          ...(device ? { device } : {}),
+        },
         path,
         dumpFrom: dev,
         virtualSizeBytes: vol.virtualSizeBytes,
       });
-      spec.disks.push(device ? { ...d, ...deviceDisk(target, device), format: 'raw' } : { ...d, pool: targetPool, volume: name, format: 'raw' });
-      disks.push({ target: d.target, how: 'dump', targetPool, detail: `${d.target}: block device ${dev} (${mib(vol.virtualSizeBytes)}) is dumped with zero regions skipped, then copied ${device ? `onto ${device} of \`${peer.name}\`` : `to \`${peer.name}\`:${targetPool}/${name}`}` });
+      spec.disks.push(
+        device
+          ? { ...d, ...deviceDisk(target, device), format: 'raw' }
+          : { ...d, pool: targetPool, volume: name, format: 'raw' },
+      );
+      disks.push({
+        target: d.target,
+        how: 'dump',
+        targetPool,
+        detail: `${d.target}: block device ${dev} (${mib(vol.virtualSizeBytes)}) is dumped with zero regions skipped, then copied ${device ? `onto ${device} of \`${peer.name}\`` : `to \`${peer.name}\`:${targetPool}/${name}`}`,
+      });
       continue;
     }
     const vol = await c.storage.volumeInfo(d.pool, d.volume, { format: d.format });
@@ -94,7 +117,11 @@ export async function planOffline(
       const layer = layers[i]!;
       const ref = i === 0 ? { pool: d.pool, volume: d.volume } : await c.storage.findByPath(layer.path);
       if (!ref) {
-        throw new VmhopError('VMHOP_ERR_PATH_OUTSIDE_POOL', `backing file \`${layer.path}\` of disk ${d.target} lies outside every pool: define its pool to move it`, { path: layer.path });
+        throw new VmhopError(
+          'VMHOP_ERR_PATH_OUTSIDE_POOL',
+          `backing file \`${layer.path}\` of disk ${d.target} lies outside every pool: define its pool to move it`,
+          { path: layer.path },
+        );
       }
       const key = `${ref.pool}/${ref.volume}`;
       const format = layer.format === 'raw' ? 'raw' : 'qcow2';
@@ -103,7 +130,17 @@ export async function planOffline(
         const dataBytes = await fileData(layer.path);
         bytes += dataBytes;
         items.push({
-          item: { key, kind: 'volume', pool: options.targetPool ?? ref.pool, name: ref.volume, format, ...fp, dataBytes, ...(i > 0 ? { contentSha256: await fileSha256(layer.path) } : {}), ...(backingKey ? { backingKey } : {}) },
+          item: {
+            key,
+            kind: 'volume',
+            pool: options.targetPool ?? ref.pool,
+            name: ref.volume,
+            format,
+            ...fp,
+            dataBytes,
+            ...(i > 0 ? { contentSha256: await fileSha256(layer.path) } : {}),
+            ...(backingKey ? { backingKey } : {}),
+          },
           path: layer.path,
           virtualSizeBytes: i === 0 ? vol.virtualSizeBytes : 0,
         });
@@ -111,7 +148,12 @@ export async function planOffline(
       backingKey = key;
     }
     spec.disks.push({ ...d, pool: targetPool });
-    disks.push({ target: d.target, how: 'copy', targetPool, detail: `${d.target}: ${d.pool}/${d.volume}${layers.length > 1 ? ` (+${layers.length - 1} backing image${layers.length > 2 ? 's' : ''}, each sent once, not at all if identical there)` : ''} → \`${peer.name}\`:${targetPool}, ${mib(bytes)} of data to copy (virtual ${mib(vol.virtualSizeBytes)})` });
+    disks.push({
+      target: d.target,
+      how: 'copy',
+      targetPool,
+      detail: `${d.target}: ${d.pool}/${d.volume}${layers.length > 1 ? ` (+${layers.length - 1} backing image${layers.length > 2 ? 's' : ''}, each sent once, not at all if identical there)` : ''} → \`${peer.name}\`:${targetPool}, ${mib(bytes)} of data to copy (virtual ${mib(vol.virtualSizeBytes)})`,
+    });
   }
   return { items, disks, spec, bytes: items.reduce((s, x) => s + x.item.dataBytes, 0) };
 }
@@ -119,12 +161,21 @@ export async function planOffline(
 function deviceDisk(target: PeerHostInfo, device: string): Pick<DiskSpec, 'pool' | 'volume'> {
   const pool = target.pools.find((p) => p.kind === 'block' && p.devices?.includes(device));
   if (!pool) {
-    throw new VmhopError('VMHOP_ERR_POOL_NOT_FOUND', `no block pool on \`${target.name}\` lists ${device}: define one there (vmhop pool-define NAME --block ${device}) first`, { device });
+    throw new VmhopError(
+      'VMHOP_ERR_POOL_NOT_FOUND',
+      `no block pool on \`${target.name}\` lists ${device}: define one there (vmhop pool-define NAME --block ${device}) first`,
+      { device },
+    );
   }
   return { pool: pool.name, volume: basename(device) };
 }
 
-async function sameStorage(c: MigrationContext, peer: PeerLink, pool: string, markerId?: string): Promise<boolean> {
+async function sameStorage(
+  c: MigrationContext,
+  peer: PeerLink,
+  pool: string,
+  markerId?: string,
+): Promise<boolean> {
   const probe = await c.storage.writeProbe(pool);
   try {
     const seen = await peer.checkProbe(pool, probe.nonce);

@@ -98,7 +98,11 @@ async function putChunk(
       method: 'PUT',
       dispatcher,
       body,
-      headers: { 'x-vmhop-token': ep.token, 'x-vmhop-sha256': sha256, 'content-type': 'application/octet-stream' },
+      headers: {
+        'x-vmhop-token': ep.token,
+        'x-vmhop-sha256': sha256,
+        'content-type': 'application/octet-stream',
+      },
       signal: AbortSignal.any([signal, AbortSignal.timeout(chunkDeadlineMs)]),
       headersTimeout: chunkDeadlineMs,
       bodyTimeout: chunkDeadlineMs,

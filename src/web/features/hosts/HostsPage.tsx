@@ -1,14 +1,12 @@
 // Hosts: every connection of the hosts file with what its agent reports (QEMU, CPU models,
 // free memory and disk, VM count), or why it cannot be reached; and "Add connection".
 import { useConnections } from '../../api/connections.js';
-import { useAgentEvents } from '../../api/events.js';
 import { HostCard } from './HostCard.js';
 import { AddHostForm } from './AddHostForm.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 
 export function HostsPage() {
   const conns = useConnections();
-  const names = (conns.data ?? []).map((c) => c.name);
   return (
     <section aria-labelledby="hosts-title">
       <h1 id="hosts-title">Hosts</h1>
@@ -20,13 +18,6 @@ export function HostsPage() {
         ))}
       </ul>
       <AddHostForm onAdded={conns.reload} />
-      <EventsFollower hosts={names} />
     </section>
   );
-}
-
-/** Opens the event streams early, so the VM count follows state changes while this page shows. */
-function EventsFollower({ hosts }: { hosts: string[] }) {
-  useAgentEvents(hosts, () => undefined);
-  return null;
 }

@@ -113,7 +113,7 @@ export function MigrateDialog(props: { host: string; vm: VmInfo; hosts: string[]
           </label>
         ))}
       </fieldset>
-      <fieldset className="radios">
+      <fieldset className="radios two">
         <legend>Mode</legend>
         {MODE_CHOICES.map((m) => (
           <label key={m.value}>

@@ -19,31 +19,33 @@ function Volumes({ host, pool, onChanged }: { host: string; pool: string; onChan
       <ErrorNote error={vols.error} />
       {list.length === 0 && vols.data && <p className="muted">No volumes.</p>}
       {list.length > 0 && (
-        <table className="compact-table">
-          <caption className="sr-only">
-            Volumes of {pool} on {host}
-          </caption>
-          <thead>
-            <tr>
-              <th scope="col">Volume</th>
-              <th scope="col">Format</th>
-              <th scope="col">Size</th>
-              <th scope="col">Allocated</th>
-              <th scope="col">Backing</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((v) => (
-              <tr key={v.name}>
-                <th scope="row">{v.name}</th>
-                <td>{v.format}</td>
-                <td>{bytes(v.virtualSizeBytes)}</td>
-                <td>{bytes(v.allocatedBytes)}</td>
-                <td className="wrap">{v.backingChain[0]?.path ?? '—'}</td>
+        <div className="table-scroll">
+          <table className="compact-table">
+            <caption className="sr-only">
+              Volumes of {pool} on {host}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">Volume</th>
+                <th scope="col">Format</th>
+                <th scope="col">Size</th>
+                <th scope="col">Allocated</th>
+                <th scope="col">Backing</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {list.map((v) => (
+                <tr key={v.name}>
+                  <th scope="row">{v.name}</th>
+                  <td>{v.format}</td>
+                  <td>{bytes(v.virtualSizeBytes)}</td>
+                  <td>{bytes(v.allocatedBytes)}</td>
+                  <td className="wrap">{v.backingChain[0]?.path ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
       )}
       <CreateVolumeForm
         host={host}

@@ -1,10 +1,16 @@
 // The VM's serial console log (the tail the agent keeps), refreshed on demand.
+import { useEffect, useRef } from 'react';
 import { agentText, enc } from '../../api/http.js';
 import { useData } from '../../api/use-data.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 
 export function ConsoleLog({ host, vm }: { host: string; vm: string }) {
   const log = useData(() => agentText(host, `/v1/vms/${enc(vm)}/console?bytes=16384`), [host, vm]);
+  const pre = useRef<HTMLPreElement>(null);
+  // The newest lines matter most: show the end of the log, as a terminal would.
+  useEffect(() => {
+    if (pre.current) pre.current.scrollTop = pre.current.scrollHeight;
+  }, [log.data]);
   return (
     <section className="console" aria-label={`Serial console of ${vm}`}>
       <div className="page-head">
@@ -14,7 +20,7 @@ export function ConsoleLog({ host, vm }: { host: string; vm: string }) {
         </button>
       </div>
       <ErrorNote error={log.error} />
-      <pre tabIndex={0} aria-label={`Console log of ${vm}`}>
+      <pre ref={pre} tabIndex={0} aria-label={`Console log of ${vm}`}>
         {log.data || (log.loading ? 'loading…' : '(empty)')}
       </pre>
     </section>
