@@ -46,7 +46,8 @@ die() {
 
 # Modules needed for virtio-net-pci and virtio-blk-pci (dependencies are added
 # from modules.dep; anything built into the kernel is skipped).
-WANT_MODULES=(virtio_pci virtio_net virtio_blk)
+# button + evdev: the ACPI power button (QMP system_powerdown) reaches vmhop-guestd.
+WANT_MODULES=(virtio_pci virtio_net virtio_blk button evdev)
 
 for t in gcc cpio depmod xz gzip dpkg-deb apt-get apt-cache sha256sum flock; do
 	command -v "$t" >/dev/null || die "missing tool '$t' (apt-get install busybox-static cpio gcc libc6-dev kmod xz-utils)"

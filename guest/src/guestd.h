@@ -38,6 +38,7 @@ void mem_init(void);
 void mem_start(long mib, long rate, char *out, size_t outlen);
 void mem_stop(char *out, size_t outlen);
 void mem_verify(char *out, size_t outlen);
+void mem_corrupt(long page, char *out, size_t outlen);
 void mem_status_json(char *out, size_t outlen);
 
 /* disk.c */
@@ -52,5 +53,10 @@ void disk_shutdown(void);
 /* server.c */
 int server_listen(int port);
 void server_loop(int lfd);
+/* Orderly power-off: stop the disk writer, sync, links down (a 6.1 virtio-net hang), off. */
+void guest_poweroff(void);
+
+/* powerbtn.c */
+void powerbtn_start(void);
 
 #endif

@@ -216,6 +216,7 @@ int main(int argc, char **argv) {
         console_printf("vmhop-guestd: cannot start heartbeat");
         return 1;
     }
+    powerbtn_start();
 
     int lfd = -1;
     for (int tries = 0; lfd < 0; tries++) {

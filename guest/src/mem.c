@@ -228,6 +228,21 @@ void mem_verify(char *out, size_t outlen) {
     pthread_mutex_unlock(&M.ctl);
 }
 
+/* Test aid: flip one byte of page `page` behind the table's back, so a
+ * client can check that mem-verify (and its own harness) notices. */
+void mem_corrupt(long page, char *out, size_t outlen) {
+    pthread_mutex_lock(&M.ctl);
+    pthread_mutex_lock(&M.lock);
+    if (!M.buf || page < 0 || (size_t)page >= M.npages) {
+        snprintf(out, outlen, "{\"ok\":false,\"error\":\"no such page\"}");
+    } else {
+        M.buf[(size_t)page * PAGE + 100] ^= 0x5a;
+        snprintf(out, outlen, "{\"ok\":true,\"page\":%ld}", page);
+    }
+    pthread_mutex_unlock(&M.lock);
+    pthread_mutex_unlock(&M.ctl);
+}
+
 void mem_status_json(char *out, size_t outlen) {
     /* lock-free snapshot: fine for status, may be a page or two stale */
     snprintf(out, outlen, "{\"mib\":%ld,\"rate\":%ld,\"gen\":%u,\"written_mib\":%llu,\"running\":%s}", M.buf ? M.mib : 0L,

@@ -82,6 +82,9 @@ static int handle(char *line, char *out, size_t outlen) {
         mem_stop(out, outlen);
     } else if (!strcmp(cmd, "mem-verify")) {
         mem_verify(out, outlen);
+    } else if (!strcmp(cmd, "mem-corrupt")) {
+        if (argc != 2 || !is_num(argv[1])) snprintf(out, outlen, "{\"ok\":false,\"error\":\"usage: mem-corrupt PAGE\"}");
+        else mem_corrupt(atol(argv[1]), out, outlen);
     } else if (!strcmp(cmd, "disk-start")) {
         const char *dev = NULL;
         long rate = -1;
@@ -111,7 +114,7 @@ static int handle(char *line, char *out, size_t outlen) {
     } else if (!strcmp(cmd, "help")) {
         snprintf(out, outlen,
                  "{\"ok\":true,\"commands\":[\"ping\",\"status\",\"mem-start [MiB] [MiB/s]\",\"mem-stop\",\"mem-verify\","
-                 "\"disk-start [DEV] [KiB/s]\",\"disk-stop\",\"disk-verify [DEV] [MINACK]\",\"poweroff\",\"quit\"]}");
+                 "\"mem-corrupt PAGE\",\"disk-start [DEV] [KiB/s]\",\"disk-stop\",\"disk-verify [DEV] [MINACK]\",\"poweroff\",\"quit\"]}");
     } else if (!strcmp(cmd, "quit")) {
         snprintf(out, outlen, "{\"ok\":true}");
         return 1;
@@ -146,7 +149,7 @@ out:
     if (ifs) if_freenameindex(ifs);
 }
 
-static void do_poweroff(void) {
+void guest_poweroff(void) {
     console_printf("vmhop-guest poweroff");
     disk_shutdown();
     sync();
@@ -205,7 +208,7 @@ static void *conn_main(void *arg) {
     pthread_mutex_lock(&conn_lock);
     nconn--;
     pthread_mutex_unlock(&conn_lock);
-    if (action == 2) do_poweroff();
+    if (action == 2) guest_poweroff();
     return NULL;
 }
 

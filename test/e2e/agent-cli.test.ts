@@ -82,6 +82,13 @@ describe('agent and CLI on host a', () => {
     expect((await tick()).tick).toBeGreaterThan(0);
   });
 
+  it('shuts it down through the ACPI power button: the guest powers off and QEMU exits', async () => {
+    const pid = (await vmhopOk<Vm>(['-c', 'a', 'dominfo', 'cli1'])).pid as number;
+    expect((await vmhopOk<Vm>(['-c', 'a', 'shutdown', 'cli1', '--timeout', '60'])).state).toBe('shutoff');
+    expect(isAlive(pid)).toBe(false);
+    expect((await vmhopOk<Vm>(['-c', 'a', 'start', 'cli1'])).state).toBe('running');
+  });
+
   it('destroys it: QEMU is gone and the state is shutoff', async () => {
     const pid = (await vmhopOk<Vm>(['-c', 'a', 'dominfo', 'cli1'])).pid as number;
     expect((await vmhopOk<Vm>(['-c', 'a', 'destroy', 'cli1'])).state).toBe('shutoff');
