@@ -24,6 +24,11 @@ export async function ensureNetns(ns: string): Promise<void> {
 
 /** A veth pair: `outer` in the root namespace on `bridge`, `inner` inside `ns`. */
 async function ensureVeth(outer: string, ns: string, inner: string, bridge: string): Promise<void> {
+  // A leftover outer end whose peer lives in a namespace that is gone (or still held by a
+  // dying process) would make `up` fail on the inner end: start that pair afresh.
+  if ((await linkExists(outer)) && !(await succeeds('ip', ['-n', ns, 'link', 'show', 'dev', inner]))) {
+    await ip('link', 'del', outer);
+  }
   if (!(await linkExists(outer))) {
     await ip('link', 'add', outer, 'type', 'veth', 'peer', 'name', inner, 'netns', ns);
   }
@@ -100,4 +105,10 @@ export async function listOurNetns(): Promise<string[]> {
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith('vmhop-'));
+}
+
+/** Root-namespace veth ends the test bed made (vh-<host>-m|x|g, vh-client-g). */
+export async function ourRootPorts(): Promise<string[]> {
+  const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as { ifname: string }[];
+  return links.map((l) => l.ifname).filter((n) => /^vh-[a-z0-9]+-[mxg]$/.test(n));
 }

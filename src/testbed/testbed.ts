@@ -10,6 +10,7 @@ import {
   ensureRootBridges,
   linkState,
   listOurNetns,
+  ourRootPorts,
   removeLink,
   removeNetns,
   setLink,
@@ -204,6 +205,9 @@ export async function down(): Promise<{ removed: string[] }> {
     await removeNetns(ns);
     removed.push(`namespace ${ns}`);
   }
+  // A namespace still held by a process outlives `ip netns del` with its veth pairs:
+  // removing the root-side ends breaks the pairs so nothing of the old bed lingers.
+  for (const dev of await ourRootPorts()) await removeLink(dev);
   for (const b of Object.values(BRIDGES)) await removeLink(b);
   if (state) removeTestbedConnections(plansFor(state.hosts));
   await removeStateDirAndBacking();
