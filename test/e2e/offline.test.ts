@@ -275,7 +275,7 @@ describe('offline migration keeping the running state', () => {
   it('saves the guest, moves state and disk, restores it on b: the heartbeat continues', async () => {
     const before = (await guestCommand(IP, 'status')) as { tick: number; disk: { ack: number } };
     const r = await migrate('ks1', 'a', 'b', ['--keep-state', '--delete-source']);
-    expect(r.exitCode).toBe(0);
+    expect(r.json, r.stderr).toMatchObject({ state: 'completed' });
     expect(r.json.report?.diskBytes?.state).toBeGreaterThan(0);
     const after = (await guestCommand(IP, 'status')) as {
       tick: number;

@@ -218,6 +218,28 @@ describe('web UI on the test bed', () => {
     await shot(page, '9-migrations');
   });
 
+  it('is usable by keyboard: skip link, navigation, and a dialog that takes focus and closes on Escape', async () => {
+    const focused = () => page.evaluate<string>('document.activeElement?.textContent ?? ""');
+    // A fresh load: a hash change alone would keep the focus of the previous page.
+    await page.goto(`${ui.url}#/hosts`);
+    await page.reload();
+    await page.getByRole('heading', { name: 'Hosts' }).waitFor();
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Tab');
+    expect(await focused()).toBe('Virtual machines');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/vms');
+    await page.getByRole('button', { name: 'Create VM' }).focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Create a virtual machine' });
+    await dialog.waitFor();
+    expect(await page.evaluate<boolean>('!!document.activeElement?.closest("dialog")')).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => dialog.count()).toBe(0);
+  });
+
   it('stays usable on a narrow window', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${ui.url}#/vms`);

@@ -116,6 +116,21 @@ export class MigrationEngine {
   }): Promise<JobInfo> {
     const key = `${input.pool}/${input.volume}`;
     await this.c.storage.volumeInfo(input.pool, input.volume); // a missing volume names the ones there are
+    const user = this.c.vmStore
+      .list()
+      .find(
+        (v) =>
+          v.state !== 'shutoff' &&
+          v.spec.disks.some((d) => d.pool === input.pool && d.volume === input.volume),
+      );
+    if (user) {
+      // A file a running guest writes to would arrive torn: copy it offline, or migrate the VM.
+      throw new VmhopError(
+        'VMHOP_ERR_VOLUME_IN_USE',
+        `volume \`${key}\` is a disk of \`${user.name}\`, which is ${user.state}: shut it down first, or migrate the VM`,
+        { pool: input.pool, volume: input.volume, vm: user.name },
+      );
+    }
     const busy = this.c.jobs.runningFor(key);
     if (busy)
       throw new VmhopError(

@@ -22,6 +22,11 @@ export async function recoverJobs(c: MigrationContext, target: TargetSide): Prom
 }
 
 async function recoverTarget(c: MigrationContext, target: TargetSide, job: JobRow): Promise<void> {
+  if (job.mode === 'offline' && job.phase !== 'finish') {
+    // The partial files survive a restart: keep them for the source to resume.
+    await target.offline.pause(job.id, 'the target agent restarted');
+    return;
+  }
   if (job.phase !== 'finish') {
     await target.abort(job.id, 'the target agent restarted before the commit');
     return;
@@ -35,6 +40,19 @@ async function recoverTarget(c: MigrationContext, target: TargetSide, job: JobRo
 async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
   const qmp = c.supervisor.qmpOf(job.vm);
   const fail = (why: string) => c.jobs.end(job.id, 'failed', report(job, 'failed', why));
+  if (job.mode === 'offline' && job.phase !== 'finish' && job.phase !== 'confirm') {
+    // An offline copy is resumable: the source VM is stopped (or saved), the target keeps its partial files.
+    await c
+      .peer(job.peer)
+      .offlinePause(job.id, 'the source agent restarted')
+      .catch(() => undefined);
+    c.jobs.end(
+      job.id,
+      'interrupted',
+      report(job, 'interrupted', `the source agent restarted; resume with \`vmhop job resume ${job.id}\``),
+    );
+    return;
+  }
   if (job.phase === 'begin' || job.phase === 'prepare' || job.phase === 'perform') {
     if (qmp) await cancelAndResume(qmp, true);
     await c
@@ -81,7 +99,11 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
   }
 }
 
-function report(job: JobRow, result: 'completed' | 'failed' | 'needs-operator', note: string) {
+function report(
+  job: JobRow,
+  result: 'completed' | 'failed' | 'needs-operator' | 'interrupted',
+  note: string,
+) {
   return {
     result,
     totalMs: Date.now() - Date.parse(job.createdAt),

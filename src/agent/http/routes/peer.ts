@@ -61,10 +61,14 @@ export const peerRoutes =
     app.post('/v1/peer/offline', { schema: { body: OfflinePrepareRequest } }, async (req) =>
       s.engine.target.offline.prepare(req.body),
     );
-    app.post('/v1/peer/offline/:id/commit', { schema: { params: Job, body: OfflineCommitRequest } }, async (req) => {
-      await s.engine.target.offline.commit({ ...req.body, jobId: req.params.id });
-      return { ok: true };
-    });
+    app.post(
+      '/v1/peer/offline/:id/commit',
+      { schema: { params: Job, body: OfflineCommitRequest } },
+      async (req) => {
+        await s.engine.target.offline.commit({ ...req.body, jobId: req.params.id });
+        return { ok: true };
+      },
+    );
     app.post('/v1/peer/offline/:id/pause', { schema: { params: Job, body: Versioned } }, async (req) => {
       checkProtocol(req.body.protocolVersion);
       await s.engine.target.offline.pause(req.params.id, req.body.reason ?? 'paused by the source');

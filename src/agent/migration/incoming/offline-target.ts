@@ -3,29 +3,20 @@
 // and opens the job's data listener; commit verifies each file against the source's chunk
 // manifest, puts it in place, defines the VM and restores a saved state; abort removes only
 // what this job made. No QEMU runs here until the VM is defined (libvirt's offline migration).
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { link, mkdir, open, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { VmhopError } from '../../../protocol/errors.js';
-import { saveFiles, SaveRestore } from '../../vm/save-restore.js';
-import * as qemuImg from '../../tools/qemu-img.js';
 import { killAndWait } from '../../process/signals.js';
 import type {
   OfflineCommitRequest,
-  OfflineItem,
   OfflinePrepareReply,
   OfflinePrepareRequest,
 } from '../../peers/offline-messages.js';
 import type { MigrationContext } from '../context.js';
 import { serialized } from '../serialize.js';
-import { chunkLogOf, readChunkLog, VolumeReceiver, type ChunkRecord } from './volume-receiver.js';
+import { readChunkLog, VolumeReceiver, type ChunkRecord } from './volume-receiver.js';
 import { verifyPartial } from './verify-partial.js';
-
-interface Placed extends OfflineItem {
-  status: 'present' | 'copy';
-  partial: string;
-  final: string;
-}
+import { assertSpace, placeItem, removePartial, type Placed } from './place-partial.js';
+import { putInPlace, rebaseOverlays, restoreState } from './put-in-place.js';
 
 export class OfflineTarget {
   private readonly receivers = new Map<string, VolumeReceiver>();
@@ -43,8 +34,8 @@ export class OfflineTarget {
       this.openJob(req);
       try {
         const placed: Placed[] = [];
-        for (const item of req.items) placed.push(await this.place(req, item));
-        await this.assertSpace(placed);
+        for (const item of req.items) placed.push(await placeItem(this.c, req, item));
+        await assertSpace(this.c, placed);
         await mkdir(this.jobDir(req.jobId), { recursive: true, mode: 0o700 });
         await writeFile(`${this.jobDir(req.jobId)}/items.json`, JSON.stringify(placed));
         const rx = this.receiverOf(req.jobId);
@@ -102,72 +93,6 @@ export class OfflineTarget {
     });
   }
 
-  private async place(req: OfflinePrepareRequest, item: OfflineItem): Promise<Placed> {
-    let final: string;
-    let dir: string;
-    if (item.kind === 'state') {
-      final = saveFiles(this.c.config.dataDir, req.vm).state;
-      dir = `${this.c.config.dataDir}/save`;
-      await mkdir(dir, { recursive: true, mode: 0o700 });
-    } else {
-      const pool = await this.c.storage.poolInfo(item.pool ?? '');
-      if (pool.kind === 'block' || !pool.path) {
-        throw new VmhopError(
-          'VMHOP_ERR_VOLUME_UNSUPPORTED',
-          `pool \`${pool.name}\` on \`${this.c.config.name}\` is a block pool: copies land in a dir or shared pool (use --target-pool, and --target-device to write a device)`,
-          { pool: pool.name },
-        );
-      }
-      final = await this.c.storage.resolvePath(pool.name, item.name ?? '', { mustExist: false });
-      dir = pool.path;
-    }
-    const partial = `${dir}/.vmhop-partial-${req.jobId}-${item.kind === 'state' ? 'vmstate' : item.name}`;
-    const there = await open(final, 'r').then(
-      (fh) => fh.close().then(() => true),
-      () => false,
-    );
-    if (there) {
-      if (item.contentSha256 && (await fileSha256(final)) === item.contentSha256) {
-        return { ...item, status: 'present', partial, final };
-      }
-      throw new VmhopError(
-        'VMHOP_ERR_VOLUME_EXISTS',
-        `\`${final}\` already exists on \`${this.c.config.name}\`${item.contentSha256 ? ' with other content' : ''}: delete it there, or pick another pool with --target-pool`,
-        { path: final, host: this.c.config.name },
-      );
-    }
-    const meta = `${partial}.meta`;
-    const known = await readFile(meta, 'utf8').catch(() => '');
-    if (known !== `${item.fingerprint} ${item.sizeBytes}`) {
-      // A new copy, or the source file changed since the interruption: start this one over.
-      this.c.jobs.addArtifact(req.jobId, 'volume', partial);
-      await writeFile(partial, '', { mode: 0o600 });
-      await truncate(partial, item.sizeBytes);
-      await rm(chunkLogOf(partial), { force: true });
-      await writeFile(meta, `${item.fingerprint} ${item.sizeBytes}`);
-    }
-    return { ...item, status: 'copy', partial, final };
-  }
-
-  private async assertSpace(placed: Placed[]) {
-    const need = new Map<string, number>();
-    for (const p of placed) {
-      if (p.status !== 'copy' || !p.pool) continue;
-      const have = (await readChunkLog(p.partial)).reduce((s, c) => s + c.length, 0);
-      need.set(p.pool, (need.get(p.pool) ?? 0) + Math.max(0, p.dataBytes - have));
-    }
-    for (const [pool, bytes] of need) {
-      const info = await this.c.storage.poolInfo(pool);
-      if (bytes > info.freeBytes) {
-        throw new VmhopError(
-          'VMHOP_ERR_VOLUME_NO_SPACE',
-          `pool \`${pool}\` on \`${this.c.config.name}\` has ${info.freeBytes} bytes free, the copy needs ${bytes}: free space there or pick another pool with --target-pool`,
-          { pool, needBytes: bytes, freeBytes: info.freeBytes },
-        );
-      }
-    }
-  }
-
   private receiverOf(jobId: string): VolumeReceiver {
     let rx = this.receivers.get(jobId);
     if (!rx) {
@@ -223,91 +148,18 @@ export class OfflineTarget {
         await verifyPartial(p.partial, m.chunks as ChunkRecord[]);
       }
       this.c.jobs.advance(req.jobId, 'finish', 'every copied file matches the source manifest');
-      for (const p of placed.filter((x) => x.status === 'copy')) await this.putInPlace(req.jobId, p);
-      await this.rebaseOverlays(placed);
+      for (const p of placed.filter((x) => x.status === 'copy')) await putInPlace(this.c, req.jobId, p);
+      await rebaseOverlays(placed);
       if (req.spec) {
         this.c.vmStore.insert(req.spec, 'shutoff', 'local');
         this.c.jobs.addArtifact(req.jobId, 'vm-definition', req.spec.name);
         this.c.events.publish({ type: 'vm.defined', vm: req.spec.name });
       }
-      if (req.state && req.spec) {
-        const files = saveFiles(this.c.config.dataDir, req.spec.name);
-        const bytes = (await readFile(files.state).catch(() => Buffer.alloc(0))).length;
-        await writeFile(
-          files.sidecar,
-          JSON.stringify({
-            name: req.spec.name,
-            uuid: req.spec.uuid,
-            running: req.state.running,
-            savedAt: req.state.savedAt,
-            bytes,
-          }),
-          { mode: 0o600 },
-        );
-        const restored = await new SaveRestore(this.c.vms, this.c.supervisor, this.c.config.dataDir).restore(
-          req.spec.name,
-        );
-        if (restored.pid) this.c.jobs.addArtifact(req.jobId, 'qemu', String(restored.pid));
-      }
+      if (req.state && req.spec) await restoreState(this.c, req.jobId, req.spec, req.state);
       this.c.jobs.end(req.jobId, 'completed');
       await rm(this.jobDir(req.jobId), { recursive: true, force: true });
       this.c.events.publish({ type: 'job.ended', job: req.jobId, vm: job.vm, state: 'completed' });
     });
-  }
-
-  private async putInPlace(jobId: string, p: Placed) {
-    if (p.device) {
-      // The dump goes onto the named device; the image was only the vehicle.
-      await qemuImg.convert(p.partial, p.device, {
-        sourceFormat: 'raw',
-        targetFormat: 'raw',
-        targetExists: true,
-      });
-      await removePartial(p.partial);
-      this.c.jobs.removeArtifact(jobId, 'volume', p.partial);
-      return;
-    }
-    try {
-      await link(p.partial, p.final); // fails if the name appeared meanwhile: never overwrite
-    } catch (e) {
-      throw new VmhopError(
-        'VMHOP_ERR_VOLUME_EXISTS',
-        `cannot put the copy at \`${p.final}\`: ${(e as Error).message}`,
-        {
-          path: p.final,
-        },
-      );
-    }
-    this.c.jobs.addArtifact(jobId, 'volume', p.final);
-    await removePartial(p.partial);
-    this.c.jobs.removeArtifact(jobId, 'volume', p.partial);
-    if (p.format === 'qcow2') {
-      const r = await qemuImg.check(p.final, { format: 'qcow2' });
-      if (r.status === 'corrupt')
-        throw new VmhopError(
-          'VMHOP_ERR_MIGRATION_FAILED',
-          `qemu-img check finds \`${p.final}\` corrupt after the copy`,
-          {
-            path: p.final,
-          },
-        );
-    }
-  }
-
-  /** Overlays whose base landed at another path (another pool) point at it again. */
-  private async rebaseOverlays(placed: Placed[]) {
-    for (const p of placed) {
-      if (!p.backingKey || p.kind !== 'volume' || p.device) continue;
-      const base = placed.find((x) => x.key === p.backingKey);
-      if (!base) continue;
-      const info = await qemuImg.info(p.final, { format: 'qcow2' });
-      if (info.fullBackingFilename === base.final) continue;
-      await qemuImg.rebase(p.final, {
-        format: 'qcow2',
-        backing: { file: base.final, format: base.format },
-        unsafe: true,
-      });
-    }
   }
 
   /** Cancel or failure: removes what this job made, newest first; never a volume it found. */
@@ -341,18 +193,4 @@ export class OfflineTarget {
     this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'cancelled' });
     if (first) throw first;
   }
-}
-
-async function removePartial(path: string) {
-  await unlink(path).catch((e: NodeJS.ErrnoException) => {
-    if (e.code !== 'ENOENT') throw e;
-  });
-  await rm(chunkLogOf(path), { force: true });
-  await rm(`${path}.meta`, { force: true });
-}
-
-export async function fileSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const part of createReadStream(path) as AsyncIterable<Buffer>) h.update(part);
-  return h.digest('hex');
 }

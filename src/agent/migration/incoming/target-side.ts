@@ -73,7 +73,13 @@ export class TargetSide {
           await addTlsCreds(qmp, this.c.tlsDir, 'server');
         }
         const nbd = req.disks?.length
-          ? await exportDisks(this.c, qmp, req.jobId, req.disks.map((d) => d.target), req.tls)
+          ? await exportDisks(
+              this.c,
+              qmp,
+              req.jobId,
+              req.disks.map((d) => d.target),
+              req.tls,
+            )
           : undefined;
         const port = await listenIncoming(qmp, this.c.migrationAddress);
         this.c.jobs.journal(

@@ -38,12 +38,13 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
   const target = await prepareTarget(r, { spec: plan.spec, disks: plan.disks.map(copiedDisk) });
   const setupMs = Date.now() - t0;
   const m = mirrorJobs(qmp, job.id, targets);
-  const writtenAtStart = await perDisk(qmp, targets);
+  let writtenAtStart: Record<string, number> = {};
   let ram: RamResult;
   let written: Record<string, number> = {};
   const copyStart = Date.now();
   let copyMs = 0;
   try {
+    writtenAtStart = await perDisk(qmp, targets);
     await attachNbdTargets(m, target, job.options.insecure ? undefined : c.tlsDir);
     await startMirrors(m, {
       sync: (t) => plan.disks.find((d) => d.target === t)?.sync ?? 'full',
@@ -92,13 +93,14 @@ async function perDisk(qmp: QmpSession, targets: readonly string[]): Promise<Rec
 /** Before the commit: the source runs on its own disks again, the target deletes what it made. */
 async function rollBack(r: ModeRun, qmp: QmpSession, m: Mirrors, wasRunning: boolean, e: Error) {
   const { c, job, peer } = r;
-  await cancelAndResume(qmp, wasRunning).catch((err: unknown) =>
-    c.log.error({ err }, 'rollback on the source failed'),
-  );
+  // Mirrors first: a silent NBD target can stall QEMU's monitor until its connection is closed.
   const left = await cancelMirrors(m).catch((err: unknown) => [
     `cancelling the mirrors failed: ${(err as Error).message}`,
   ]);
   for (const note of left) c.jobs.journal(job.id, note);
+  await cancelAndResume(qmp, wasRunning).catch((err: unknown) =>
+    c.log.error({ err }, 'rollback on the source failed'),
+  );
   await peer.abort(job.id, e.message).catch(() => undefined);
 }
 

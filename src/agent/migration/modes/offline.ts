@@ -40,7 +40,6 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
       { vm: vm.name },
     );
   }
-  const plan = await planOffline(c, vm, peer, await peer.hostInfo(), job.options, staging);
   let saved = false;
   try {
     if (vm.state === 'running' || vm.state === 'paused') {
@@ -48,6 +47,8 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
       await saver.save(vm.name);
     }
     saved = job.options.keepState && saver.hasSavedState(vm.name);
+    // Planned once the guest is stopped: a running guest still grows its qcow2 files.
+    const plan = await planOffline(c, vm, peer, await peer.hostInfo(), job.options, staging);
     const state = saved ? await stateItem(c, vm.name, plan.items) : undefined;
     await dumpBlockDevices(plan.items, staging, r.signal);
     forward(
@@ -147,7 +148,7 @@ async function removeSaved(c: MigrationContext, vm: string) {
   await rm(files.sidecar, { force: true });
 }
 
-function figureNotes(
+export function figureNotes(
   figures: Awaited<ReturnType<typeof copyItems>>['figures'],
   items: { key: string; status: string }[],
 ) {

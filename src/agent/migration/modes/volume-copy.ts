@@ -13,7 +13,7 @@ import type { MigrationContext } from '../context.js';
 import { copyItems } from '../outgoing/copy-items.js';
 import { dumpBlockDevices } from '../outgoing/dump-block-device.js';
 import { planOffline } from '../outgoing/plan-offline.js';
-import { stagingDirOf, undoOffline } from './offline.js';
+import { figureNotes, stagingDirOf, undoOffline } from './offline.js';
 import type { ModeResult } from './types.js';
 
 export const volumeOfJob = (vm: string) =>
@@ -65,11 +65,7 @@ export async function runVolumeCopy(r: {
       manifests: copied.manifests,
     });
     await rm(staging, { recursive: true, force: true });
-    for (const [key, f] of Object.entries(copied.figures)) {
-      notes.push(
-        `${key}: ${f.totalWireBytes} bytes on the wire in all attempts for ${f.dataBytes} bytes of data`,
-      );
-    }
+    notes.push(...figureNotes(copied.figures, prep.items));
     return {
       diskBytes: Object.fromEntries(Object.entries(copied.figures).map(([k, f]) => [k, f.totalWireBytes])),
       notes,

@@ -15,6 +15,7 @@ export async function attachNbdTargets(
   target: PrepareReply,
   tlsDir: string | undefined,
 ): Promise<void> {
+  if (!m.jobs.length) return; // every disk is on a shared pool: nothing to copy
   const nbd = target.nbd;
   const missing = m.jobs.filter((j) => !nbd?.exports.some((e) => e.target === j.target)).map((j) => j.target);
   if (!nbd || missing.length) {
@@ -24,6 +25,7 @@ export async function attachNbdTargets(
       { missing },
     );
   }
+  m.server = { address: target.address, port: nbd.port };
   if (tlsDir) await addNbdTlsCreds(m.qmp, tlsDir);
   for (const j of m.jobs) {
     const exp = nbd.exports.find((e) => e.target === j.target)!;

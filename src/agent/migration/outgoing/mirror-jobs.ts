@@ -21,6 +21,8 @@ export interface Mirrors {
   started: Set<string>;
   /** NBD client nodes blockdev-add opened; only these are deleted. */
   attached: Set<string>;
+  /** The target's NBD server, once a node connected to it. */
+  server?: { address: string; port: number };
   close(): void;
 }
 

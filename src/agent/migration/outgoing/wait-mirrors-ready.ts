@@ -37,7 +37,13 @@ export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise
         },
       );
     }
-    const live = await queryBlockJobs(m.qmp);
+    // A monitor that stops answering is a stall too (QEMU 7.2 can hang on a silent NBD peer).
+    const live = await queryBlockJobs(m.qmp, { timeoutMs: w.options.stallTimeoutMs }).catch((e: unknown) => {
+      throw failed(
+        `QEMU did not answer for ${w.options.stallTimeoutMs / 1000} s (stall timeout) during the disk copy: ${(e as Error).message}`,
+        {},
+      );
+    });
     const now = Date.now();
     const disks: DiskProgress[] = [];
     let allReady = true;

@@ -63,7 +63,7 @@ export function PoolCard({ host, pool, onChanged }: { host: string; pool: PoolIn
   const [open, setOpen] = useState(false);
   const id = `pool-${host}-${pool.name}`;
   return (
-    <li className="card" aria-labelledby={`${id}-title`}>
+    <li className={open ? 'card expanded' : 'card'} aria-labelledby={`${id}-title`}>
       <div className="card-head">
         <h3 id={`${id}-title`}>{pool.name}</h3>
         <span className="badge">{pool.kind}</span>

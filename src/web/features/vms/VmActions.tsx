@@ -1,6 +1,7 @@
 // The lifecycle buttons a VM's state allows (virsh start/shutdown/destroy/suspend/resume/
 // save/restore/undefine), plus Migrate. A refused action shows the agent's message here.
 import { useState } from 'react';
+import type { JobInfo } from '../../../protocol/migration.js';
 import type { VmInfo } from '../../../protocol/vm.js';
 import { agent, enc } from '../../api/http.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
@@ -38,6 +39,11 @@ export function VmActions(props: { host: string; vm: VmInfo; hosts: string[]; on
       },
     );
   };
+  const showJob = () => {
+    agent<{ job: JobInfo | null }>(host, 'GET', `/v1/vms/${enc(vm.name)}/job`).then((r) => {
+      if (r.job) window.location.hash = `#/jobs/${enc(host)}/${enc(r.job.id)}`;
+    }, setError);
+  };
   return (
     <div className="actions">
       <div className="buttons compact" role="group" aria-label={`Actions for ${vm.name}`}>
@@ -55,6 +61,11 @@ export function VmActions(props: { host: string; vm: VmInfo; hosts: string[]; on
         {(vm.state === 'running' || vm.state === 'shutoff') && (
           <button type="button" onClick={() => setDialog('migrate')}>
             Migrate
+          </button>
+        )}
+        {vm.state === 'migrating' && (
+          <button type="button" onClick={showJob}>
+            Show migration
           </button>
         )}
         {(vm.state === 'shutoff' || vm.state === 'moved') && (
