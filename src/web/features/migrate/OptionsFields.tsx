@@ -77,7 +77,15 @@ export function OptionsFields({
             checked={value.keepSource}
             onChange={(e) => set('keepSource', e.target.checked)}
           />
-          Keep state on the source (its definition stays)
+          Keep the definition on the source (marked as moved)
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={value.keepState}
+            onChange={(e) => set('keepState', e.target.checked)}
+          />
+          Keep the running state (offline: save, move, restore with no reboot)
         </label>
         <label className="check">
           <input

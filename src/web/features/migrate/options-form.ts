@@ -24,6 +24,7 @@ export interface OptionFields {
   parallel: string;
   compressed: '' | 'zlib' | 'zstd';
   keepSource: boolean;
+  keepState: boolean;
   deleteSource: boolean;
 }
 
@@ -35,6 +36,7 @@ export const DEFAULT_FIELDS: OptionFields = {
   parallel: '',
   compressed: '',
   keepSource: false,
+  keepState: false,
   deleteSource: false,
 };
 
@@ -52,6 +54,7 @@ export function toRequest(
     autoConverge: f.autoConverge,
     postcopy: f.postcopy,
     keepSource: f.keepSource,
+    keepState: f.keepState,
     deleteSource: f.deleteSource,
   };
   const bw = n(f.bandwidthMiBs);
