@@ -23,6 +23,12 @@ export const AgentConfig = z.object({
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   /** Tests: every QEMU gets a second QMP monitor for an outside observer. */
   observerMonitor: z.boolean().default(false),
+  /** Partial volumes of an interrupted offline copy are kept this long for a resume, then removed. */
+  interruptedTtlHours: z
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;

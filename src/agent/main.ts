@@ -38,6 +38,15 @@ program
       await services.ensureDefaultPool();
       await services.supervisor.reattachAll();
       await services.engine.recover();
+      // Interrupted offline copies not resumed in time expire (checked now and hourly).
+      const ttlMs = config.interruptedTtlHours * 3_600_000;
+      const expire = () =>
+        services.engine.target.offline
+          .expireInterrupted(ttlMs)
+          .then((ids) => ids.length && log.info({ jobs: ids }, 'expired interrupted copies'))
+          .catch((err: unknown) => log.error({ err }, 'expiry of interrupted copies failed'));
+      void expire();
+      setInterval(() => void expire(), 3_600_000).unref();
       const https = config.tls
         ? {
             key: readFileSync(config.tls.key),

@@ -167,6 +167,22 @@ export class OfflineTarget {
     return serialized(jobId, () => this.drop(jobId, reason));
   }
 
+  /**
+   * Interrupted copies whose source has not resumed them within `ttlMs` expire: their
+   * partial files are removed (the source's VM and disks were never touched). Returns the
+   * expired job ids.
+   */
+  async expireInterrupted(ttlMs: number, now = Date.now()): Promise<string[]> {
+    const stale = this.c.jobs
+      .list(1_000)
+      .filter(
+        (j) => j.role === 'target' && j.state === 'interrupted' && now - Date.parse(j.updatedAt) > ttlMs,
+      );
+    for (const j of stale)
+      await this.abort(j.id, `expired: not resumed within ${Math.round(ttlMs / 3_600_000)} h`);
+    return stale.map((j) => j.id);
+  }
+
   /** abort's work, for callers already inside the job's serialized section. */
   private async drop(jobId: string, reason: string): Promise<void> {
     const job = this.c.jobs.find(jobId);
