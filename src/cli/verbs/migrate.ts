@@ -118,8 +118,11 @@ export function registerMigrateVerbs(program: Command): void {
     .option('--bandwidth <MiB/s>', 'cap the migration rate (default: no cap)')
     .option('--max-downtime <ms>', 'largest acceptable pause at the switchover (QEMU default 300)')
     .option('--auto-converge', 'slow the guest down if it dirties memory faster than the link moves it')
-    .option('--postcopy', 'allow switching to post-copy')
-    .option('--postcopy-after-precopy', 'switch to post-copy after the first full pass')
+    .option('--postcopy', 'allow switching to post-copy (not available yet: refused)')
+    .option(
+      '--postcopy-after-precopy',
+      'switch to post-copy after the first pass (not available yet: refused)',
+    )
     .option('--parallel <N>', 'parallel connections (multifd)')
     .option('--compressed [method]', 'compress multifd streams: zlib (default) or zstd')
     .option('--timeout <s>', 'act when the migration is not done after this many seconds')
