@@ -15,6 +15,7 @@ import type { VolumeInfo } from '../../src/protocol/storage.js';
 import { QmpSession, queryBlockJobs, queryNamedBlockNodes } from '../../src/qmp/index.js';
 import { vmhop, vmhopOk } from './helpers/cli.js';
 import { startSampler } from './helpers/run-sampler.js';
+import { waitFor } from './helpers/wait-for.js';
 
 interface Vm {
   name: string;
@@ -360,13 +361,3 @@ describe('incremental live migration (--copy-storage inc) over a base on both ho
     expect(v).toMatchObject({ ok: true, missing: 0, corrupt: 0 });
   });
 });
-
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}

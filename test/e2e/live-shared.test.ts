@@ -10,6 +10,7 @@ import type { HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
 import { vmhop, vmhopOk } from './helpers/cli.js';
 import { startSampler } from './helpers/run-sampler.js';
+import { waitFor } from './helpers/wait-for.js';
 
 interface Vm {
   name: string;
@@ -215,13 +216,3 @@ describe('live migration over shared storage', () => {
     await expectRunsOnlyOn('a');
   });
 });
-
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}

@@ -11,6 +11,11 @@ import { guestCommand, waitForGuest } from '../../src/testbed/client.js';
 import type { HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
 import { vmhop, vmhopOk } from './helpers/cli.js';
+import { waitFor as waitForWithin } from './helpers/wait-for.js';
+
+/** Offline copies on a shaped link take longer: two minutes unless a test says. */
+const waitFor = <T>(fn: () => Promise<T | undefined | false>, timeoutMs = 120_000) =>
+  waitForWithin(fn, timeoutMs);
 
 interface Vm {
   name: string;
@@ -49,16 +54,6 @@ async function expectOnlyOn(vm: string, host: string, state: string) {
 
 const migrate = (vm: string, from: string, to: string, extra: string[] = []) =>
   vmhop<JobOut>(['-c', from, 'migrate', vm, '--to', to, '--offline', ...extra], 600_000);
-
-async function waitFor<T>(fn: () => Promise<T | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`condition not met within ${timeoutMs} ms`);
-}
 
 /** The running job of `vm` on `host` once it has copied at least `bytes`. */
 const copiedAtLeast = (vm: string, host: string, bytes: number) =>
