@@ -2,10 +2,12 @@
 // scenarios below; each prints its figures as JSON.
 import { benchAgent } from './agent.js';
 import { benchLiveMigration } from './live-migration.js';
+import { benchBlockMigration } from './block-migration.js';
 
 const scenarios: Record<string, () => Promise<unknown>> = {
   agent: benchAgent,
   'live-migration': benchLiveMigration,
+  'block-migration': benchBlockMigration,
 };
 
 const name = process.argv[2] ?? '';

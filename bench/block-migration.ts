@@ -1,0 +1,153 @@
+// Benchmark: block migration of the same test guest (1 GiB qcow2 disk holding 100 MiB,
+// 256 MiB RAM) over the same 100 Mbit/s test-bed link, (a) the reference article's way
+// on QEMU 7.2 (`migrate` with the deprecated `block` capability to a target started with
+// `-incoming tcp:` on an empty image) and (b) vmhop (`migrate --live --copy-storage all`:
+// NBD + blockdev-mirror, TLS). Prints total time, downtime and the ratio to the lower bound
+// (used disk + non-zero RAM) / link rate.
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { execa } from 'execa';
+import { buildArgv } from '../src/agent/vm/argv.js';
+import { killAndWait } from '../src/agent/process/signals.js';
+import type { JobInfo } from '../src/protocol/migration.js';
+import {
+  QmpSession,
+  migrate,
+  migrateSetCapabilities,
+  queryMigrate,
+  type MigrationInfo,
+} from '../src/qmp/index.js';
+import * as testbed from '../src/testbed/testbed.js';
+import { waitForGuest } from '../src/testbed/client.js';
+import { launchGuest, stopGuest, testGuestSpec } from '../src/testbed/guest.js';
+import { runOnHost } from '../src/testbed/host-exec.js';
+import { REPO_ROOT } from '../src/testbed/paths.js';
+
+const LINK = { rate: '100mbit', bytesPerS: 100e6 / 8 };
+const DISK_DATA = 100 * 1048576;
+const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
+
+async function makeDisk(path: string) {
+  await execa('qemu-img', ['create', '-q', '-f', 'qcow2', path, '1G']);
+  await execa('qemu-io', ['-f', 'qcow2', '-c', `write -P 0xab 0 ${DISK_DATA}`, path]);
+}
+
+/** (a) QEMU 7.2's deprecated `migrate -b` to an -incoming target, QEMU's defaults otherwise. */
+async function articleWay() {
+  const [a, b] = [await testbed.hostOf('a'), await testbed.hostOf('b')];
+  const ip = '10.77.0.51';
+  await makeDisk(`${a.backingData}/bench-src.qcow2`);
+  await execa('qemu-img', ['create', '-q', '-f', 'qcow2', `${b.backingData}/bench-dst.qcow2`, '1G']);
+  const src = await launchGuest(a, {
+    name: 'bench-b',
+    workload: { ip },
+    disk: { path: '/var/lib/vmhop/bench-src.qcow2', format: 'qcow2' },
+  });
+  const spec = testGuestSpec({
+    name: 'bench-b',
+    memoryMiB: 256,
+    workload: { ip },
+    bridge: 'br0',
+    disk: { pool: 'x', volume: 'x', format: 'qcow2' },
+  });
+  const runDir = '/run/vmhop/bench-block-target';
+  await runOnHost(b, ['mkdir', '-p', runDir]);
+  await runOnHost(b, ['ip', 'tuntap', 'add', 'dev', 'tap-benchb', 'mode', 'tap']);
+  await runOnHost(b, ['ip', 'link', 'set', 'tap-benchb', 'master', 'br0', 'up']);
+  const argv = buildArgv(
+    { ...spec, uuid: randomUUID() },
+    { accel: 'tcg', diskPaths: { vda: '/var/lib/vmhop/bench-dst.qcow2' }, taps: ['tap-benchb'], runDir },
+  ).filter((x) => x !== '-S');
+  argv.splice(argv.indexOf('-pidfile'), 0, '-incoming', `tcp:${b.migrationAddress}:4445`);
+  await runOnHost(b, argv);
+  const targetPid = Number((await runOnHost(b, ['cat', `${runDir}/qemu.pid`])).stdout);
+  try {
+    if (!(await waitForGuest(ip, 60_000)).ok) throw new Error('guest did not come up');
+    const qmp = await QmpSession.connect(src.qmpSocket);
+    await migrateSetCapabilities(qmp, { capabilities: [{ capability: 'block', state: true }] });
+    const t0 = Date.now();
+    await migrate(qmp, { uri: `tcp:${b.migrationAddress}:4445` });
+    let info: MigrationInfo;
+    for (;;) {
+      info = await queryMigrate(qmp);
+      if (info.status === 'completed' || info.status === 'failed') break;
+      if (Date.now() - t0 > 900_000) throw new Error('migrate -b did not finish in 15 min');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const totalMs = Date.now() - t0;
+    await qmp.close();
+    if (info.status !== 'completed') throw new Error(`migrate -b ${info.status}: ${info['error-desc']}`);
+    const nonZeroRam = info.ram ? info.ram.total - info.ram.duplicate * info.ram['page-size'] : 0;
+    const boundS = (DISK_DATA + nonZeroRam) / LINK.bytesPerS;
+    return {
+      totalS: +(totalMs / 1000).toFixed(1),
+      qemuDowntimeMs: info.downtime ?? null,
+      ramMiB: +((info.ram?.transferred ?? 0) / 1048576).toFixed(1),
+      diskTransferredMiB: info.disk ? +(info.disk.transferred / 1048576).toFixed(1) : null,
+      lowerBoundS: +boundS.toFixed(1),
+      ratioToBound: +(totalMs / 1000 / boundS).toFixed(2),
+    };
+  } finally {
+    await stopGuest(src);
+    await killAndWait(targetPid);
+    await runOnHost(b, ['ip', 'link', 'del', 'tap-benchb'], { allowFail: true });
+  }
+}
+
+/** (b) vmhop: NBD + blockdev-mirror, then RAM, TLS, commit on the target. */
+async function vmhopWay() {
+  const a = await testbed.hostOf('a');
+  const ip = '10.77.0.52';
+  const cli = (args: string[]) => execa(process.execPath, [CLI, '--json', ...args], { reject: false });
+  await cli(['-c', 'a', 'create', 'bench-c', '--test-guest', '--ip', ip, '--disk', '1G']);
+  await execa('qemu-io', [
+    '-f',
+    'qcow2',
+    '-c',
+    `write -P 0xab 0 ${DISK_DATA}`,
+    `${a.backingData}/pools/default/bench-c-vda.qcow2`,
+  ]);
+  await cli(['-c', 'a', 'start', 'bench-c']);
+  try {
+    if (!(await waitForGuest(ip, 60_000)).ok) throw new Error('guest did not come up');
+    const t0 = Date.now();
+    const r = await cli(['-c', 'a', 'migrate', 'bench-c', '--to', 'b', '--live', '--copy-storage', 'all']);
+    const totalMs = Date.now() - t0;
+    const job = JSON.parse(r.stdout) as JobInfo;
+    if (job.state !== 'completed') throw new Error(`vmhop block migration failed: ${r.stdout}`);
+    const rep = job.report!;
+    const boundS = (DISK_DATA + (rep.ramNonZeroBytes ?? 0)) / LINK.bytesPerS;
+    return {
+      totalS: +(totalMs / 1000).toFixed(1),
+      downtimeMs: rep.downtimeMs ?? null,
+      qemuDowntimeMs: rep.qemuDowntimeMs ?? null,
+      ramMiB: +((rep.ramBytes ?? 0) / 1048576).toFixed(1),
+      diskMiB: Object.fromEntries(
+        Object.entries(rep.diskBytes ?? {}).map(([d, v]) => [d, +(v / 1048576).toFixed(1)]),
+      ),
+      lowerBoundS: +boundS.toFixed(1),
+      ratioToBound: +(totalMs / 1000 / boundS).toFixed(2),
+      notes: rep.notes,
+    };
+  } finally {
+    for (const h of ['a', 'b']) {
+      await cli(['-c', h, 'destroy', 'bench-c']);
+      await cli(['-c', h, 'undefine', 'bench-c']);
+    }
+  }
+}
+
+export async function benchBlockMigration(): Promise<Record<string, unknown>> {
+  await testbed.down();
+  await testbed.up({ hosts: ['a', 'b'], shaping: { rate: LINK.rate } });
+  try {
+    return {
+      link: LINK.rate,
+      guest: { memoryMiB: 256, diskGiB: 1, diskDataMiB: DISK_DATA / 1048576 },
+      articleWay: await articleWay(),
+      vmhop: await vmhopWay(),
+    };
+  } finally {
+    await testbed.down();
+  }
+}
