@@ -19,7 +19,8 @@ import {
 } from '../src/qmp/index.js';
 import * as testbed from '../src/testbed/testbed.js';
 import { waitForGuest } from '../src/testbed/client.js';
-import { launchGuest, stopGuest, testGuestSpec } from '../src/testbed/guest.js';
+import { testGuestSpec } from '../src/testbed/guest.js';
+import type { HostPlan } from '../src/testbed/plan.js';
 import { runOnHost } from '../src/testbed/host-exec.js';
 import { REPO_ROOT } from '../src/testbed/paths.js';
 
@@ -32,38 +33,65 @@ async function makeDisk(path: string) {
   await execa('qemu-io', ['-f', 'qcow2', '-c', `write -P 0xab 0 ${DISK_DATA}`, path]);
 }
 
+/**
+ * The article's QEMU used -drive: old block migration finds disks by their BlockBackend
+ * name, which -blockdev + -device leaves anonymous (the target then resets the stream).
+ */
+function withLegacyDrive(argv: string[], path: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const next = argv[i + 1] ?? '';
+    if (a === '-blockdev' || (a === '-device' && next.startsWith('virtio-blk-pci'))) {
+      i++;
+      continue;
+    }
+    out.push(a);
+  }
+  out.splice(
+    out.indexOf('-pidfile'),
+    0,
+    '-drive',
+    `file=${path},if=virtio,format=qcow2,cache=none,id=drive-vda`,
+  );
+  return out;
+}
+
+async function startQemu(host: HostPlan, name: string, ip: string, disk: string, extra: string[]) {
+  const runDir = `/run/vmhop/${name}`;
+  const tap = `tap-${name}`.slice(0, 15);
+  await runOnHost(host, ['mkdir', '-p', runDir]);
+  await runOnHost(host, ['ip', 'tuntap', 'add', 'dev', tap, 'mode', 'tap']);
+  await runOnHost(host, ['ip', 'link', 'set', tap, 'master', 'br0', 'up']);
+  const spec = testGuestSpec({ name, memoryMiB: 256, workload: { ip }, bridge: 'br0', uuid: randomUUID() });
+  const argv = withLegacyDrive(buildArgv(spec, { accel: 'tcg', diskPaths: {}, taps: [tap], runDir }), disk);
+  argv.splice(argv.indexOf('-pidfile'), 0, ...extra);
+  await runOnHost(host, argv);
+  const pid = Number((await runOnHost(host, ['cat', `${runDir}/qemu.pid`])).stdout);
+  return {
+    pid,
+    qmp: `${host.backingRun}/${name}/qmp.sock`,
+    stop: async () => {
+      await killAndWait(pid);
+      await runOnHost(host, ['ip', 'link', 'del', tap], { allowFail: true });
+    },
+  };
+}
+
 /** (a) QEMU 7.2's deprecated `migrate -b` to an -incoming target, QEMU's defaults otherwise. */
 async function articleWay() {
   const [a, b] = [await testbed.hostOf('a'), await testbed.hostOf('b')];
   const ip = '10.77.0.51';
   await makeDisk(`${a.backingData}/bench-src.qcow2`);
   await execa('qemu-img', ['create', '-q', '-f', 'qcow2', `${b.backingData}/bench-dst.qcow2`, '1G']);
-  const src = await launchGuest(a, {
-    name: 'bench-b',
-    workload: { ip },
-    disk: { path: '/var/lib/vmhop/bench-src.qcow2', format: 'qcow2' },
-  });
-  const spec = testGuestSpec({
-    name: 'bench-b',
-    memoryMiB: 256,
-    workload: { ip },
-    bridge: 'br0',
-    disk: { pool: 'x', volume: 'x', format: 'qcow2' },
-  });
-  const runDir = '/run/vmhop/bench-block-target';
-  await runOnHost(b, ['mkdir', '-p', runDir]);
-  await runOnHost(b, ['ip', 'tuntap', 'add', 'dev', 'tap-benchb', 'mode', 'tap']);
-  await runOnHost(b, ['ip', 'link', 'set', 'tap-benchb', 'master', 'br0', 'up']);
-  const argv = buildArgv(
-    { ...spec, uuid: randomUUID() },
-    { accel: 'tcg', diskPaths: { vda: '/var/lib/vmhop/bench-dst.qcow2' }, taps: ['tap-benchb'], runDir },
-  ).filter((x) => x !== '-S');
-  argv.splice(argv.indexOf('-pidfile'), 0, '-incoming', `tcp:${b.migrationAddress}:4445`);
-  await runOnHost(b, argv);
-  const targetPid = Number((await runOnHost(b, ['cat', `${runDir}/qemu.pid`])).stdout);
+  const src = await startQemu(a, 'benchsrc', ip, '/var/lib/vmhop/bench-src.qcow2', []);
+  const dst = await startQemu(b, 'benchdst', ip, '/var/lib/vmhop/bench-dst.qcow2', [
+    '-incoming',
+    `tcp:${b.migrationAddress}:4445`,
+  ]);
   try {
     if (!(await waitForGuest(ip, 60_000)).ok) throw new Error('guest did not come up');
-    const qmp = await QmpSession.connect(src.qmpSocket);
+    const qmp = await QmpSession.connect(src.qmp);
     await migrateSetCapabilities(qmp, { capabilities: [{ capability: 'block', state: true }] });
     const t0 = Date.now();
     await migrate(qmp, { uri: `tcp:${b.migrationAddress}:4445` });
@@ -88,9 +116,8 @@ async function articleWay() {
       ratioToBound: +(totalMs / 1000 / boundS).toFixed(2),
     };
   } finally {
-    await stopGuest(src);
-    await killAndWait(targetPid);
-    await runOnHost(b, ['ip', 'link', 'del', 'tap-benchb'], { allowFail: true });
+    await src.stop();
+    await dst.stop();
   }
 }
 

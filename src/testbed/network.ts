@@ -2,6 +2,7 @@
 // (management, migration, guest L2) and, per host, veth pairs into its namespace.
 // The guest network is plain L2 (a guest on a tap in the host's br0 keeps its address
 // when it moves); the migration link is what `tc` shapes and what `link down` cuts.
+import { VmhopError } from '../protocol/errors.js';
 import { run, succeeds } from './exec.js';
 import { runInNetns } from './host-exec.js';
 import { BRIDGES, CLIENT_ADDRESS, CLIENT_NETNS, ROOT_MGMT_ADDRESS, type HostPlan } from './plan.js';
@@ -95,8 +96,12 @@ export async function removeNetns(ns: string): Promise<void> {
   if (await netnsExists(ns)) await ip('netns', 'del', ns);
 }
 
+/** Deletes `dev`; one that vanishes meanwhile (its namespace went) is just as good. */
 export async function removeLink(dev: string): Promise<void> {
-  if (await linkExists(dev)) await ip('link', 'del', dev);
+  const r = await run('ip', ['link', 'del', dev], { allowFail: true });
+  if (r.exitCode !== 0 && (await linkExists(dev))) {
+    throw new VmhopError('VMHOP_ERR_COMMAND_FAILED', `cannot delete ${dev}: ${r.stderr.trim()}`, { dev });
+  }
 }
 
 export async function listOurNetns(): Promise<string[]> {
