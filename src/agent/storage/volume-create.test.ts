@@ -2,19 +2,15 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { filesystemSpace } from './pool-space.js';
-import { MemoryPoolStore } from './pool-store.js';
 import { StorageService } from './storage-service.js';
-import { GiB, MiB, TempStorage, writePattern } from './testing/temp-storage.js';
+import { GiB, MiB, TempStorage, writePattern, defaultPoolFixture } from './testing/temp-storage.js';
 
 let tmp: TempStorage;
 let storage: StorageService;
 let dir: string;
 
 beforeEach(async () => {
-  tmp = new TempStorage();
-  storage = new StorageService(new MemoryPoolStore());
-  dir = await tmp.dir();
-  await storage.definePool({ name: 'default', kind: 'dir', path: dir });
+  ({ tmp, storage, dir } = await defaultPoolFixture());
 });
 afterEach(() => tmp.cleanup());
 

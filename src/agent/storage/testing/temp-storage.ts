@@ -5,6 +5,8 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { MemoryPoolStore } from '../pool-store.js';
+import { StorageService } from '../storage-service.js';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
@@ -53,4 +55,17 @@ export async function writePattern(
   format = 'qcow2',
 ): Promise<void> {
   await execa('qemu-io', ['-f', format, '-c', `write -P 0xab ${offset} ${length}`, path]);
+}
+
+/** A fresh temp folder with a StorageService whose one pool, `default`, is a dir pool there. */
+export async function defaultPoolFixture(): Promise<{
+  tmp: TempStorage;
+  storage: StorageService;
+  dir: string;
+}> {
+  const tmp = new TempStorage();
+  const storage = new StorageService(new MemoryPoolStore());
+  const dir = await tmp.dir();
+  await storage.definePool({ name: 'default', kind: 'dir', path: dir });
+  return { tmp, storage, dir };
 }
