@@ -41,6 +41,41 @@ describe('QmpSession.connect', () => {
     server.assertDone();
   });
 
+  it('negotiates out-of-band execution only when asked and offered, and sends exec-oob then', async () => {
+    const server = await harness.server();
+    server.expect({ execute: 'migrate-pause', reply: { return: {} } });
+    server.expect({ execute: 'query-status', reply: { return: { status: 'running', running: true } } });
+    const session = await QmpSession.connect(server.socketPath, { oob: true });
+    try {
+      expect(session.oob).toBe(true);
+      await session.execute('migrate-pause', undefined, { oob: true });
+      await session.execute('query-status');
+      expect(server.received).toEqual([
+        { execute: 'qmp_capabilities', arguments: { enable: ['oob'] }, id: 1 },
+        { 'exec-oob': 'migrate-pause', id: 2 },
+        { execute: 'query-status', id: 3 },
+      ]);
+      server.assertDone();
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('sends in band when the monitor offers no OOB', async () => {
+    const greeting = { ...recordedGreeting(loadTranscript('handshake')), capabilities: [] };
+    const server = await harness.server({ greeting });
+    server.expect({ execute: 'migrate-pause', reply: { return: {} } });
+    const session = await QmpSession.connect(server.socketPath, { oob: true });
+    try {
+      expect(session.oob).toBe(false);
+      await session.execute('migrate-pause', undefined, { oob: true });
+      expect(server.received.map((c) => c.execute)).toEqual(['qmp_capabilities', 'migrate-pause']);
+      expect(server.received[0]).not.toHaveProperty('arguments');
+    } finally {
+      await session.close();
+    }
+  });
+
   it('retries until QEMU creates the socket', async () => {
     const path = join(dir, 'late.qmp');
     const connecting = QmpSession.connect(path, { timeoutMs: 5000, retryIntervalMs: 20 });

@@ -26,12 +26,22 @@ export interface QmpConnectOptions {
   /** Timeout for a command that does not pass its own `timeoutMs`. */
   commandTimeoutMs?: number;
   trace?: QmpTrace;
+  /**
+   * Negotiate out-of-band execution when QEMU offers it (`oob` in the greeting). A command sent
+   * with `oob: true` then runs in the monitor's own thread, even while the main loop is blocked
+   * (a post-copy target whose vCPU waits for a page that no longer comes). With OOB on, QEMU
+   * queues at most 8 in-band commands and drops the rest with a COMMAND_DROPPED event, which
+   * rejects the dropped command here.
+   */
+  oob?: boolean;
 }
 
 export interface QmpCommandOptions {
   /** `Infinity` disables the timer for this command (a signal can still end it). */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Send as `exec-oob` when the session negotiated OOB; in band otherwise (QEMU offers it on every socket monitor). */
+  oob?: boolean;
 }
 
 /** What the typed command wrappers need: anything that can execute a QMP command. */
@@ -56,6 +66,8 @@ export class QmpSession implements QmpExecutor {
   private readonly greetingWait: GreetingWait;
   private closeReason: QmpError | undefined;
   private resolveClosed: (reason: QmpError | undefined) => void = () => {};
+  private oobEnabled = false;
+  private readonly wantOob: boolean;
 
   static async connect(socketPath: string, options: QmpConnectOptions = {}): Promise<QmpSession> {
     const timeoutMs = options.timeoutMs ?? defaultConnectTimeoutMs;
@@ -90,6 +102,7 @@ export class QmpSession implements QmpExecutor {
     // Armed before the transport exists, so the greeting cannot arrive unobserved.
     this.greetingWait = new GreetingWait(socketPath, greeting);
     this.commandTimeoutMs = options.commandTimeoutMs ?? defaultCommandTimeoutMs;
+    this.wantOob = options.oob === true;
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.transport = new QmpTransport(
       socket,
@@ -102,6 +115,11 @@ export class QmpSession implements QmpExecutor {
   get greeting(): QmpGreeting {
     if (!this.greetingValue) throw new QmpError('QMP_PROTOCOL', 'QMP greeting not received yet');
     return this.greetingValue;
+  }
+
+  /** True once QEMU agreed to out-of-band execution on this session. */
+  get oob(): boolean {
+    return this.oobEnabled;
   }
 
   get isClosed(): boolean {
@@ -126,8 +144,9 @@ export class QmpSession implements QmpExecutor {
     // A command given up on stays unanswered inside QEMU; its late reply is recognised by id and dropped.
     const timeoutMs = options.timeoutMs ?? this.commandTimeoutMs;
     const { id, reply } = this.pending.register(command, args, timeoutMs, options.signal);
+    const verb = options.oob && this.oobEnabled ? 'exec-oob' : 'execute';
     this.transport.send(
-      args === undefined ? { execute: command, id } : { execute: command, arguments: args, id },
+      args === undefined ? { [verb]: command, id } : { [verb]: command, arguments: args, id },
     );
     return reply as Promise<R>;
   }
@@ -174,8 +193,9 @@ export class QmpSession implements QmpExecutor {
 
   private async handshake(deadline: number, signal: AbortSignal | undefined): Promise<void> {
     this.greetingValue = await this.greetingWait.greeting;
+    const oob = this.wantOob && this.greetingValue.capabilities.includes('oob');
     try {
-      await this.execute('qmp_capabilities', undefined, {
+      await this.execute('qmp_capabilities', oob ? { enable: ['oob'] } : undefined, {
         timeoutMs: Math.max(1, deadline - Date.now()),
         signal,
       });
@@ -185,6 +205,7 @@ export class QmpSession implements QmpExecutor {
       const message = `QMP capabilities negotiation on ${this.socketPath} failed: ${why}`;
       throw new QmpError('QMP_CONNECT_FAILED', message, { cause: error });
     }
+    this.oobEnabled = oob;
   }
 
   private receive(raw: unknown): void {
@@ -196,6 +217,7 @@ export class QmpSession implements QmpExecutor {
     }
     switch (message.kind) {
       case 'event':
+        if (message.event.event === 'COMMAND_DROPPED') this.dropped(message.event.data);
         this.hub.publish(message.event);
         return;
       case 'return':
@@ -225,6 +247,18 @@ export class QmpSession implements QmpExecutor {
     }
     if (message.kind === 'return') entry.resolve(message.value);
     else entry.reject(commandFailed(entry.command, entry.arguments, message.error.class, message.error.desc));
+  }
+
+  /** QEMU's in-band queue was full (OOB sessions only): the command will never be answered. */
+  private dropped(data: unknown): void {
+    const { id, reason } = (data ?? {}) as { id?: unknown; reason?: unknown };
+    const entry = this.pending.take(id);
+    entry?.reject(
+      new QmpError('QMP_COMMAND_FAILED', `QMP ${entry.command} dropped by QEMU (${String(reason)})`, {
+        command: entry.command,
+        arguments: entry.arguments,
+      }),
+    );
   }
 
   private violation(text: string): void {

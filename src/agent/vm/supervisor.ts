@@ -47,7 +47,10 @@ export class Supervisor {
   }
 
   async attach(row: VmRow, pid: number): Promise<void> {
-    const qmp = await QmpSession.connect(runFiles(this.runDirOf(row.name)).qmp, { timeoutMs: 15_000 });
+    const qmp = await QmpSession.connect(runFiles(this.runDirOf(row.name)).qmp, {
+      timeoutMs: 15_000,
+      oob: true, // post-copy recovery must reach a target whose main loop waits for a page
+    });
     const entry: Attached = { qmp, pid, exitExpected: false, guestShutdown: false };
     this.attached.set(row.name, entry);
     const status = await queryStatus(qmp);

@@ -90,9 +90,12 @@ export async function migrateStartPostcopy(qmp: QmpExecutor, options?: QmpComman
   await qmp.execute('migrate-start-postcopy', undefined, options);
 }
 
-/** Only in `postcopy-active`: cuts the channel, both sides go to `postcopy-paused`. */
+/**
+ * Only in `postcopy-active`: cuts the channel, this side goes to `postcopy-paused`. Sent out of
+ * band where the session negotiated OOB: a post-copy target's main loop may be blocked on a page.
+ */
 export async function migratePause(qmp: QmpExecutor, options?: QmpCommandOptions): Promise<void> {
-  await qmp.execute('migrate-pause', undefined, options);
+  await qmp.execute('migrate-pause', undefined, { oob: true, ...options });
 }
 
 /** Target side, only in `postcopy-paused`: listens on `uri` for the source's `migrate` with `resume: true`. */
@@ -101,5 +104,5 @@ export async function migrateRecover(
   args: { uri: string },
   options?: QmpCommandOptions,
 ): Promise<void> {
-  await qmp.execute('migrate-recover', { ...args }, options);
+  await qmp.execute('migrate-recover', { ...args }, { oob: true, ...options });
 }

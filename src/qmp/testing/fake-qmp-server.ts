@@ -166,7 +166,20 @@ export class FakeQmpServer {
       this.failures.push(`client sent a line that is not JSON: ${line}`);
       return;
     }
+    const oob = (command as { 'exec-oob'?: string })['exec-oob'];
+    if (oob !== undefined) {
+      // An out-of-band command is answered like any other; `received` keeps the wire form.
+      const { 'exec-oob': _verb, ...rest } = command as QmpWireCommand & { 'exec-oob': string };
+      this.received.push(command);
+      command = { ...rest, execute: oob };
+      this.dispatch(command);
+      return;
+    }
     this.received.push(command);
+    this.dispatch(command);
+  }
+
+  private dispatch(command: QmpWireCommand): void {
     for (const listener of this.listeners.filter((l) => l.name === command.execute)) {
       this.listeners.splice(this.listeners.indexOf(listener), 1);
       listener.resolve(command);
