@@ -80,8 +80,8 @@ export type PreflightCheck = z.infer<typeof PreflightCheck>;
 
 export const Progress = z.object({
   phase: Phase,
-  /** What is moving now: disks (mirror), ram (passes), switchover. */
-  stage: z.enum(['setup', 'disks', 'ram', 'switchover', 'finishing', 'done']),
+  /** What is moving now: disks (mirror), ram (passes), switchover, postcopy (the target runs and pulls the rest). */
+  stage: z.enum(['setup', 'disks', 'ram', 'switchover', 'postcopy', 'finishing', 'done']),
   ramTotalBytes: z.number(),
   ramTransferredBytes: z.number(),
   ramRemainingBytes: z.number(),
@@ -114,6 +114,10 @@ export const JobReport = z.object({
   ramNonZeroBytes: z.number().optional(),
   diskBytes: z.record(z.string(), z.number()).optional(),
   passes: z.number().optional(),
+  /** Set when the job switched to post-copy: after how long, why, and how often a stalled stream was recovered. */
+  postcopy: z.object({ afterMs: z.number(), reason: z.string(), recoveries: z.number() }).optional(),
+  /** Pages the target had to ask for during post-copy (each one a vCPU waiting on the link). */
+  postcopyPageRequests: z.number().optional(),
   encrypted: z.boolean(),
   options: MigrationOptions,
   error: z.object({ code: z.string(), message: z.string() }).optional(),

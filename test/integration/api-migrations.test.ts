@@ -16,16 +16,43 @@ const migrate = (options: Record<string, unknown>) =>
 
 describe('migration requests', () => {
   it.each([
-    [{ postcopy: true }, /--postcopy: post-copy is not available/],
-    [{ postcopy: true, postcopyAfterPrecopy: true }, /--postcopy-after-precopy/],
-    [{ postcopy: true, timeoutS: 60, timeoutAction: 'postcopy' }, /--timeout-action postcopy/],
+    [
+      'live-copy',
+      { postcopy: true, copyStorage: 'all' },
+      /--postcopy: post-copy is available only .*--copy-storage/,
+    ],
+    [
+      'live-copy',
+      { postcopy: true, postcopyAfterPrecopy: true, copyStorage: 'inc' },
+      /--postcopy, --postcopy-after-precopy: /,
+    ],
+    [
+      'offline',
+      { postcopy: true, timeoutS: 60, timeoutAction: 'postcopy' },
+      /--timeout-action postcopy: .*offline/,
+    ],
   ])(
-    'refuses post-copy options %o with 400 VMHOP_ERR_MIGRATION_OPTIONS instead of running pre-copy silently',
-    async (options, msg) => {
-      expectApiError(await migrate(options), 400, 'VMHOP_ERR_MIGRATION_OPTIONS', msg);
+    'refuses post-copy for a %s migration (%o) with 400 VMHOP_ERR_MIGRATION_OPTIONS before anything starts',
+    async (mode, options, msg) => {
+      const res = await agent.api('POST', '/v1/migrations', { vm: 'web1', to: 'b', mode, options });
+      expectApiError(res, 400, 'VMHOP_ERR_MIGRATION_OPTIONS', msg);
       expect((await agent.api('GET', '/v1/jobs')).body).toEqual({ jobs: [] });
     },
   );
+
+  it('accepts post-copy options for live-shared: the request goes on to the VM lookup', async () => {
+    const res = await migrate({ postcopy: true, postcopyAfterPrecopy: true });
+    expectApiError(res, 404, 'VMHOP_ERR_VM_NOT_FOUND', /`web1`/);
+  });
+
+  it('answers migrate-postcopy for a VM with no running migration with 404 VMHOP_ERR_JOB_NOT_FOUND', async () => {
+    expectApiError(
+      await agent.api('POST', '/v1/vms/web1/job/postcopy'),
+      404,
+      'VMHOP_ERR_JOB_NOT_FOUND',
+      /`web1`/,
+    );
+  });
 
   it('answers a migration of an unknown VM with 404 VMHOP_ERR_VM_NOT_FOUND', async () => {
     expectApiError(await migrate({}), 404, 'VMHOP_ERR_VM_NOT_FOUND', /`web1`/);

@@ -32,6 +32,8 @@ interface Running {
   progress?: Progress;
   startedAt: number;
   done: Promise<JobInfo>;
+  /** Set by `migrate-postcopy`; the RAM watcher switches at its next sample. */
+  postcopyRequested: boolean;
 }
 
 export class MigrationEngine {
@@ -45,7 +47,8 @@ export class MigrationEngine {
   /** Starts a migration; resolves once it runs (or with the pre-flight for a dry run). */
   async start(input: unknown): Promise<{ job?: JobInfo; preflight: PreflightCheck[] }> {
     const req = MigrateRequest.parse(input);
-    refuseUnbuiltPostcopy(req.options);
+    if (req.mode === 'live-shared' && req.options.copyStorage) req.mode = 'live-copy';
+    refusePostcopyOutsideLiveShared(req.mode, req.options);
     const vm = this.c.vms.get(req.vm);
     const busy = this.c.jobs.runningFor(req.vm);
     if (busy) {
@@ -55,7 +58,6 @@ export class MigrationEngine {
         { job: busy.id },
       );
     }
-    if (req.mode === 'live-shared' && req.options.copyStorage) req.mode = 'live-copy';
     const peer = this.c.peer(req.to);
     const paused = this.c.jobs
       .list()
@@ -180,6 +182,7 @@ export class MigrationEngine {
       samples: [],
       startedAt: Date.now(),
       done: Promise.resolve(undefined as never),
+      postcopyRequested: false,
     };
     this.running.set(job.id, run);
     run.done = this.perform(job, job.vm, settings, run);
@@ -213,6 +216,7 @@ export class MigrationEngine {
             signal: run.abort.signal,
             onSample: (info, at, stage) => this.sample(job, run, info, at, stage),
             onProgress: (p) => this.publishProgress(job, run, p),
+            postcopyRequested: () => run.postcopyRequested,
           });
     } catch (e) {
       const err = isVmhopError(e)
@@ -247,7 +251,13 @@ export class MigrationEngine {
     return this.info(job.id);
   }
 
-  private sample(job: JobRow, run: Running, info: MigrationInfo, at: number, stage: 'ram' | 'switchover') {
+  private sample(
+    job: JobRow,
+    run: Running,
+    info: MigrationInfo,
+    at: number,
+    stage: 'ram' | 'switchover' | 'postcopy',
+  ) {
     run.samples.push({ at, info });
     if (run.samples.length > 240) run.samples.shift();
     const phase = this.c.jobs.get(job.id).phase;
@@ -337,6 +347,48 @@ export class MigrationEngine {
     return this.info(job.id);
   }
 
+  /** virsh migrate-postcopy: switch a running --postcopy migration to post-copy now. */
+  startPostcopy(jobId: string): JobInfo {
+    const job = this.c.jobs.get(jobId);
+    const run = this.running.get(jobId);
+    if (job.role !== 'source') {
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `job \`${jobId}\` is the incoming side on this host: ask its source, \`vmhop -c ${job.peer} migrate-postcopy ${job.vm}\``,
+        { job: jobId },
+      );
+    }
+    if (!run || job.state !== 'running') {
+      throw new VmhopError('VMHOP_ERR_VM_STATE', `job \`${jobId}\` is not running (state ${job.state})`, {
+        job: jobId,
+      });
+    }
+    if (!job.options.postcopy) {
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_OPTIONS',
+        `job \`${jobId}\` was started without --postcopy: QEMU can switch to post-copy only when it was enabled before the migration started; cancel it and migrate again with --postcopy`,
+        { job: jobId },
+      );
+    }
+    if (job.phase !== 'perform') {
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `job \`${jobId}\` is in phase ${job.phase}: post-copy can start only while RAM is being copied`,
+        { job: jobId },
+      );
+    }
+    run.postcopyRequested = true;
+    this.c.jobs.journal(jobId, 'switch to post-copy asked for');
+    return this.info(jobId);
+  }
+
+  startPostcopyVm(vm: string): JobInfo {
+    const job = this.c.jobs.runningFor(vm);
+    if (!job)
+      throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `no migration of \`${vm}\` is running here`, { vm });
+    return this.startPostcopy(job.id);
+  }
+
   abortVm(vm: string): JobInfo {
     const job = this.c.jobs.runningFor(vm);
     if (!job)
@@ -367,11 +419,12 @@ function definedFigures(r: ModeResult): Partial<JobReport> {
 }
 
 /**
- * Post-copy needs the commit record before migrate-start-postcopy and migrate-pause /
- * migrate-recover on a link failure; the engine does not drive those yet. Accepting the
- * options would silently run pre-copy instead, so they are refused, naming what works.
+ * Post-copy is driven for live migrations over shared storage. With a disk copy the disks would
+ * have to follow the guest's writes after it resumed on the target, which the mirrors cannot do
+ * once they are ended at the switchover; offline migrations have no RAM to post-copy.
  */
-function refuseUnbuiltPostcopy(o: MigrationOptions): void {
+function refusePostcopyOutsideLiveShared(mode: MigrateRequest['mode'], o: MigrationOptions): void {
+  if (mode === 'live-shared') return;
   const asked = [
     ...(o.postcopy ? ['--postcopy'] : []),
     ...(o.postcopyAfterPrecopy ? ['--postcopy-after-precopy'] : []),
@@ -380,8 +433,8 @@ function refuseUnbuiltPostcopy(o: MigrationOptions): void {
   if (asked.length) {
     throw new VmhopError(
       'VMHOP_ERR_MIGRATION_OPTIONS',
-      `${asked.join(', ')}: post-copy is not available in this vmhop yet; use pre-copy (the default) with --auto-converge, --bandwidth or --timeout-action suspend`,
-      { options: asked },
+      `${asked.join(', ')}: post-copy is available only for live migrations over shared storage, not for ${mode === 'live-copy' ? 'a live migration that copies the disks (--copy-storage)' : 'an offline migration'}; drop the option, or use --auto-converge, --bandwidth or --timeout-action suspend`,
+      { options: asked, mode },
     );
   }
 }

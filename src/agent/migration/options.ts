@@ -155,7 +155,7 @@ function notesFor(opts: MigrationOptions): string[] {
         : 'may switch to post-copy (on --timeout-action postcopy or on request)',
     );
     notes.push(
-      'after a switch to post-copy the VM state is split across both hosts: a link or target failure then loses the VM',
+      'after a switch to post-copy the VM runs on the target while part of its RAM is still on the source: a cut link is recovered, but losing either host loses the VM',
     );
   }
   if (opts.compressed)

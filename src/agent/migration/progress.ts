@@ -108,6 +108,10 @@ export function ramStageOf(info: MigrationInfo): Progress['stage'] {
     case 'pre-switchover':
     case 'device':
       return 'switchover';
+    case 'postcopy-active':
+    case 'postcopy-paused':
+    case 'postcopy-recover':
+      return 'postcopy';
     case 'completed':
       return 'finishing';
     default:

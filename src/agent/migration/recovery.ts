@@ -2,10 +2,11 @@
 // back from what the journal says (rule 2, "journal first"). Source before the commit:
 // cancel and resume the source. Source at finish: ask the target; if it cannot say, the
 // job needs an operator and the source stays paused. Target before the commit: clean up.
-import { cont, queryStatus } from '../../qmp/index.js';
+import { cont, migrateContinue, queryMigrate, queryStatus, type QmpSession } from '../../qmp/index.js';
 import type { JobRow } from '../db/job-store.js';
 import type { MigrationContext } from './context.js';
 import type { TargetSide } from './incoming/target-side.js';
+import { followPostcopy } from './outgoing/follow-postcopy.js';
 import { retireSource } from './outgoing/retire-source.js';
 import { cancelAndResume } from './outgoing/rollback.js';
 
@@ -62,6 +63,12 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
     fail('the source agent restarted during the migration; the VM runs on the source');
     return;
   }
+  const mig = qmp ? (await queryMigrate(qmp)).status : undefined;
+  if (mig?.startsWith('postcopy') && (job.phase === 'finish' || job.phase === 'confirm')) {
+    // The target runs the guest and pulls its missing pages from this QEMU: keep serving them.
+    void continuePostcopy(c, job, qmp as QmpSession);
+    return;
+  }
   if (job.phase === 'confirm') {
     await retireSource(c, job.vm, job.peer, job.options.keepSource);
     c.jobs.end(job.id, 'completed', report(job, 'completed', 'finished after an agent restart'));
@@ -83,7 +90,11 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
     );
     return;
   }
-  if (remote.phase === 'finish') {
+  if (remote.phase === 'finish' && mig === 'pre-switchover' && qmp) {
+    // Committed for post-copy while the source still waited at its pause: let QEMU go on.
+    await migrateContinue(qmp, { state: 'pre-switchover' });
+    void continuePostcopy(c, job, qmp);
+  } else if (remote.phase === 'finish') {
     c.jobs.advance(job.id, 'confirm', 'the target committed (learnt after a restart)');
     await retireSource(c, job.vm, job.peer, job.options.keepSource);
     c.jobs.end(job.id, 'completed', report(job, 'completed', 'finished after an agent restart'));
@@ -97,6 +108,30 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
       report(job, 'needs-operator', 'the target has not committed yet; the source stays paused'),
     );
   }
+}
+
+/** A post-copy the previous agent process left running: make sure the target runs, follow it, retire. */
+async function continuePostcopy(c: MigrationContext, job: JobRow, qmp: QmpSession): Promise<void> {
+  const peer = c.peer(job.peer);
+  c.jobs.journal(job.id, 'post-copy was running when the agent restarted: following it again');
+  try {
+    await peer.finish(job.id);
+    const { migrationAddress: address } = await peer.hostInfo();
+    await followPostcopy(qmp, {
+      peer,
+      jobId: job.id,
+      address,
+      stallTimeoutMs: job.options.stallTimeoutMs,
+      onSample: () => undefined,
+      journal: (text) => c.jobs.journal(job.id, text),
+    });
+    c.jobs.advance(job.id, 'confirm', 'every page is on the target; retiring the source');
+    await retireSource(c, job.vm, job.peer, job.options.keepSource);
+    c.jobs.end(job.id, 'completed', report(job, 'completed', 'post-copy finished after an agent restart'));
+  } catch (e) {
+    c.jobs.end(job.id, 'needs-operator', report(job, 'needs-operator', (e as Error).message));
+  }
+  c.events.publish({ type: 'job.ended', job: job.id, vm: job.vm, state: c.jobs.get(job.id).state });
 }
 
 function report(

@@ -8,7 +8,14 @@ import { VmhopError, errorCatalogue, type ErrorCode } from '../../protocol/error
 import { PROTOCOL_VERSION } from '../../protocol/host.js';
 import type { JobInfo } from '../../protocol/migration.js';
 import type { VolumeInfo } from '../../protocol/storage.js';
-import type { PeerHostInfo, PeerLink, PrepareReply, PrepareRequest } from './peer-link.js';
+import type {
+  PeerHostInfo,
+  PeerLink,
+  PostcopyAction,
+  PostcopyReply,
+  PrepareReply,
+  PrepareRequest,
+} from './peer-link.js';
 import type { OfflineCommitRequest, OfflinePrepareReply, OfflinePrepareRequest } from './offline-messages.js';
 
 export interface PeerTls {
@@ -114,6 +121,13 @@ export class HttpPeerLink implements PeerLink {
     await this.call('POST', `/v1/peer/migrations/${jobId}/abort`, {
       protocolVersion: PROTOCOL_VERSION,
       reason,
+    });
+  }
+
+  postcopy(jobId: string, action: PostcopyAction) {
+    return this.call<PostcopyReply>('POST', `/v1/peer/migrations/${jobId}/postcopy`, {
+      protocolVersion: PROTOCOL_VERSION,
+      action,
     });
   }
 

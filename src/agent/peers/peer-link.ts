@@ -50,6 +50,16 @@ export const PrepareReply = z.object({
 });
 export type PrepareReply = z.infer<typeof PrepareReply>;
 
+export const PostcopyAction = z.enum(['commit', 'pause', 'recover']);
+export type PostcopyAction = z.infer<typeof PostcopyAction>;
+/** `recover` answers with the new listener; the others with the incoming status they left. */
+export const PostcopyReply = z.object({
+  status: z.string().optional(),
+  address: z.string().optional(),
+  port: z.number().int().optional(),
+});
+export type PostcopyReply = z.infer<typeof PostcopyReply>;
+
 export type PeerHostInfo = HostInfo & { bridges: string[]; vmNames: string[] };
 
 export interface PeerLink {
@@ -63,6 +73,12 @@ export interface PeerLink {
   /** The commit: the target records that it owns the VM, then resumes it. */
   finish(jobId: string): Promise<void>;
   abort(jobId: string, reason: string): Promise<void>;
+  /**
+   * Post-copy on the target: `commit` writes "target owns the VM" before the source lets QEMU
+   * send the device state (the target may run from then on); `pause` stops its end of a stalled
+   * post-copy stream; `recover` listens for the source's resumed stream and says where.
+   */
+  postcopy(jobId: string, action: PostcopyAction): Promise<PostcopyReply>;
   job(jobId: string): Promise<JobInfo>;
   /** Offline copies (offline-messages.ts): partial files and the data listener; resume-aware. */
   offlinePrepare(req: OfflinePrepareRequest): Promise<OfflinePrepareReply>;

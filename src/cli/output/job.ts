@@ -34,6 +34,14 @@ export function humanJob(j: JobInfo): string {
       ],
       ['RAM sent', r.ramBytes !== undefined ? formatSize(r.ramBytes) : '-'],
       ['Passes', String(r.passes ?? '-')],
+      ...(r.postcopy
+        ? [
+            [
+              'Post-copy',
+              `after ${ms(r.postcopy.afterMs)} (${r.postcopy.reason}); ${r.postcopyPageRequests ?? 0} page requests, ${r.postcopy.recoveries} recoveries`,
+            ],
+          ]
+        : []),
       ['Encrypted', r.encrypted ? 'yes (TLS)' : 'NO (--insecure)'],
       ...Object.entries(r.diskBytes ?? {}).map(([d, b]) => [`Disk ${d}`, formatSize(b)]),
       ...(r.error ? [['Error', `${r.error.message} [${r.error.code}]`]] : []),

@@ -1,6 +1,6 @@
 // `vmhop migrate NAME --to HOST --live|--offline [options]`: starts the job on the source
 // agent and follows it to the end with a progress line on stderr; Ctrl-C cancels it.
-// Also domjobinfo, domjobabort, and job list/show for the history.
+// Also domjobinfo, domjobabort, migrate-postcopy, and job list/show for the history.
 import type { Command } from 'commander';
 import { VmhopError } from '../../protocol/errors.js';
 import type { JobInfo, PreflightCheck } from '../../protocol/migration.js';
@@ -118,10 +118,13 @@ export function registerMigrateVerbs(program: Command): void {
     .option('--bandwidth <MiB/s>', 'cap the migration rate (default: no cap)')
     .option('--max-downtime <ms>', 'largest acceptable pause at the switchover (QEMU default 300)')
     .option('--auto-converge', 'slow the guest down if it dirties memory faster than the link moves it')
-    .option('--postcopy', 'allow switching to post-copy (not available yet: refused)')
+    .option(
+      '--postcopy',
+      'allow switching to post-copy (shared storage only): on --timeout-action postcopy or `vmhop migrate-postcopy NAME`',
+    )
     .option(
       '--postcopy-after-precopy',
-      'switch to post-copy after the first pass (not available yet: refused)',
+      'with --postcopy: switch to post-copy once the first RAM pass is done',
     )
     .option('--parallel <N>', 'parallel connections (multifd)')
     .option('--compressed [method]', 'compress multifd streams: zlib (default) or zstd')
@@ -174,6 +177,20 @@ export function registerMigrateVerbs(program: Command): void {
           c.call<{ job: JobInfo | null }>('GET', `/v1/vms/${encodeURIComponent(cmd.args[0] as string)}/job`),
         );
         emit(g, r, (x) => (x.job ? humanJob(x.job) : 'no migration job'));
+      }),
+    );
+
+  program
+    .command('migrate-postcopy <name>')
+    .description(
+      "switch the VM's running --postcopy migration to post-copy now: the VM runs on the target at once and pulls the rest of its RAM",
+    )
+    .action(
+      runVerb(async (_f, g: GlobalOptions, cmd) => {
+        const r = await withClient(g, (c) =>
+          c.call<JobInfo>('POST', `/v1/vms/${encodeURIComponent(cmd.args[0] as string)}/job/postcopy`),
+        );
+        emit(g, r, (j) => `job ${j.id}: switching to post-copy`);
       }),
     );
 

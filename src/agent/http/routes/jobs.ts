@@ -84,4 +84,12 @@ export const jobRoutes =
       { schema: { params: Name, response: { 200: JobInfo } } },
       async (req) => s.engine.abortVm(req.params.name),
     );
+    app.post('/v1/jobs/:id/postcopy', { schema: { params: Id, response: { 200: JobInfo } } }, async (req) =>
+      s.engine.startPostcopy(req.params.id),
+    );
+    app.post(
+      '/v1/vms/:name/job/postcopy',
+      { schema: { params: Name, response: { 200: JobInfo } } },
+      async (req) => s.engine.startPostcopyVm(req.params.name),
+    );
   };

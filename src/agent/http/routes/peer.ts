@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { requirePeer } from '../auth.js';
-import { PrepareRequest } from '../../peers/peer-link.js';
+import { PostcopyAction, PrepareRequest } from '../../peers/peer-link.js';
 import { OfflineCommitRequest, OfflinePrepareRequest } from '../../peers/offline-messages.js';
 import { checkProtocol } from '../../migration/incoming/target-side.js';
 import { listBridges } from '../../vm/network.js';
@@ -53,6 +53,14 @@ export const peerRoutes =
       await s.engine.target.finish(req.params.id);
       return { ok: true };
     });
+    app.post(
+      '/v1/peer/migrations/:id/postcopy',
+      { schema: { params: Job, body: Versioned.extend({ action: PostcopyAction }) } },
+      async (req) => {
+        checkProtocol(req.body.protocolVersion);
+        return s.engine.target.postcopy(req.params.id, req.body.action);
+      },
+    );
     app.post('/v1/peer/migrations/:id/abort', { schema: { params: Job, body: Versioned } }, async (req) => {
       checkProtocol(req.body.protocolVersion);
       await s.engine.target.abort(req.params.id, req.body.reason ?? 'aborted by the source');

@@ -15,11 +15,16 @@ async function portFree(address: string, port: number): Promise<boolean> {
 }
 
 export async function listenIncoming(qmp: QmpExecutor, address: string): Promise<number> {
+  const port = await freePort(address);
+  await migrateIncoming(qmp, { uri: `tcp:${address}:${port}` });
+  return port;
+}
+
+/** The first port of PORT_RANGE nothing listens on; QEMU binds it right after (a lost race fails its bind, named). */
+export async function freePort(address: string): Promise<number> {
   for (let i = 0; i < PORT_RANGE.count; i++) {
     const port = PORT_RANGE.first + i;
-    if (!(await portFree(address, port))) continue;
-    await migrateIncoming(qmp, { uri: `tcp:${address}:${port}` });
-    return port;
+    if (await portFree(address, port)) return port;
   }
   throw new VmhopError(
     'VMHOP_ERR_MIGRATION_FAILED',

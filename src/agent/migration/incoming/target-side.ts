@@ -6,7 +6,7 @@ import { VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { JobInfo } from '../../../protocol/migration.js';
 import { killAndWait } from '../../process/signals.js';
-import type { PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
+import type { PostcopyAction, PostcopyReply, PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
 import { addTlsCreds, applySettings } from '../qemu-settings.js';
 import { serialized } from '../serialize.js';
@@ -14,6 +14,13 @@ import { createTargetVolumes, deleteTargetVolume } from './create-target-volumes
 import { exportDisks, NBD_SERVER_ARTIFACT, removeNbdArtifact } from './export-disks.js';
 import { listenIncoming } from './listen.js';
 import { OfflineTarget } from './offline-target.js';
+import {
+  checkReadyForPostcopy,
+  followPostcopyIncoming,
+  pauseIncoming,
+  recoverIncoming,
+  waitPostcopyRunnable,
+} from './postcopy-target.js';
 import { watchIncoming } from './watch-incoming.js';
 
 export function checkProtocol(version: number): void {
@@ -29,6 +36,8 @@ export function checkProtocol(version: number): void {
 export class TargetSide {
   /** Offline copies: no incoming QEMU, partial files and a data listener instead. */
   readonly offline: OfflineTarget;
+  /** Post-copy recovery listeners by job, so a repeated recover answers the port QEMU still listens on. */
+  private readonly recovering = new Map<string, number>();
 
   constructor(private readonly c: MigrationContext) {
     this.offline = new OfflineTarget(c, checkProtocol);
@@ -103,16 +112,14 @@ export class TargetSide {
     return qmp;
   }
 
-  /** The commit point: the durable "target owns the VM" record, then resume. */
+  /**
+   * The commit point: the durable "target owns the VM" record, then resume. After a post-copy
+   * commit the record already exists: the target waits for the device state, resumes, and keeps
+   * the job running until the last page has arrived.
+   */
   async finish(jobId: string): Promise<void> {
     return serialized(jobId, async () => {
-      const job = this.c.jobs.get(jobId);
-      if (job.role !== 'target')
-        throw new VmhopError(
-          'VMHOP_ERR_JOB_NOT_FOUND',
-          `job \`${jobId}\` is not an incoming migration here`,
-          { job: jobId },
-        );
+      const job = this.incoming(jobId);
       if (job.phase === 'finish' && job.state === 'completed') return;
       if (job.state !== 'running') {
         throw new VmhopError(
@@ -122,19 +129,75 @@ export class TargetSide {
         );
       }
       const qmp = this.qmp(job.vm);
-      await waitIncomingCompleted(qmp, 30_000);
-      await this.stopNbd(jobId, qmp);
-      this.c.vmStore.update(job.vm, { owner: 'local' });
-      this.c.jobs.advance(jobId, 'finish', 'target owns the VM (commit record written)');
-      // The copied volumes are the VM's now: no later cleanup of this job may delete them.
-      for (const a of this.c.jobs.artifacts(jobId).filter((x) => x.kind === 'volume'))
-        this.c.jobs.removeArtifact(jobId, a.kind, a.ref);
+      const postcopy = job.phase === 'finish';
+      if (postcopy) await waitPostcopyRunnable(qmp, 60_000);
+      else {
+        await waitIncomingCompleted(qmp, 30_000);
+        await this.stopNbd(jobId, qmp);
+        this.commitRecord(jobId, 'target owns the VM (commit record written)');
+      }
       await cont(qmp);
       this.c.supervisor.setState(job.vm, 'running');
       await announceSelf(qmp, { initial: 50, max: 550, rounds: 5, step: 100 }).catch(() => undefined);
+      if (postcopy) {
+        this.c.jobs.journal(jobId, 'resumed; post-copy brings the remaining pages');
+        void followPostcopyIncoming(this.c, jobId).finally(() => this.recovering.delete(jobId));
+        return;
+      }
       this.c.jobs.end(jobId, 'completed');
       this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'completed' });
     });
+  }
+
+  /** Post-copy steps the source asks for: the early commit, and pause / recover of a stalled stream. */
+  async postcopy(jobId: string, action: PostcopyAction): Promise<PostcopyReply> {
+    return serialized(jobId, async () => {
+      const job = this.incoming(jobId);
+      if (job.state !== 'running') {
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_FAILED',
+          `incoming job \`${jobId}\` already ended ${job.state}`,
+          { job: jobId, state: job.state, outcomeKnown: true },
+        );
+      }
+      const qmp = this.qmp(job.vm);
+      if (action === 'commit') {
+        if (job.phase !== 'finish') {
+          await checkReadyForPostcopy(qmp);
+          this.commitRecord(jobId, 'target owns the VM (commit record written before post-copy)');
+        }
+        return { status: 'committed' };
+      }
+      if (job.phase !== 'finish') {
+        throw new VmhopError(
+          'VMHOP_ERR_VM_STATE',
+          `incoming job \`${jobId}\` is not in post-copy (phase ${job.phase}): nothing to ${action}`,
+          { job: jobId, outcomeKnown: true },
+        );
+      }
+      this.c.jobs.journal(jobId, `post-copy ${action} (asked by the source)`);
+      return action === 'pause'
+        ? pauseIncoming(qmp)
+        : recoverIncoming(qmp, this.c.migrationAddress, this.recovering, jobId);
+    });
+  }
+
+  private incoming(jobId: string) {
+    const job = this.c.jobs.get(jobId);
+    if (job.role !== 'target')
+      throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `job \`${jobId}\` is not an incoming migration here`, {
+        job: jobId,
+      });
+    return job;
+  }
+
+  /** Writes the commit record; the copied volumes belong to the VM from then on. */
+  private commitRecord(jobId: string, note: string): void {
+    this.c.vmStore.update(this.c.jobs.get(jobId).vm, { owner: 'local' });
+    this.c.jobs.advance(jobId, 'finish', note);
+    // The copied volumes are the VM's now: no later cleanup of this job may delete them.
+    for (const a of this.c.jobs.artifacts(jobId).filter((x) => x.kind === 'volume'))
+      this.c.jobs.removeArtifact(jobId, a.kind, a.ref);
   }
 
   async abort(jobId: string, reason: string): Promise<void> {

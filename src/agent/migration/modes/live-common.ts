@@ -11,7 +11,7 @@ import { retireSource } from '../outgoing/retire-source.js';
 import { cancelAndResume } from '../outgoing/rollback.js';
 import { startMigration } from '../outgoing/start-migration.js';
 import { completeSwitchover } from '../outgoing/switchover.js';
-import { watchUntilSwitchover } from '../outgoing/watch-migration.js';
+import { watchUntilSwitchover, type SwitchoverPause } from '../outgoing/watch-migration.js';
 import type { ModeRun } from './types.js';
 
 export async function prepareTarget(
@@ -56,21 +56,37 @@ export async function sendRam(
   target: PrepareReply,
   atPause: () => Promise<void> = async () => undefined,
 ): Promise<RamResult> {
+  const pause = await runUntilPause(r, qmp, target);
+  await atPause();
+  return switchOver(r, qmp, pause);
+}
+
+/** Starts the RAM copy and follows it until QEMU stops the guest at the pre-switchover pause. */
+export async function runUntilPause(
+  r: ModeRun,
+  qmp: QmpSession,
+  target: PrepareReply,
+): Promise<SwitchoverPause & { last: MigrationInfo | undefined }> {
   let last: MigrationInfo | undefined;
   await startMigration(qmp, r.settings.source, target, r.job.options.insecure ? undefined : r.c.tlsDir);
-  const { pausedAt, notes } = await watchUntilSwitchover(qmp, {
+  const pause = await watchUntilSwitchover(qmp, {
     signal: r.signal,
     options: r.job.options,
+    postcopyRequested: r.postcopyRequested,
     onSample: (info, at) => {
       last = info;
       r.onSample(info, at, 'ram');
     },
   });
   r.c.jobs.journal(r.job.id, 'source paused at pre-switchover');
-  await atPause();
-  last = await completeSwitchover(qmp);
+  return { ...pause, last };
+}
+
+/** Pre-copy's switchover: QEMU sends the last pages and the device state while the guest stays stopped. */
+export async function switchOver(r: ModeRun, qmp: QmpSession, pause: SwitchoverPause): Promise<RamResult> {
+  const last = await completeSwitchover(qmp);
   r.onSample(last, Date.now(), 'switchover');
-  return { pausedAt, notes, last };
+  return { pausedAt: pause.pausedAt, notes: pause.notes, last };
 }
 
 /** The commit on the target, then the source's retirement; resolves with the moment of the commit. */
@@ -102,6 +118,7 @@ export async function commitAndRetire(r: ModeRun, qmp: QmpSession, wasRunning: b
 /** The RAM figures of the report from the last query-migrate sample. */
 export function ramFigures(last: MigrationInfo | undefined) {
   return {
+    ...(last?.ram?.['postcopy-requests'] ? { postcopyPageRequests: last.ram['postcopy-requests'] } : {}),
     ...(last?.downtime !== undefined ? { qemuDowntimeMs: last.downtime } : {}),
     ramBytes: last?.ram?.transferred ?? 0,
     passes: last?.ram?.['dirty-sync-count'] ?? 0,

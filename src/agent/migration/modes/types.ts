@@ -17,7 +17,9 @@ export interface ModeRun {
   peer: PeerLink;
   settings: ReturnType<typeof planMigrationSettings>;
   signal: AbortSignal;
-  onSample: (info: MigrationInfo, at: number, stage: 'ram' | 'switchover') => void;
+  onSample: (info: MigrationInfo, at: number, stage: 'ram' | 'switchover' | 'postcopy') => void;
+  /** True once the user asked to switch to post-copy now (`vmhop migrate-postcopy`). */
+  postcopyRequested: () => boolean;
   /** Progress of a stage the engine cannot sample from query-migrate (disk copies). */
   onProgress: (p: Partial<Progress>) => void;
 }
@@ -32,6 +34,10 @@ export interface ModeResult {
   ramBytes?: number;
   ramNonZeroBytes?: number;
   passes?: number;
+  /** Set when the job switched to post-copy: when, why, and what it took. */
+  postcopy?: { afterMs: number; reason: string; recoveries: number };
+  /** Pages the target asked for during post-copy (QEMU's postcopy-requests). */
+  postcopyPageRequests?: number;
   /** Bytes copied per disk target (vda, ...). */
   diskBytes?: Record<string, number>;
   notes: string[];

@@ -1,7 +1,16 @@
 // Source: follows the RAM copy until QEMU stops the guest at the pre-switchover pause.
 // A stall watchdog (no transferred byte for stallTimeoutMs: a silent link drop, which TCP
 // alone would sit out for many minutes), the --timeout action and a cancel all end it here.
-import { queryMigrate, stop, type MigrationInfo, type QmpExecutor } from '../../../qmp/index.js';
+// With --postcopy it also asks QEMU to switch to post-copy (after the first full pass, at the
+// --timeout, or when the user asks); QEMU then stops at the same pause, before it sends the
+// device state, so the caller can write the commit record before the target can run.
+import {
+  migrateStartPostcopy,
+  queryMigrate,
+  stop,
+  type MigrationInfo,
+  type QmpExecutor,
+} from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
 import type { MigrationOptions } from '../../../protocol/migration.js';
 
@@ -9,18 +18,25 @@ export interface WatchOptions {
   signal: AbortSignal;
   options: MigrationOptions;
   onSample: (info: MigrationInfo, at: number) => void;
+  /** True once the user asked for the switch to post-copy (`vmhop migrate-postcopy`). */
+  postcopyRequested?: () => boolean;
   intervalMs?: number;
 }
 
+export interface SwitchoverPause {
+  pausedAt: number;
+  notes: string[];
+  /** Set when post-copy was requested: the pause is the start of post-copy (or, if the copy converged first, of a normal switchover). */
+  postcopy?: { afterMs: number; reason: string };
+}
+
 /** Resolves with the moment the source was seen paused at pre-switchover. */
-export async function watchUntilSwitchover(
-  qmp: QmpExecutor,
-  w: WatchOptions,
-): Promise<{ pausedAt: number; notes: string[] }> {
+export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): Promise<SwitchoverPause> {
   const started = Date.now();
   let lastBytes = -1;
   let lastMoveAt = started;
   let suspended = false;
+  let postcopy: SwitchoverPause['postcopy'];
   const notes: string[] = [];
   for (;;) {
     if (w.signal.aborted) {
@@ -32,7 +48,7 @@ export async function watchUntilSwitchover(
     const now = Date.now();
     w.onSample(info, now);
     if (info.status === 'pre-switchover' || info.status === 'device' || info.status === 'completed')
-      return { pausedAt: now, notes };
+      return { pausedAt: now, notes, ...(postcopy ? { postcopy } : {}) };
     if (info.status === 'failed' || info.status === 'cancelled') {
       throw new VmhopError(
         'VMHOP_ERR_MIGRATION_FAILED',
@@ -51,7 +67,14 @@ export async function watchUntilSwitchover(
         { stalledMs: now - lastMoveAt },
       );
     }
-    if (w.options.timeoutS && now - started > w.options.timeoutS * 1000) {
+    const timedOut = !!w.options.timeoutS && now - started > w.options.timeoutS * 1000;
+    const why = postcopy ? undefined : postcopyReason(info, w, timedOut);
+    if (why && info.status === 'active') {
+      await migrateStartPostcopy(qmp);
+      postcopy = { afterMs: now - started, reason: why };
+      notes.push(`asked QEMU to switch to post-copy after ${((now - started) / 1000).toFixed(1)} s: ${why}`);
+    }
+    if (timedOut && w.options.timeoutAction !== 'postcopy') {
       if (w.options.timeoutAction === 'abort') {
         throw new VmhopError(
           'VMHOP_ERR_MIGRATION_FAILED',
@@ -70,4 +93,15 @@ export async function watchUntilSwitchover(
     }
     await new Promise((r) => setTimeout(r, w.intervalMs ?? 250));
   }
+}
+
+/** Why the copy should switch to post-copy now, or undefined. Only with --postcopy (the options layer refuses the rest). */
+function postcopyReason(info: MigrationInfo, w: WatchOptions, timedOut: boolean): string | undefined {
+  if (!w.options.postcopy) return undefined;
+  if (w.postcopyRequested?.()) return 'asked for (migrate-postcopy)';
+  if (w.options.postcopyAfterPrecopy && (info.ram?.['dirty-sync-count'] ?? 0) >= 2)
+    return 'the first full RAM pass is done (--postcopy-after-precopy)';
+  if (timedOut && w.options.timeoutAction === 'postcopy')
+    return `--timeout ${w.options.timeoutS} s reached (--timeout-action postcopy)`;
+  return undefined;
 }

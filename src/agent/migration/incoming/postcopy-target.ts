@@ -1,0 +1,129 @@
+// The target's part of a post-copy migration. The commit record is written while the source is
+// stopped at its pre-switchover pause, before QEMU sends the device state: from then on the
+// target may run, and its RAM arrives page by page, so the job stays running until the incoming
+// stream completes. A stalled stream is paused and recovered on a new listener (migrate-pause /
+// migrate-recover, out of band: a vCPU waiting for a page can block QEMU's main loop).
+import {
+  migratePause,
+  migrateRecover,
+  queryMigrate,
+  queryStatus,
+  type QmpExecutor,
+  type QmpSession,
+} from '../../../qmp/index.js';
+import { VmhopError } from '../../../protocol/errors.js';
+import type { PostcopyReply } from '../../peers/peer-link.js';
+import type { MigrationContext } from '../context.js';
+import { freePort } from './listen.js';
+
+/** Statuses of the incoming side once post-copy started. */
+const POSTCOPY = new Set(['postcopy-active', 'postcopy-paused', 'postcopy-recover']);
+
+/** The post-copy commit is taken only while the incoming RAM copy is healthy. */
+export async function checkReadyForPostcopy(qmp: QmpExecutor): Promise<void> {
+  const st = (await queryMigrate(qmp)).status;
+  if (st !== 'active') {
+    throw new VmhopError(
+      'VMHOP_ERR_MIGRATION_FAILED',
+      `the incoming migration is ${st ?? 'not running'}, not active: the target does not take over for post-copy`,
+      { status: st, outcomeKnown: true },
+    );
+  }
+}
+
+/**
+ * After the commit, QEMU first receives the device state and the "run" command, which (with -S)
+ * leaves it `paused` instead of `inmigrate`; `cont` is only meaningful from then on.
+ */
+export async function waitPostcopyRunnable(qmp: QmpExecutor, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const mig = (await queryMigrate(qmp)).status;
+    if (mig === 'failed' || mig === 'cancelled') {
+      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming post-copy ${mig} on the target`, {
+        status: mig,
+      });
+    }
+    const run = (await queryStatus(qmp)).status;
+    if (run !== 'inmigrate' && (mig === 'completed' || POSTCOPY.has(mig ?? ''))) return;
+    if (Date.now() > until) {
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_FAILED',
+        `the target did not receive the device state within ${timeoutMs / 1000} s (migration ${mig}, run state ${run})`,
+        { status: mig },
+      );
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Pauses this end of a stalled post-copy stream; an end that is already paused is left as it is. */
+export async function pauseIncoming(qmp: QmpSession): Promise<PostcopyReply> {
+  await migratePause(qmp, { timeoutMs: 5_000 }).catch(() => undefined);
+  return { status: await incomingStatus(qmp) };
+}
+
+/**
+ * A new listener for the source's `migrate resume`. QEMU refuses a second migrate-recover while the
+ * first still listens ("triggered already"): the port of that one is answered again.
+ */
+export async function recoverIncoming(
+  qmp: QmpSession,
+  address: string,
+  listening: Map<string, number>,
+  jobId: string,
+): Promise<PostcopyReply> {
+  const port = await freePort(address);
+  try {
+    await migrateRecover(qmp, { uri: `tcp:${address}:${port}` }, { timeoutMs: 5_000 });
+    listening.set(jobId, port);
+    return { address, port };
+  } catch (e) {
+    const earlier = listening.get(jobId);
+    if (earlier !== undefined && /triggered already/i.test((e as Error).message))
+      return { address, port: earlier };
+    throw new VmhopError(
+      'VMHOP_ERR_MIGRATION_FAILED',
+      `the target cannot listen for the resumed post-copy: ${(e as Error).message}`,
+      { outcomeKnown: true },
+    );
+  }
+}
+
+/** The incoming status, or `unknown` when the in-band monitor is blocked (a vCPU waits for a page). */
+async function incomingStatus(qmp: QmpExecutor): Promise<string> {
+  try {
+    return (await queryMigrate(qmp, { timeoutMs: 2_000 })).status ?? 'none';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/**
+ * Ends the target's job once every page has arrived. Bounded by the VM's QEMU: a QEMU that exits
+ * during post-copy took the only running copy of the guest with it, which the job says.
+ */
+export async function followPostcopyIncoming(c: MigrationContext, jobId: string): Promise<void> {
+  const vm = c.jobs.get(jobId).vm;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 1_000));
+    const job = c.jobs.find(jobId);
+    if (!job || job.state !== 'running') return;
+    const qmp = c.supervisor.qmpOf(vm);
+    const st = qmp ? await incomingStatus(qmp) : 'gone';
+    if (st === 'completed') {
+      c.jobs.end(jobId, 'completed');
+      c.events.publish({ type: 'job.ended', job: jobId, vm, state: 'completed' });
+      return;
+    }
+    if (st === 'gone' || st === 'failed') {
+      c.jobs.journal(
+        jobId,
+        `post-copy ${st === 'gone' ? 'QEMU exited' : 'failed'} before every page arrived`,
+      );
+      c.jobs.end(jobId, 'needs-operator');
+      c.events.publish({ type: 'job.ended', job: jobId, vm, state: 'needs-operator' });
+      return;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+// The post-copy ending of a live migration over shared storage, from the source's pre-switchover
+// pause that migrate-start-postcopy led to. The commit record is written on the target while the
+// source is stopped and before QEMU sends the device state: that is the moment from which the
+// target can run. A refusal then resumes the source; no answer leaves it paused. After the commit
+// the source QEMU is never resumed; it serves the target's page requests until QEMU says
+// `completed`, and only then is it retired.
+import { VmhopError, isVmhopError } from '../../../protocol/errors.js';
+import { migrateContinue, type QmpSession } from '../../../qmp/index.js';
+import type { PrepareReply } from '../../peers/peer-link.js';
+import { commitOnTarget } from '../outgoing/commit.js';
+import { followPostcopy } from '../outgoing/follow-postcopy.js';
+import { retireSource } from '../outgoing/retire-source.js';
+import { cancelAndResume } from '../outgoing/rollback.js';
+import type { SwitchoverPause } from '../outgoing/watch-migration.js';
+import { ramFigures } from './live-common.js';
+import type { ModeResult, ModeRun } from './types.js';
+
+export async function finishWithPostcopy(
+  r: ModeRun,
+  qmp: QmpSession,
+  target: PrepareReply,
+  pause: SwitchoverPause & { postcopy: NonNullable<SwitchoverPause['postcopy']> },
+  wasRunning: boolean,
+): Promise<Omit<ModeResult, 'setupMs'>> {
+  const { c, job, peer } = r;
+  c.jobs.advance(job.id, 'finish', 'post-copy: asking the target to commit before the device state moves');
+  const commit = await commitOnTarget(peer, job.id, 60_000, () => peer.postcopy(job.id, 'commit'));
+  if (!commit.committed) {
+    if (commit.known) {
+      await cancelAndResume(qmp, wasRunning);
+      await peer.abort(job.id, commit.error.message).catch(() => undefined);
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_FAILED',
+        `the target did not take over for post-copy: ${commit.error.message}; the VM runs on the source`,
+        {},
+      );
+    }
+    throw unknownOutcome(r, `no answer from \`${peer.name}\` on the post-copy commit`, commit.error);
+  }
+  try {
+    await migrateContinue(qmp, { state: 'pre-switchover' });
+  } catch (e) {
+    throw unknownOutcome(r, 'the source QEMU did not leave its pre-switchover pause after the commit', e);
+  }
+  const resumed = await commitOnTarget(peer, job.id);
+  if (!resumed.committed)
+    throw unknownOutcome(r, `\`${peer.name}\` owns the VM but did not confirm it resumed it`, resumed.error);
+  c.jobs.journal(job.id, 'the target runs the VM; post-copy brings the remaining pages');
+  const { last, recoveries } = await followPostcopy(qmp, {
+    peer,
+    jobId: job.id,
+    address: target.address,
+    stallTimeoutMs: job.options.stallTimeoutMs,
+    onSample: (info, at) => r.onSample(info, at, 'postcopy'),
+    journal: (text) => c.jobs.journal(job.id, text),
+  });
+  c.jobs.advance(job.id, 'confirm', 'every page is on the target; retiring the source');
+  await retireSource(c, r.vm.name, peer.name, job.options.keepSource);
+  return {
+    downtimeMs: resumed.at - pause.pausedAt,
+    pausedAt: pause.pausedAt,
+    resumedAt: resumed.at,
+    ...ramFigures(last),
+    postcopy: { ...pause.postcopy, recoveries },
+    notes: [
+      ...pause.notes,
+      ...(recoveries ? [`the post-copy stream was recovered ${recoveries} time(s)`] : []),
+    ],
+  };
+}
+
+function unknownOutcome(r: ModeRun, what: string, cause: unknown): VmhopError {
+  const why = isVmhopError(cause) || cause instanceof Error ? cause.message : String(cause);
+  return new VmhopError(
+    'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
+    `${what} (${why}): the source QEMU stays paused and is kept; check \`${r.peer.name}\` and run \`vmhop job show ${r.job.id}\``,
+    { job: r.job.id },
+  );
+}
