@@ -1,0 +1,171 @@
+// Post-copy on the test bed, through the CLI: the switch after the first RAM pass, the switch
+// on request (migrate-postcopy), and a migration link cut while the target already runs the
+// guest, recovered with migrate-pause / migrate-recover once the link is back. After each: the
+// VM runs on exactly one host, the sampler never saw both run, the heartbeat never went back,
+// and every page the memory dirtier wrote reads back intact.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import * as testbed from '../../src/testbed/testbed.js';
+import { guestCommand, startGapProbe, waitForGuest } from '../../src/testbed/client.js';
+import type { HostPlan } from '../../src/testbed/plan.js';
+import type { JobInfo } from '../../src/protocol/migration.js';
+import { vmhop, vmhopOk } from './helpers/cli.js';
+import { startSampler } from './helpers/run-sampler.js';
+import { waitFor } from './helpers/wait-for.js';
+
+interface Vm {
+  name: string;
+  state: string;
+}
+type Job = JobInfo & { error?: { code: string; message: string } };
+const VM = 'pc1';
+const IP = '10.77.0.32';
+let hosts: HostPlan[];
+
+const where = async () => {
+  const out: Record<string, string> = {};
+  for (const h of ['a', 'b']) {
+    const v = (await vmhopOk<{ vms: Vm[] }>(['-c', h, 'list'])).vms.find((x) => x.name === VM);
+    if (v) out[h] = v.state;
+  }
+  return out;
+};
+
+async function expectRunsOnlyOn(host: string) {
+  expect(await where()).toEqual({ [host]: 'running' });
+  for (const h of ['a', 'b']) {
+    const jobs = (await vmhopOk<{ jobs: JobInfo[] }>(['-c', h, 'job', 'list'])).jobs;
+    expect(jobs.filter((j) => j.state === 'running')).toEqual([]);
+  }
+}
+
+const status = async () => (await guestCommand(IP, 'status')) as { tick: number; disk: { ack: number } };
+
+/** Runs one migration while the sampler and the client's probe watch; checks the guest after it. */
+async function migrateWatched(from: string, to: string, flags: string[], during?: () => Promise<void>) {
+  const before = await status();
+  const sampler = startSampler(hosts, VM);
+  const gaps = startGapProbe(IP);
+  let job;
+  try {
+    const run = vmhop<Job>(['-c', from, 'migrate', VM, '--to', to, '--live', ...flags], 300_000);
+    await during?.();
+    job = await run;
+  } finally {
+    await testbed.link('migration', 'up');
+  }
+  const g = await gaps.stop();
+  const s = await sampler.stop();
+  expect(s.bothRunning).toBe(0);
+  expect(g.tickWentBackwards).toBe(false);
+  const after = await status();
+  expect(after.tick).toBeGreaterThan(before.tick);
+  expect(after.disk.ack).toBeGreaterThan(before.disk.ack);
+  expect(await guestCommand(IP, 'mem-verify')).toMatchObject({ ok: true, bad: 0 });
+  console.log(
+    `${from}->${to} ${flags.join(' ')}: ${job.json.state}, total ${job.json.report?.totalMs} ms, downtime ${job.json.report?.downtimeMs} ms, ` +
+      `post-copy ${JSON.stringify(job.json.report?.postcopy)}, ${job.json.report?.postcopyPageRequests ?? 0} page requests, client gap ${g.maxGapMs} ms`,
+  );
+  return job;
+}
+
+const progressOf = async (host: string) =>
+  (await vmhopOk<{ job: JobInfo | null }>(['-c', host, 'domjobinfo', VM])).job;
+
+beforeAll(async () => {
+  hosts = [await testbed.hostOf('a'), await testbed.hostOf('b')];
+  await vmhopOk([
+    ...['-c', 'a', 'create', VM, '--test-guest', '--start', '--ip', IP, '--memory', '256'],
+    ...['--pool', 'shared', '--disk', '128M', '--disk-writer', '--mem-dirty', '48'],
+  ]);
+  expect((await waitForGuest(IP, 60_000)).ok).toBe(true);
+});
+
+afterEach(async () => {
+  await testbed.link('migration', 'up');
+});
+
+afterAll(async () => {
+  for (const h of ['a', 'b']) {
+    await vmhop(['-c', h, 'destroy', VM]);
+    await vmhop(['-c', h, 'undefine', VM]);
+  }
+  await vmhop(['-c', 'a', 'vol-delete', `shared/${VM}-vda.qcow2`]);
+});
+
+describe('post-copy live migration over shared storage', () => {
+  it('switches to post-copy after the first RAM pass and finishes on b', async () => {
+    const job = await migrateWatched('a', 'b', [
+      '--postcopy',
+      '--postcopy-after-precopy',
+      '--bandwidth',
+      '8',
+    ]);
+    expect(job.exitCode).toBe(0);
+    expect(job.json.state).toBe('completed');
+    expect(job.json.report?.postcopy).toMatchObject({
+      reason: expect.stringMatching(/first full RAM pass/),
+      recoveries: 0,
+    });
+    await expectRunsOnlyOn('b');
+  });
+
+  it('switches when asked (migrate-postcopy), which only the source host accepts', async () => {
+    let refused;
+    const job = await migrateWatched('b', 'a', ['--postcopy', '--bandwidth', '4'], async () => {
+      await waitFor(async () => (await progressOf('b'))?.progress?.stage === 'ram');
+      refused = await vmhop(['-c', 'a', 'migrate-postcopy', VM]);
+      await vmhopOk(['-c', 'b', 'migrate-postcopy', VM]);
+    });
+    expect(JSON.stringify(refused)).toMatch(
+      /incoming side on this host: ask its source, `vmhop -c b migrate-postcopy pc1`/,
+    );
+    expect(job.json.state).toBe('completed');
+    expect(job.json.report?.postcopy?.reason).toMatch(/migrate-postcopy/);
+    await expectRunsOnlyOn('a');
+  });
+
+  it('recovers a post-copy whose link is cut while the target runs the guest', async () => {
+    let cutAt = 0;
+    let upAt = 0;
+    const job = await migrateWatched(
+      'a',
+      'b',
+      [
+        '--postcopy',
+        '--timeout',
+        '4',
+        '--timeout-action',
+        'postcopy',
+        '--bandwidth',
+        '4',
+        '--stall-timeout',
+        '3',
+      ],
+      async () => {
+        await waitFor(async () => (await progressOf('a'))?.progress?.stage === 'postcopy', 60_000);
+        await new Promise((r) => setTimeout(r, 1_500));
+        cutAt = Date.now();
+        await testbed.link('migration', 'down');
+        await new Promise((r) => setTimeout(r, 8_000));
+        // The job is past its commit: it may not be cancelled, and it waits for the link.
+        expect((await vmhop(['-c', 'a', 'domjobabort', VM])).exitCode).not.toBe(0);
+        expect((await progressOf('a'))?.state).toBe('running');
+        upAt = Date.now();
+        await testbed.link('migration', 'up');
+      },
+    );
+    expect(job.json.state).toBe('completed');
+    expect(job.json.report?.postcopy?.recoveries).toBeGreaterThanOrEqual(1);
+    const journal = (
+      await vmhopOk<{ journal: { at: string; entry: string }[] }>(['-c', 'a', 'job', 'show', job.json.id])
+    ).journal;
+    const pausedAt = Date.parse(journal.find((e) => /pausing the stream/.test(e.entry))?.at ?? '');
+    const resumedAt = Date.parse(journal.find((e) => /post-copy resumed/.test(e.entry))?.at ?? '');
+    expect(pausedAt).toBeGreaterThan(cutAt);
+    expect(resumedAt).toBeGreaterThan(upAt);
+    console.log(
+      `link cut: stream paused ${pausedAt - cutAt} ms after the cut (stall timeout 3 s), resumed ${resumedAt - upAt} ms after the link came back`,
+    );
+    await expectRunsOnlyOn('b');
+  });
+});
