@@ -208,10 +208,34 @@ describe('web UI on the test bed', () => {
     expect((await statesOf()).b).toBe('running');
   });
 
-  it('lists both migrations in the history', async () => {
+  it('switches a third migration to post-copy from its progress page; the report says so', async () => {
+    await page.goto(`${ui.url}#/vms`);
+    await expect.poll(() => vmRow('b').locator('.badge').textContent(), { timeout: 20_000 }).toBe('running');
+    await vmRow('b').getByRole('button', { name: 'Migrate' }).click();
+    const dialog = page.getByRole('dialog', { name: `Migrate ${VM} from b` });
+    await dialog.getByLabel('Bandwidth limit (MiB/s)').fill('4');
+    const after = dialog.getByLabel('Switch to post-copy after the first RAM pass');
+    expect(await after.isDisabled()).toBe(true);
+    await dialog.getByLabel(/^Allow post-copy/).check();
+    expect(await after.isEnabled()).toBe(true);
+    const target = dialog.getByRole('radio', { name: /^a/ });
+    await expect.poll(() => target.isEnabled(), { timeout: 60_000 }).toBe(true);
+    await dialog.getByRole('button', { name: 'Migrate to a' }).click();
+    await expect.poll(() => new URL(page.url()).hash, { timeout: 15_000 }).toMatch(/^#\/jobs\/b\//);
+    await expect.poll(samples, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
+    await page.getByRole('button', { name: 'Switch to post-copy' }).click();
+    await expect
+      .poll(() => page.getByTestId('report-result').textContent(), { timeout: 180_000 })
+      .toBe('completed');
+    expect(await page.getByRole('main').textContent()).toMatch(/Post-copy.*migrate-postcopy/);
+    await shot(page, '8b-migration-postcopy');
+    expect((await statesOf()).a).toBe('running');
+  });
+
+  it('lists the three migrations in the history', async () => {
     await page.goto(`${ui.url}#/migrations`);
     const table = page.getByRole('table', { name: 'History of migrations' });
-    await expect.poll(() => table.getByRole('row').count(), { timeout: 15_000 }).toBe(3);
+    await expect.poll(() => table.getByRole('row').count(), { timeout: 15_000 }).toBe(4);
     const text = await table.textContent();
     expect(text).toMatch(/completed/);
     expect(text).toMatch(/cancelled/);
@@ -243,7 +267,7 @@ describe('web UI on the test bed', () => {
   it('stays usable on a narrow window', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${ui.url}#/vms`);
-    await expect.poll(() => vmRow('b').locator('.badge').textContent(), { timeout: 20_000 }).toBe('running');
+    await expect.poll(() => vmRow('a').locator('.badge').textContent(), { timeout: 20_000 }).toBe('running');
     // Runs in the browser: the string form keeps DOM globals out of this Node-typed file.
     const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);

@@ -1,6 +1,6 @@
 // A migration job: while it runs, its phase, progress bars (RAM, each disk), live charts
 // of transfer rate, remaining bytes and dirty rate (latest values also as text), the ETA
-// with its reason, and Cancel; when it has ended, its report.
+// with its reason, Switch to post-copy while RAM is copied, and Cancel; when it has ended, its report.
 import { useState } from 'react';
 import type { JobInfo } from '../../../protocol/migration.js';
 import { agent, enc } from '../../api/http.js';
@@ -27,7 +27,17 @@ function Charts({ samples }: { samples: Sample[] }) {
 function Running({ host, job, samples }: { host: string; job: JobInfo; samples: Sample[] }) {
   const [error, setError] = useState<unknown>();
   const [cancelling, setCancelling] = useState(false);
+  const [switching, setSwitching] = useState(false);
   const p = job.progress;
+  // virsh migrate-postcopy; the agent explains when the job was started without post-copy.
+  const switchToPostcopy = () => {
+    setSwitching(true);
+    agent(host, 'POST', `/v1/jobs/${enc(job.id)}/postcopy`, {}).then(undefined, (e: unknown) => {
+      setSwitching(false);
+      setError(e);
+    });
+  };
+  const inRam = job.role === 'source' && job.phase === 'perform' && p?.stage === 'ram';
   const cancel = () => {
     setCancelling(true);
     agent(host, 'POST', `/v1/jobs/${enc(job.id)}/abort`, {}).then(undefined, (e: unknown) => {
@@ -67,7 +77,17 @@ function Running({ host, job, samples }: { host: string; job: JobInfo; samples: 
       <Charts samples={samples} />
       <ErrorNote error={error} />
       <div className="buttons">
-        <button type="button" className="danger" onClick={cancel} disabled={cancelling}>
+        {inRam && (
+          <button type="button" onClick={switchToPostcopy} disabled={switching}>
+            {switching ? 'Switching to post-copy…' : 'Switch to post-copy'}
+          </button>
+        )}
+        <button
+          type="button"
+          className="danger"
+          onClick={cancel}
+          disabled={cancelling || job.phase === 'finish'}
+        >
           {cancelling ? 'Cancelling…' : 'Cancel migration'}
         </button>
       </div>

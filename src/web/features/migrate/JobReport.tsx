@@ -28,6 +28,15 @@ export function JobReport({ report }: { report: Report }) {
         ))}
         <dt>RAM passes</dt>
         <dd>{report.passes ?? '–'}</dd>
+        {report.postcopy && (
+          <>
+            <dt>Post-copy</dt>
+            <dd>
+              after {duration(report.postcopy.afterMs)} ({report.postcopy.reason});{' '}
+              {report.postcopyPageRequests ?? 0} page requests, {report.postcopy.recoveries} recoveries
+            </dd>
+          </>
+        )}
         <dt>Set-up</dt>
         <dd>{duration(report.setupMs)}</dd>
         <dt>Encrypted</dt>

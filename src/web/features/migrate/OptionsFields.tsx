@@ -69,7 +69,16 @@ export function OptionsFields({
             checked={value.postcopy}
             onChange={(e) => set('postcopy', e.target.checked)}
           />
-          Allow post-copy
+          Allow post-copy (shared storage: the VM moves at once and fetches the rest of its RAM)
+        </label>
+        <label className="check">
+          <input
+            type="checkbox"
+            checked={value.postcopy && value.postcopyAfterPrecopy}
+            disabled={!value.postcopy}
+            onChange={(e) => set('postcopyAfterPrecopy', e.target.checked)}
+          />
+          Switch to post-copy after the first RAM pass
         </label>
         <label className="check">
           <input

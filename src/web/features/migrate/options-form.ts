@@ -21,6 +21,7 @@ export interface OptionFields {
   maxDowntimeMs: string;
   autoConverge: boolean;
   postcopy: boolean;
+  postcopyAfterPrecopy: boolean;
   parallel: string;
   compressed: '' | 'zlib' | 'zstd';
   keepSource: boolean;
@@ -33,6 +34,7 @@ export const DEFAULT_FIELDS: OptionFields = {
   maxDowntimeMs: '',
   autoConverge: false,
   postcopy: false,
+  postcopyAfterPrecopy: false,
   parallel: '',
   compressed: '',
   keepSource: false,
@@ -53,6 +55,7 @@ export function toRequest(
   const options: Partial<MigrationOptions> = {
     autoConverge: f.autoConverge,
     postcopy: f.postcopy,
+    postcopyAfterPrecopy: f.postcopy && f.postcopyAfterPrecopy,
     keepSource: f.keepSource,
     keepState: f.keepState,
     deleteSource: f.deleteSource,
