@@ -13,7 +13,7 @@ import { HOST_DATA_DIR, type HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
 import type { VolumeInfo } from '../../src/protocol/storage.js';
 import { QmpSession, queryBlockJobs, queryNamedBlockNodes } from '../../src/qmp/index.js';
-import { vmhop, vmhopOk } from './helpers/cli.js';
+import { removeVmEverywhere, vmhop, vmhopOk } from './helpers/cli.js';
 import { startSampler } from './helpers/run-sampler.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -86,11 +86,10 @@ afterEach(async () => {
 });
 
 afterAll(async () => {
-  for (const h of ['a', 'b']) {
-    await vmhop(['-c', h, 'destroy', VM]);
-    await vmhop(['-c', h, 'undefine', VM]);
-    await vmhop(['-c', h, 'vol-delete', VOL]);
-  }
+  await removeVmEverywhere(VM, [
+    { host: 'a', volume: VOL },
+    { host: 'b', volume: VOL },
+  ]);
 });
 
 async function migrate(from: string, to: string, extra: string[] = []) {

@@ -8,7 +8,7 @@ import * as testbed from '../../src/testbed/testbed.js';
 import { guestCommand, startGapProbe, waitForGuest } from '../../src/testbed/client.js';
 import type { HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
-import { vmhop, vmhopOk } from './helpers/cli.js';
+import { removeVmEverywhere, vmhop, vmhopOk } from './helpers/cli.js';
 import { startSampler } from './helpers/run-sampler.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -84,13 +84,7 @@ afterEach(async () => {
   await testbed.link('migration', 'up');
 });
 
-afterAll(async () => {
-  for (const h of ['a', 'b']) {
-    await vmhop(['-c', h, 'destroy', VM]);
-    await vmhop(['-c', h, 'undefine', VM]);
-  }
-  await vmhop(['-c', 'a', 'vol-delete', `shared/${VM}-vda.qcow2`]);
-});
+afterAll(() => removeVmEverywhere(VM, [{ host: 'a', volume: `shared/${VM}-vda.qcow2` }]));
 
 describe('post-copy live migration over shared storage', () => {
   it('switches to post-copy after the first RAM pass and finishes on b', async () => {

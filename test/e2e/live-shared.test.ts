@@ -8,7 +8,7 @@ import { guestCommand, measureGaps, waitForGuest } from '../../src/testbed/clien
 import { isAlive } from '../../src/agent/process/signals.js';
 import type { HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
-import { vmhop, vmhopOk } from './helpers/cli.js';
+import { removeVmEverywhere, vmhop, vmhopOk } from './helpers/cli.js';
 import { startSampler } from './helpers/run-sampler.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -73,13 +73,7 @@ afterEach(async () => {
   await testbed.shape({});
 });
 
-afterAll(async () => {
-  for (const h of ['a', 'b']) {
-    await vmhop(['-c', h, 'destroy', VM]);
-    await vmhop(['-c', h, 'undefine', VM]);
-  }
-  await vmhop(['-c', 'a', 'vol-delete', `shared/${VM}-vda.qcow2`]);
-});
+afterAll(() => removeVmEverywhere(VM, [{ host: 'a', volume: `shared/${VM}-vda.qcow2` }]));
 
 async function migrate(from: string, to: string, extra: string[] = []) {
   return vmhop<JobInfo & { error?: { code: string; message: string } }>(

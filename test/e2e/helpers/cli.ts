@@ -33,3 +33,12 @@ export async function vmhopOk<T = Record<string, unknown>>(args: string[], timeo
     throw new Error(`vmhop ${args.join(' ')} failed (${r.exitCode}): ${JSON.stringify(r.json)}`);
   return r.json;
 }
+
+/** Test clean-up: the VM destroyed and undefined on every host, then the named volumes deleted (all best effort). */
+export async function removeVmEverywhere(vm: string, volumes: { host: string; volume: string }[] = []) {
+  for (const h of ['a', 'b']) {
+    await vmhop(['-c', h, 'destroy', vm]);
+    await vmhop(['-c', h, 'undefine', vm]);
+  }
+  for (const v of volumes) await vmhop(['-c', v.host, 'vol-delete', v.volume]);
+}
