@@ -138,29 +138,6 @@ describe('live migration over shared storage', () => {
     await vmhopOk(['-c', 'b', 'undefine', VM]);
   });
 
-  it('moves it with multifd (--parallel 2) and zlib-compressed channels (--compressed), and back', async () => {
-    const sampler = startSampler(hosts, VM);
-    let there;
-    let back;
-    let seen;
-    try {
-      there = await migrate('a', 'b', ['--parallel', '2']);
-      back = await migrate('b', 'a', ['--parallel', '2', '--compressed', 'zlib']);
-    } finally {
-      seen = await sampler.stop();
-    }
-    expect(there.json.state).toBe('completed');
-    expect(back.json.state).toBe('completed');
-    expect(back.json.report?.options).toMatchObject({ parallel: 2, compressed: 'zlib' });
-    expect(back.json.report?.notes.join(' ')).toMatch(/zlib-compressed/);
-    expect(seen.bothRunning).toBe(0);
-    await expectRunsOnlyOn('a');
-    expect(await guestCommand(IP, 'mem-verify')).toMatchObject({ ok: true, bad: 0 });
-    console.log(
-      `multifd: ${there.json.report?.totalMs} ms, ${there.json.report?.ramBytes} B; multifd+zlib: ${back.json.report?.totalMs} ms, ${back.json.report?.ramBytes} B`,
-    );
-  });
-
   it('refuses a second migrate while one runs, and the first one is unaffected', async () => {
     const first = migrate('a', 'b', ['--bandwidth', '4']);
     await waitFor(
