@@ -6,7 +6,7 @@ import { cont, migrateContinue, queryMigrate, queryStatus, type QmpSession } fro
 import type { JobRow } from '../db/job-store.js';
 import type { MigrationContext } from './context.js';
 import type { TargetSide } from './incoming/target-side.js';
-import { followPostcopy } from './outgoing/follow-postcopy.js';
+import { followThenRetire } from './modes/live-postcopy.js';
 import { retireSource } from './outgoing/retire-source.js';
 import { cancelAndResume } from './outgoing/rollback.js';
 
@@ -116,17 +116,8 @@ async function continuePostcopy(c: MigrationContext, job: JobRow, qmp: QmpSessio
   c.jobs.journal(job.id, 'post-copy was running when the agent restarted: following it again');
   try {
     await peer.finish(job.id);
-    const { migrationAddress: address } = await peer.hostInfo();
-    await followPostcopy(qmp, {
-      peer,
-      jobId: job.id,
-      address,
-      stallTimeoutMs: job.options.stallTimeoutMs,
-      onSample: () => undefined,
-      journal: (text) => c.jobs.journal(job.id, text),
-    });
-    c.jobs.advance(job.id, 'confirm', 'every page is on the target; retiring the source');
-    await retireSource(c, job.vm, job.peer, job.options.keepSource);
+    const { migrationAddress } = await peer.hostInfo();
+    await followThenRetire(c, job, peer, qmp, migrationAddress, () => undefined);
     c.jobs.end(job.id, 'completed', report(job, 'completed', 'post-copy finished after an agent restart'));
   } catch (e) {
     c.jobs.end(job.id, 'needs-operator', report(job, 'needs-operator', (e as Error).message));

@@ -52,7 +52,7 @@ export type PrepareReply = z.infer<typeof PrepareReply>;
 
 export const PostcopyAction = z.enum(['commit', 'pause', 'recover']);
 export type PostcopyAction = z.infer<typeof PostcopyAction>;
-/** `recover` answers with the new listener; the others with the incoming status they left. */
+/** `recover` answers with the new listener, `commit` with status `committed`, `pause` with nothing. */
 export const PostcopyReply = z.object({
   status: z.string().optional(),
   address: z.string().optional(),

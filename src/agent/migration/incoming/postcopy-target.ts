@@ -57,10 +57,13 @@ export async function waitPostcopyRunnable(qmp: QmpExecutor, timeoutMs: number):
   }
 }
 
-/** Pauses this end of a stalled post-copy stream; an end that is already paused is left as it is. */
+/**
+ * Pauses this end of a stalled post-copy stream; an end that is already paused is left as it is.
+ * Nothing in band is asked: the main loop may be blocked, and the source only needs the pause.
+ */
 export async function pauseIncoming(qmp: QmpSession): Promise<PostcopyReply> {
   await migratePause(qmp, { timeoutMs: 5_000 }).catch(() => undefined);
-  return { status: await incomingStatus(qmp) };
+  return {};
 }
 
 /**

@@ -93,26 +93,41 @@ export async function switchOver(r: ModeRun, qmp: QmpSession, pause: SwitchoverP
 export async function commitAndRetire(r: ModeRun, qmp: QmpSession, wasRunning: boolean): Promise<number> {
   const { c, job, vm, peer } = r;
   c.jobs.advance(job.id, 'finish', 'RAM and device state sent; asking the target to commit');
-  const outcome = await commitOnTarget(peer, job.id);
-  if (!outcome.committed) {
-    if (outcome.known) {
-      // The target refused before resuming: the guest is only here, stopped. Run it again.
-      await cancelAndResume(qmp, wasRunning);
-      throw new VmhopError(
-        'VMHOP_ERR_MIGRATION_FAILED',
-        `the target did not take over: ${outcome.error.message}`,
-        {},
-      );
-    }
-    throw new VmhopError(
-      'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
-      `no answer from \`${peer.name}\` on whether it resumed \`${vm.name}\`: the source stays paused; check the target and run \`vmhop job show ${job.id}\``,
-      { job: job.id, cause: outcome.error.message },
-    );
-  }
+  const at = await commitOrResume(r, qmp, wasRunning);
   c.jobs.advance(job.id, 'confirm', 'the target runs the VM; retiring the source');
   await retireSource(c, vm.name, peer.name, job.options.keepSource);
-  return outcome.at;
+  return at;
+}
+
+/**
+ * Asks the target to commit (`ask`; by default finish: the record, then resume) while the source
+ * is stopped at its pause. A refusal is known: the guest is only here, so the target drops what it
+ * made and the source runs again. No answer is not: the source stays paused for an operator.
+ * Resolves with the moment of the commit.
+ */
+export async function commitOrResume(
+  r: ModeRun,
+  qmp: QmpSession,
+  wasRunning: boolean,
+  ask: () => Promise<unknown> = () => r.peer.finish(r.job.id),
+): Promise<number> {
+  const { job, vm, peer } = r;
+  const outcome = await commitOnTarget(peer, job.id, 60_000, ask);
+  if (outcome.committed) return outcome.at;
+  if (outcome.known) {
+    await cancelAndResume(qmp, wasRunning);
+    await peer.abort(job.id, outcome.error.message).catch(() => undefined);
+    throw new VmhopError(
+      'VMHOP_ERR_MIGRATION_FAILED',
+      `the target did not take over: ${outcome.error.message}; the VM runs on the source`,
+      {},
+    );
+  }
+  throw new VmhopError(
+    'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
+    `no answer from \`${peer.name}\` on whether it took over \`${vm.name}\`: the source stays paused; check the target and run \`vmhop job show ${job.id}\``,
+    { job: job.id, cause: outcome.error.message },
+  );
 }
 
 /** The RAM figures of the report from the last query-migrate sample. */

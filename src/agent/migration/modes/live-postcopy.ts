@@ -4,15 +4,16 @@
 // target can run. A refusal then resumes the source; no answer leaves it paused. After the commit
 // the source QEMU is never resumed; it serves the target's page requests until QEMU says
 // `completed`, and only then is it retired.
-import { VmhopError, isVmhopError } from '../../../protocol/errors.js';
-import { migrateContinue, type QmpSession } from '../../../qmp/index.js';
-import type { PrepareReply } from '../../peers/peer-link.js';
+import { VmhopError } from '../../../protocol/errors.js';
+import { migrateContinue, type MigrationInfo, type QmpSession } from '../../../qmp/index.js';
+import type { JobRow } from '../../db/job-store.js';
+import type { PeerLink, PrepareReply } from '../../peers/peer-link.js';
+import type { MigrationContext } from '../context.js';
 import { commitOnTarget } from '../outgoing/commit.js';
 import { followPostcopy } from '../outgoing/follow-postcopy.js';
 import { retireSource } from '../outgoing/retire-source.js';
-import { cancelAndResume } from '../outgoing/rollback.js';
 import type { SwitchoverPause } from '../outgoing/watch-migration.js';
-import { ramFigures } from './live-common.js';
+import { commitOrResume, ramFigures } from './live-common.js';
 import type { ModeResult, ModeRun } from './types.js';
 
 export async function finishWithPostcopy(
@@ -24,19 +25,7 @@ export async function finishWithPostcopy(
 ): Promise<Omit<ModeResult, 'setupMs'>> {
   const { c, job, peer } = r;
   c.jobs.advance(job.id, 'finish', 'post-copy: asking the target to commit before the device state moves');
-  const commit = await commitOnTarget(peer, job.id, 60_000, () => peer.postcopy(job.id, 'commit'));
-  if (!commit.committed) {
-    if (commit.known) {
-      await cancelAndResume(qmp, wasRunning);
-      await peer.abort(job.id, commit.error.message).catch(() => undefined);
-      throw new VmhopError(
-        'VMHOP_ERR_MIGRATION_FAILED',
-        `the target did not take over for post-copy: ${commit.error.message}; the VM runs on the source`,
-        {},
-      );
-    }
-    throw unknownOutcome(r, `no answer from \`${peer.name}\` on the post-copy commit`, commit.error);
-  }
+  await commitOrResume(r, qmp, wasRunning, () => peer.postcopy(job.id, 'commit'));
   try {
     await migrateContinue(qmp, { state: 'pre-switchover' });
   } catch (e) {
@@ -46,16 +35,9 @@ export async function finishWithPostcopy(
   if (!resumed.committed)
     throw unknownOutcome(r, `\`${peer.name}\` owns the VM but did not confirm it resumed it`, resumed.error);
   c.jobs.journal(job.id, 'the target runs the VM; post-copy brings the remaining pages');
-  const { last, recoveries } = await followPostcopy(qmp, {
-    peer,
-    jobId: job.id,
-    address: target.address,
-    stallTimeoutMs: job.options.stallTimeoutMs,
-    onSample: (info, at) => r.onSample(info, at, 'postcopy'),
-    journal: (text) => c.jobs.journal(job.id, text),
-  });
-  c.jobs.advance(job.id, 'confirm', 'every page is on the target; retiring the source');
-  await retireSource(c, r.vm.name, peer.name, job.options.keepSource);
+  const { last, recoveries } = await followThenRetire(c, job, peer, qmp, target.address, (info, at) =>
+    r.onSample(info, at, 'postcopy'),
+  );
   return {
     downtimeMs: resumed.at - pause.pausedAt,
     pausedAt: pause.pausedAt,
@@ -69,11 +51,32 @@ export async function finishWithPostcopy(
   };
 }
 
+/** Serves the target's page requests until QEMU says `completed` (recovering stalls), then retires the source. */
+export async function followThenRetire(
+  c: MigrationContext,
+  job: JobRow,
+  peer: PeerLink,
+  qmp: QmpSession,
+  address: string,
+  onSample: (info: MigrationInfo, at: number) => void,
+): Promise<{ last: MigrationInfo; recoveries: number }> {
+  const followed = await followPostcopy(qmp, {
+    peer,
+    jobId: job.id,
+    address,
+    stallTimeoutMs: job.options.stallTimeoutMs,
+    onSample,
+    journal: (text) => c.jobs.journal(job.id, text),
+  });
+  c.jobs.advance(job.id, 'confirm', 'every page is on the target; retiring the source');
+  await retireSource(c, job.vm, peer.name, job.options.keepSource);
+  return followed;
+}
+
 function unknownOutcome(r: ModeRun, what: string, cause: unknown): VmhopError {
-  const why = isVmhopError(cause) || cause instanceof Error ? cause.message : String(cause);
   return new VmhopError(
     'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
-    `${what} (${why}): the source QEMU stays paused and is kept; check \`${r.peer.name}\` and run \`vmhop job show ${r.job.id}\``,
+    `${what} (${cause instanceof Error ? cause.message : String(cause)}): the source QEMU stays paused and is kept; check \`${r.peer.name}\` and run \`vmhop job show ${r.job.id}\``,
     { job: r.job.id },
   );
 }
