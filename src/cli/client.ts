@@ -3,7 +3,7 @@
 // Connection failures become VMHOP_ERR_HOST_UNREACHABLE naming the URL.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { VmhopError, errorCatalogue, type ErrorCode } from '../protocol/errors.js';
+import { VmhopError, knownErrorCode, readErrorBody } from '../protocol/errors.js';
 import type { HostEntry } from './hosts-file.js';
 
 export class AgentClient {
@@ -45,17 +45,11 @@ export class AgentClient {
     }
     const text = await res.body.text();
     if (res.statusCode >= 400) {
-      let parsed: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } = {};
-      try {
-        parsed = JSON.parse(text) as typeof parsed;
-      } catch {
-        // not JSON: fall through with the raw text
-      }
-      const code = (parsed.error?.code ?? 'VMHOP_ERR_INTERNAL') as ErrorCode;
+      const body = readErrorBody(text);
       throw new VmhopError(
-        code in errorCatalogue ? code : 'VMHOP_ERR_INTERNAL',
-        parsed.error?.message ?? `HTTP ${res.statusCode} from ${this.conn.url}: ${text.slice(0, 200)}`,
-        parsed.error?.details ?? {},
+        knownErrorCode(body.code),
+        body.message ?? `HTTP ${res.statusCode} from ${this.conn.url}: ${text.slice(0, 200)}`,
+        body.details,
       );
     }
     return text;

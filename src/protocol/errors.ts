@@ -128,3 +128,28 @@ export class VmhopError extends Error {
 export function isVmhopError(e: unknown): e is VmhopError {
   return e instanceof VmhopError;
 }
+
+/** What an API answer with status ≥ 400 says: its `{error}` document, or nothing usable (a body that is not one). */
+export interface ErrorBody {
+  /** As sent; VMHOP_ERR_INTERNAL when the body named none. Not necessarily a code this version knows. */
+  code: string;
+  message: string | undefined;
+  details: Record<string, unknown>;
+}
+
+export function readErrorBody(text: string): ErrorBody {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    // not JSON: the caller falls back to the raw text
+  }
+  const e = (doc as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)
+    ?.error;
+  return { code: e?.code ?? 'VMHOP_ERR_INTERNAL', message: e?.message, details: e?.details ?? {} };
+}
+
+/** A code read from an answer, as one this version can raise: unknown codes become VMHOP_ERR_INTERNAL. */
+export function knownErrorCode(code: string): ErrorCode {
+  return code in errorCatalogue ? (code as ErrorCode) : 'VMHOP_ERR_INTERNAL';
+}

@@ -2,6 +2,7 @@
 // (virsh names where virsh has them), the persisted phases and end states, progress
 // samples and the final report. One set of string unions shared by engine, events and UI.
 import { z } from 'zod';
+import type { ErrorCode } from './errors.js';
 import { VM_NAME } from './vm-spec.js';
 
 export const MigrationMode = z.enum(['offline', 'live-shared', 'live-copy']);
@@ -22,6 +23,26 @@ export const JobState = z.enum([
   'needs-operator',
 ]);
 export type JobState = z.infer<typeof JobState>;
+
+/** A job that ended otherwise than completed, and the error code that says how: one table, read both ways. */
+type UnhappyEnd = Exclude<JobState, 'running' | 'completed'>;
+const ERROR_OF_END = {
+  failed: 'VMHOP_ERR_MIGRATION_FAILED',
+  cancelled: 'VMHOP_ERR_MIGRATION_CANCELLED',
+  interrupted: 'VMHOP_ERR_MIGRATION_INTERRUPTED',
+  'needs-operator': 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
+} as const satisfies Record<UnhappyEnd, ErrorCode>;
+
+/** The error code of a job that did not complete; a job still running counts as failed. */
+export function errorCodeOfEnd(state: Exclude<JobState, 'completed'>): ErrorCode {
+  return state === 'running' ? ERROR_OF_END.failed : ERROR_OF_END[state];
+}
+
+/** How a job ends on an error with this code; any code the table does not name means failed. */
+export function endOfErrorCode(code: string): UnhappyEnd {
+  const hit = Object.entries(ERROR_OF_END).find(([, c]) => c === code);
+  return hit ? (hit[0] as UnhappyEnd) : 'failed';
+}
 
 export const TimeoutAction = z.enum(['abort', 'suspend', 'postcopy']);
 

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { VmhopError, isVmhopError } from '../../protocol/errors.js';
 import {
+  endOfErrorCode,
   MigrateRequest,
   MigrationOptions,
   type JobInfo,
@@ -222,14 +223,7 @@ export class MigrationEngine {
       const err = isVmhopError(e)
         ? e
         : new VmhopError('VMHOP_ERR_MIGRATION_FAILED', (e as Error).message, {}, e);
-      state =
-        err.code === 'VMHOP_ERR_MIGRATION_CANCELLED'
-          ? 'cancelled'
-          : err.code === 'VMHOP_ERR_MIGRATION_INTERRUPTED'
-            ? 'interrupted'
-            : err.code === 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN'
-              ? 'needs-operator'
-              : 'failed';
+      state = endOfErrorCode(err.code);
       error = { code: err.code, message: err.message };
     }
     const report: JobReport = {
@@ -383,17 +377,18 @@ export class MigrationEngine {
   }
 
   startPostcopyVm(vm: string): JobInfo {
-    const job = this.c.jobs.runningFor(vm);
-    if (!job)
-      throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `no migration of \`${vm}\` is running here`, { vm });
-    return this.startPostcopy(job.id);
+    return this.startPostcopy(this.runningJobOf(vm));
   }
 
   abortVm(vm: string): JobInfo {
+    return this.abort(this.runningJobOf(vm));
+  }
+
+  private runningJobOf(vm: string): string {
     const job = this.c.jobs.runningFor(vm);
     if (!job)
       throw new VmhopError('VMHOP_ERR_JOB_NOT_FOUND', `no migration of \`${vm}\` is running here`, { vm });
-    return this.abort(job.id);
+    return job.id;
   }
 
   info(jobId: string): JobInfo {

@@ -4,7 +4,7 @@
 // never got an answer is VMHOP_ERR_PEER_UNREACHABLE with details.outcomeKnown = false.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { VmhopError, errorCatalogue, type ErrorCode } from '../../protocol/errors.js';
+import { VmhopError, knownErrorCode, readErrorBody } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/host.js';
 import type { JobInfo } from '../../protocol/migration.js';
 import type { VolumeInfo } from '../../protocol/storage.js';
@@ -68,22 +68,15 @@ export class HttpPeerLink implements PeerLink {
     }
     const text = await res.body.text();
     if (res.statusCode >= 400) {
-      let parsed: { error?: { code?: string; message?: string; details?: Record<string, unknown> } } = {};
-      try {
-        parsed = JSON.parse(text) as typeof parsed;
-      } catch {
-        // not JSON
-      }
-      const code = (parsed.error?.code ?? 'VMHOP_ERR_INTERNAL') as ErrorCode;
-      const known = code in errorCatalogue;
+      const body = readErrorBody(text);
       const auth =
-        code === 'VMHOP_ERR_AUTH_MISSING' ||
-        code === 'VMHOP_ERR_AUTH_INVALID' ||
-        code === 'VMHOP_ERR_PEER_ONLY';
+        body.code === 'VMHOP_ERR_AUTH_MISSING' ||
+        body.code === 'VMHOP_ERR_AUTH_INVALID' ||
+        body.code === 'VMHOP_ERR_PEER_ONLY';
       throw new VmhopError(
-        auth ? 'VMHOP_ERR_PEER_AUTH' : known ? code : 'VMHOP_ERR_INTERNAL',
-        `peer \`${this.name}\`: ${parsed.error?.message ?? `HTTP ${res.statusCode}: ${text.slice(0, 200)}`}`,
-        { ...(parsed.error?.details ?? {}), peer: this.name, peerCode: code, outcomeKnown: true },
+        auth ? 'VMHOP_ERR_PEER_AUTH' : knownErrorCode(body.code),
+        `peer \`${this.name}\`: ${body.message ?? `HTTP ${res.statusCode}: ${text.slice(0, 200)}`}`,
+        { ...body.details, peer: this.name, peerCode: body.code, outcomeKnown: true },
       );
     }
     return (text ? JSON.parse(text) : {}) as T;

@@ -3,7 +3,7 @@
 // Also domjobinfo, domjobabort, migrate-postcopy, and job list/show for the history.
 import type { Command } from 'commander';
 import { VmhopError } from '../../protocol/errors.js';
-import type { JobInfo, PreflightCheck } from '../../protocol/migration.js';
+import { errorCodeOfEnd, type JobInfo, type PreflightCheck } from '../../protocol/migration.js';
 import type { AgentClient } from '../client.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { emit } from '../output/emit.js';
@@ -96,15 +96,7 @@ export async function follow(c: AgentClient, id: string, showProgress: boolean):
 export function endError(job: JobInfo): VmhopError | undefined {
   if (job.state === 'completed') return undefined;
   const msg = job.report?.error?.message ?? `the migration ended ${job.state}`;
-  const code =
-    job.state === 'needs-operator'
-      ? 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN'
-      : job.state === 'cancelled'
-        ? 'VMHOP_ERR_MIGRATION_CANCELLED'
-        : job.state === 'interrupted'
-          ? 'VMHOP_ERR_MIGRATION_INTERRUPTED'
-          : 'VMHOP_ERR_MIGRATION_FAILED';
-  return new VmhopError(code, msg, { job: job.id, report: job.report });
+  return new VmhopError(errorCodeOfEnd(job.state), msg, { job: job.id, report: job.report });
 }
 
 export function registerMigrateVerbs(program: Command): void {

@@ -1,6 +1,6 @@
 // The UI's only way to an agent: HTTP through `vmhop ui` (/api/hosts/NAME/v1/...), which adds
 // the token and CA. Failures come back as ApiError carrying the agent's {code, message, details}.
-import { errorCatalogue, type ErrorCode } from '../../protocol/errors.js';
+import { errorCatalogue, readErrorBody, type ErrorCode } from '../../protocol/errors.js';
 
 export class ApiError extends Error {
   constructor(
@@ -46,12 +46,11 @@ export async function request<T>(method: Method, url: string, body?: unknown): P
     parsed = undefined;
   }
   if (!res.ok) {
-    const err = (parsed as { error?: { code?: string; message?: string; details?: Record<string, unknown> } })
-      ?.error;
+    const err = readErrorBody(text);
     throw new ApiError(
-      err?.code ?? 'VMHOP_ERR_INTERNAL',
-      err?.message ?? `HTTP ${res.status}: ${text.slice(0, 200)}`,
-      err?.details ?? {},
+      err.code,
+      err.message ?? `HTTP ${res.status}: ${text.slice(0, 200)}`,
+      err.details,
       res.status,
     );
   }
@@ -68,8 +67,8 @@ export async function agentText(host: string, path: string): Promise<string> {
   const res = await fetch(`/api/hosts/${encodeURIComponent(host)}${path}`);
   const text = await res.text();
   if (!res.ok) {
-    const err = (JSON.parse(text) as { error?: { code: string; message: string } }).error;
-    throw new ApiError(err?.code ?? 'VMHOP_ERR_INTERNAL', err?.message ?? text, {}, res.status);
+    const err = readErrorBody(text);
+    throw new ApiError(err.code, err.message ?? text, {}, res.status);
   }
   return text;
 }
