@@ -67,11 +67,8 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
       options: job.options,
     });
     forward(c, job, 'perform', `copying to ${prep.address}:${prep.port} (mutual TLS)`);
-    const tls = c.config.tls;
-    if (!tls)
-      throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'this agent has no TLS material for the data link', {});
     const copied = await copyItems(plan.items, prep, {
-      tls,
+      tls: c.config.tls,
       stagingDir: staging,
       signal: r.signal,
       onProgress: r.onProgress,

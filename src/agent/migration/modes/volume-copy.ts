@@ -50,11 +50,8 @@ export async function runVolumeCopy(r: {
     });
     if (c.jobs.get(job.id).phase === 'begin')
       c.jobs.advance(job.id, 'perform', `copying to ${prep.address}:${prep.port}`);
-    const tls = c.config.tls;
-    if (!tls)
-      throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'this agent has no TLS material for the data link', {});
     const copied = await copyItems(plan.items, prep, {
-      tls,
+      tls: c.config.tls,
       stagingDir: staging,
       signal: r.signal,
       onProgress: r.onProgress,

@@ -4,6 +4,7 @@
 // resumed copy can say how much crossed in total against the data the volume holds.
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { VmhopError } from '../../../protocol/errors.js';
 import type { Progress } from '../../../protocol/migration.js';
 import type { OfflinePrepareReply } from '../../peers/offline-messages.js';
 import type { ChunkRecord } from '../incoming/volume-receiver.js';
@@ -23,17 +24,21 @@ export async function copyItems(
   items: PlannedItem[],
   prep: OfflinePrepareReply,
   o: {
-    tls: { cert: string; key: string; ca: string };
+    /** This agent's certificate, key and CA: the data link is mutual TLS, so none means no copy. */
+    tls: { cert: string; key: string; ca: string } | undefined;
     stagingDir: string;
     signal: AbortSignal;
     onProgress: (p: Partial<Progress>) => void;
   },
 ): Promise<CopyFigures> {
+  const tls = o.tls;
+  if (!tls)
+    throw new VmhopError('VMHOP_ERR_PEER_AUTH', 'this agent has no TLS material for the data link', {});
   await mkdir(o.stagingDir, { recursive: true, mode: 0o700 });
   const sentFile = `${o.stagingDir}/sent.json`;
   const earlier = JSON.parse(await readFile(sentFile, 'utf8').catch(() => '{}')) as Record<string, number>;
-  const dispatcher = dataDispatcher(o.tls, (p) => readFileSync(p));
-  const ep = { address: prep.address, port: prep.port, token: prep.token, tls: o.tls };
+  const dispatcher = dataDispatcher(tls, (p) => readFileSync(p));
+  const ep = { address: prep.address, port: prep.port, token: prep.token, tls };
   const toCopy = items.filter((p) => prep.items.find((x) => x.key === p.item.key)?.status === 'copy');
   const done = new Map<string, number>(toCopy.map((p) => [p.item.key, 0]));
   const total = toCopy.reduce((s, p) => s + p.item.dataBytes, 0);
