@@ -13,7 +13,7 @@ import { HOST_DATA_DIR, type HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
 import type { VolumeInfo } from '../../src/protocol/storage.js';
 import { QmpSession, queryBlockJobs, queryNamedBlockNodes } from '../../src/qmp/index.js';
-import { removeVmEverywhere, vmhop, vmhopOk } from './helpers/cli.js';
+import { removeVmEverywhere, vmhop, vmhopOk, vmStates } from './helpers/cli.js';
 import { startSampler } from './helpers/run-sampler.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -28,14 +28,6 @@ const VOL = `default/${VM}-vda.qcow2`;
 const MiB = 1024 * 1024;
 let hosts: HostPlan[];
 
-const where = async () => {
-  const out: Record<string, string> = {};
-  for (const h of ['a', 'b']) {
-    const v = (await vmhopOk<{ vms: Vm[] }>(['-c', h, 'list'])).vms.find((x) => x.name === VM);
-    if (v) out[h] = v.state;
-  }
-  return out;
-};
 const status = async () => (await guestCommand(IP, 'status')) as { tick: number; disk: { ack: number } };
 const hasVolume = async (host: string) => (await vmhop(['-c', host, 'vol-info', VOL])).exitCode === 0;
 /** Bytes host `h` sent on the migration link (the root end of its veth receives them). */
@@ -43,7 +35,7 @@ const linkBytes = (h: HostPlan) =>
   Number(readFileSync(`/sys/class/net/${h.ports.migration}/statistics/rx_bytes`, 'utf8'));
 
 async function expectRunsOnlyOn(host: string) {
-  const w = await where();
+  const w = await vmStates(VM);
   expect(w[host]).toBe('running');
   const other = host === 'a' ? 'b' : 'a';
   expect(w[other]).toBeUndefined();
@@ -155,7 +147,7 @@ async function probeSourceFor(ms: number): Promise<string[]> {
 }
 
 async function expectNothingOnB(qemuPid: number) {
-  await waitFor(async () => (await where()).b === undefined && !(await hasVolume('b')), 60_000);
+  await waitFor(async () => (await vmStates(VM)).b === undefined && !(await hasVolume('b')), 60_000);
   await expectRunsOnlyOn('a');
   expect(isAlive(qemuPid)).toBe(false);
   expect(await hasVolume('a')).toBe(true);

@@ -8,30 +8,17 @@ import * as testbed from '../../src/testbed/testbed.js';
 import { guestCommand, startGapProbe, waitForGuest } from '../../src/testbed/client.js';
 import type { HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
-import { removeVmEverywhere, vmhop, vmhopOk } from './helpers/cli.js';
+import { removeVmEverywhere, vmhop, vmhopOk, vmStates } from './helpers/cli.js';
 import { startSampler } from './helpers/run-sampler.js';
 import { waitFor } from './helpers/wait-for.js';
 
-interface Vm {
-  name: string;
-  state: string;
-}
 type Job = JobInfo & { error?: { code: string; message: string } };
 const VM = 'pc1';
 const IP = '10.77.0.32';
 let hosts: HostPlan[];
 
-const where = async () => {
-  const out: Record<string, string> = {};
-  for (const h of ['a', 'b']) {
-    const v = (await vmhopOk<{ vms: Vm[] }>(['-c', h, 'list'])).vms.find((x) => x.name === VM);
-    if (v) out[h] = v.state;
-  }
-  return out;
-};
-
 async function expectRunsOnlyOn(host: string) {
-  expect(await where()).toEqual({ [host]: 'running' });
+  expect(await vmStates(VM)).toEqual({ [host]: 'running' });
   for (const h of ['a', 'b']) {
     const jobs = (await vmhopOk<{ jobs: JobInfo[] }>(['-c', h, 'job', 'list'])).jobs;
     expect(jobs.filter((j) => j.state === 'running')).toEqual([]);

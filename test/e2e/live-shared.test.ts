@@ -8,7 +8,7 @@ import { guestCommand, measureGaps, waitForGuest } from '../../src/testbed/clien
 import { isAlive } from '../../src/agent/process/signals.js';
 import type { HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
-import { removeVmEverywhere, vmhop, vmhopOk } from './helpers/cli.js';
+import { removeVmEverywhere, vmhop, vmhopOk, vmStates } from './helpers/cli.js';
 import { startSampler } from './helpers/run-sampler.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -22,20 +22,11 @@ const VM = 'mig1';
 const IP = '10.77.0.31';
 let hosts: HostPlan[];
 
-const where = async () => {
-  const out: Record<string, string> = {};
-  for (const h of ['a', 'b']) {
-    const vms = (await vmhopOk<{ vms: Vm[] }>(['-c', h, 'list'])).vms;
-    const v = vms.find((x) => x.name === VM);
-    if (v) out[h] = v.state;
-  }
-  return out;
-};
 const status = async () => (await guestCommand(IP, 'status')) as { tick: number; disk: { ack: number } };
 
 /** Asserts the VM runs on exactly `host`, no incoming leftovers on the other. */
 async function expectRunsOnlyOn(host: string) {
-  const w = await where();
+  const w = await vmStates(VM);
   expect(w[host]).toBe('running');
   const other = host === 'a' ? 'b' : 'a';
   expect(w[other] === undefined || w[other] === 'moved').toBe(true);
@@ -131,7 +122,7 @@ describe('live migration over shared storage', () => {
     const job = await migrate('b', 'a', ['--keep-source']);
     expect(job.json.state).toBe('completed');
     await expectRunsOnlyOn('a');
-    expect((await where()).b).toBe('moved');
+    expect((await vmStates(VM)).b).toBe('moved');
     const start = await vmhop(['-c', 'b', 'start', VM]);
     expect(start.exitCode).toBe(4);
     expect(JSON.stringify(start.json)).toMatch(/moved to host `a`.*--force/);
@@ -165,7 +156,7 @@ describe('live migration over shared storage', () => {
     const r = await run;
     expect(r.exitCode).toBe(1);
     expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_FAILED' } });
-    await waitFor(async () => (await where()).b === undefined);
+    await waitFor(async () => (await vmStates(VM)).b === undefined);
     await expectRunsOnlyOn('a');
     expect(isAlive(pid)).toBe(false);
   });
@@ -185,7 +176,7 @@ describe('live migration over shared storage', () => {
     expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_FAILED' } });
     expect(JSON.stringify(r.json)).toMatch(/no progress/);
     console.log(`link cut detected and the job ended after ${detectedMs} ms (stall timeout 3 s)`);
-    await waitFor(async () => (await where()).b === undefined, 30_000);
+    await waitFor(async () => (await vmStates(VM)).b === undefined, 30_000);
     await expectRunsOnlyOn('a');
     await testbed.link('migration', 'up');
     const again = await migrate('a', 'b');

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { readHostsFile, type HostEntry } from '../../src/cli/hosts-file.js';
-import { vmhop, vmhopOk } from '../e2e/helpers/cli.js';
+import { vmhop, vmStates } from '../e2e/helpers/cli.js';
 import { launch, shot } from './helpers/browser.js';
 import { startUi, type UiServer } from './helpers/ui-server.js';
 
@@ -16,15 +16,6 @@ let browser: Browser;
 let page: Page;
 
 const vmRow = (host: string) => page.locator(`tbody[data-vm="${VM}"][data-host="${host}"]`);
-const statesOf = async () => {
-  const out: Record<string, string> = {};
-  for (const h of ['a', 'b']) {
-    const { vms } = await vmhopOk<{ vms: { name: string; state: string }[] }>(['-c', h, 'list']);
-    const v = vms.find((x) => x.name === VM);
-    if (v) out[h] = v.state;
-  }
-  return out;
-};
 
 /** Number of samples the transfer-rate chart draws now. */
 const samples = async () => Number(await page.getByTestId('chart-rate').getAttribute('data-samples'));
@@ -100,7 +91,7 @@ describe('web UI on the test bed', () => {
     await shot(page, '2-validation-error');
     await page.keyboard.press('Escape');
     await expect.poll(() => dialog.count()).toBe(0);
-    expect(await statesOf()).toEqual({});
+    expect(await vmStates(VM)).toEqual({});
   });
 
   it('creates a test guest with a disk on the shared pool and starts it; the row follows pause and resume', async () => {
@@ -114,7 +105,7 @@ describe('web UI on the test bed', () => {
     await expect.poll(() => dialog.count(), { timeout: 60_000 }).toBe(0);
     const badge = vmRow('a').locator('.badge');
     await expect.poll(() => badge.textContent(), { timeout: 60_000 }).toBe('running');
-    expect(await statesOf()).toEqual({ a: 'running' });
+    expect(await vmStates(VM)).toEqual({ a: 'running' });
 
     // Pause and resume from the row: the badge changes through the SSE stream, no reload.
     await vmRow('a').getByRole('button', { name: 'Pause' }).click();
@@ -184,7 +175,7 @@ describe('web UI on the test bed', () => {
     expect(await page.getByTestId('report-downtime').textContent()).toMatch(/\d+ ms|\d+\.\d s/);
     expect(await page.getByTestId('report-ram').textContent()).toMatch(/\d.*[KMG]iB/);
     await shot(page, '7-migration-report');
-    const where = await statesOf();
+    const where = await vmStates(VM);
     expect(where.b).toBe('running');
     expect(where.a === undefined || where.a === 'moved').toBe(true);
   });
@@ -205,7 +196,7 @@ describe('web UI on the test bed', () => {
       .poll(() => page.getByTestId('report-result').textContent(), { timeout: 120_000 })
       .toBe('cancelled');
     await shot(page, '8-migration-cancelled');
-    expect((await statesOf()).b).toBe('running');
+    expect((await vmStates(VM)).b).toBe('running');
   });
 
   it('switches a third migration to post-copy from its progress page; the report says so', async () => {
@@ -229,7 +220,7 @@ describe('web UI on the test bed', () => {
       .toBe('completed');
     expect(await page.getByRole('main').textContent()).toMatch(/Post-copy.*migrate-postcopy/);
     await shot(page, '8b-migration-postcopy');
-    expect((await statesOf()).a).toBe('running');
+    expect((await vmStates(VM)).a).toBe('running');
   });
 
   it('lists the three migrations in the history', async () => {

@@ -42,3 +42,14 @@ export async function removeVmEverywhere(vm: string, volumes: { host: string; vo
   }
   for (const v of volumes) await vmhop(['-c', v.host, 'vol-delete', v.volume]);
 }
+
+/** The VM's state on each test-bed host that has it defined, e.g. { b: 'running', a: 'moved' }. */
+export async function vmStates(vm: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const h of ['a', 'b']) {
+    const { vms } = await vmhopOk<{ vms: { name: string; state: string }[] }>(['-c', h, 'list']);
+    const v = vms.find((x) => x.name === vm);
+    if (v) out[h] = v.state;
+  }
+  return out;
+}
