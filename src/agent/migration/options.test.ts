@@ -55,7 +55,7 @@ describe('planMigrationSettings', () => {
       expect.unreachable();
     } catch (e) {
       expect(isVmhopError(e) && e.code).toBe('VMHOP_ERR_MIGRATION_OPTIONS');
-      expect(isVmhopError(e) && (e.details['refusals'] as string[]).length).toBe(3);
+      expect(isVmhopError(e) && (e.details['refusals'] as string[]).length).toBe(4);
     }
   });
 });

@@ -55,7 +55,7 @@ export function migrateRequest(name: string, f: MigrateFlags) {
     ...(f.postcopy ? { postcopy: true } : {}),
     ...(f.postcopyAfterPrecopy ? { postcopyAfterPrecopy: true } : {}),
     ...(f.parallel ? { parallel: num('parallel', f.parallel) } : {}),
-    ...(f.compressed ? { compressed: f.compressed === true ? 'zlib' : f.compressed } : {}),
+    ...(f.compressed ? { compressed: f.compressed === true ? 'zstd' : f.compressed } : {}),
     ...(f.timeout ? { timeoutS: num('timeout', f.timeout) } : {}),
     ...(f.timeoutAction ? { timeoutAction: f.timeoutAction } : {}),
     ...(f.keepSource ? { keepSource: true } : {}),
@@ -119,7 +119,10 @@ export function registerMigrateVerbs(program: Command): void {
       'with --postcopy: switch to post-copy once the first RAM pass is done',
     )
     .option('--parallel <N>', 'parallel connections (multifd)')
-    .option('--compressed [method]', 'compress multifd streams: zlib (default) or zstd')
+    .option(
+      '--compressed [method]',
+      'compress multifd streams: zstd (the default; zlib is refused: QEMU 7.2 corrupted guests with it)',
+    )
     .option('--timeout <s>', 'act when the migration is not done after this many seconds')
     .option('--timeout-action <action>', 'abort, suspend or postcopy', 'abort')
     .option('--keep-source', 'keep the definition on the source, marked as moved')

@@ -49,7 +49,6 @@ export function OptionsFields({
             onChange={(e) => set('compressed', e.target.value as OptionFields['compressed'])}
           >
             <option value="">none</option>
-            <option value="zlib">zlib</option>
             <option value="zstd">zstd</option>
           </select>
         </label>

@@ -23,7 +23,7 @@ export interface OptionFields {
   postcopy: boolean;
   postcopyAfterPrecopy: boolean;
   parallel: string;
-  compressed: '' | 'zlib' | 'zstd';
+  compressed: '' | 'zstd';
   keepSource: boolean;
   keepState: boolean;
   deleteSource: boolean;
