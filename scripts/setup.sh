@@ -9,7 +9,8 @@ root=$(pwd)
 
 # Debian packages vmhop and its test bed use (kept in one place: README lists them too).
 packages=(
-  qemu-system-x86 qemu-utils    # QEMU 7.2 and qemu-img
+  qemu-system-x86 qemu-utils    # QEMU (10.0 from bookworm-backports on Debian 12, see below) and qemu-img
+  qemu-block-extra               # QEMU's extra block drivers, from the same source as QEMU
   busybox-static cpio            # the test guest's userland and initramfs
   gcc libc6-dev                  # the guest's static workload programs
   kmod xz-utils                  # kernel modules for the guest (modinfo, .ko.xz)
@@ -21,21 +22,55 @@ packages=(
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
+# QEMU 7.2, Debian 12's own, loses guest memory written during a live migration under
+# TCG (the guest kernel panics on the target seconds after a move that said `completed`;
+# README, "QEMU versions"). On Debian 12 vmhop takes QEMU from bookworm-backports: the suite
+# is added, and pinned so that only QEMU (and the SeaBIOS it needs) come from it.
+# A distribution whose own QEMU is 8.2 or newer is used as it is.
+backports_sources=/etc/apt/sources.list.d/vmhop-backports.sources
+backports_pin=/etc/apt/preferences.d/vmhop-qemu-backports
+want_backports=0
+if [[ -r /etc/os-release ]] && grep -q '^VERSION_CODENAME=bookworm$' /etc/os-release; then
+  want_backports=1
+fi
+qemu_from_backports() {
+  dpkg-query -W -f='${Version}' qemu-system-x86 2>/dev/null | grep -q 'bpo12'
+}
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
+# Debian 12's QEMU 7.2 installed already: upgrade it to the backports one.
+if ((want_backports)) && ! qemu_from_backports; then
+  for p in qemu-system-x86 qemu-utils qemu-block-extra; do
+    [[ " ${missing[*]} " == *" $p "* ]] || missing+=("$p")
+  done
+fi
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
     log "missing Debian packages: ${missing[*]}"
     log "install them as root, then run this again:"
+    ((want_backports)) && log "  (QEMU from bookworm-backports: add the suite and pin src:qemu src:seabios to it, as scripts/setup.sh does)"
     log "  apt-get update && apt-get install -y --no-install-recommends ${missing[*]}"
     exit 1
+  fi
+  if ((want_backports)); then
+    [[ -f $backports_sources ]] || printf '%s\n' 'Types: deb' 'URIs: http://deb.debian.org/debian' \
+      'Suites: bookworm-backports' 'Components: main' \
+      'Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg' >"$backports_sources"
+    printf '%s\n' '# vmhop: QEMU 10 (and the SeaBIOS it needs) from bookworm-backports; nothing else.' \
+      'Package: src:qemu src:seabios' 'Pin: release n=bookworm-backports' 'Pin-Priority: 990' >"$backports_pin"
   fi
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  if ((want_backports)) && ! qemu_from_backports; then
+    log "QEMU did not come from bookworm-backports: $(dpkg-query -W -f='${Version}' qemu-system-x86)"
+    log "check $backports_sources and $backports_pin, then run this again"
+    exit 1
+  fi
 fi
 
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)

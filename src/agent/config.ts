@@ -21,6 +21,14 @@ export const AgentConfig = z.object({
   insecure: z.boolean().default(false),
   peers: z.record(z.string(), z.string().url()).default({}),
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
+  /** The QEMU every VM of this host runs: `qemu-system-x86_64` from PATH, or an absolute path (a build of one's own, or QEMU 7.2 for a comparison). */
+  qemuBinary: z
+    .string()
+    .regex(
+      /^qemu-system-x86_64$|^\/[A-Za-z0-9_./+-]+$/,
+      'qemuBinary must be qemu-system-x86_64 or an absolute path of letters, digits and _./+-',
+    )
+    .default('qemu-system-x86_64'),
   /** Tests: every QEMU gets a second QMP monitor for an outside observer. */
   observerMonitor: z.boolean().default(false),
   /** Partial volumes of an interrupted offline copy are kept this long for a resume, then removed. */

@@ -64,6 +64,7 @@ export class AgentServices {
       accel: () => this.accel(),
       log: log.child({ part: 'vms' }),
       observerMonitor: config.observerMonitor,
+      qemuBinary: config.qemuBinary,
     });
     this.saveRestore = new SaveRestore(this.vms, this.supervisor, config.dataDir);
     this.jobStore = new JobStore(this.db);
@@ -112,7 +113,7 @@ export class AgentServices {
   }
 
   qemu(): Promise<QemuCapabilities> {
-    this.capabilities ??= probeQemu();
+    this.capabilities ??= probeQemu(this.config.qemuBinary);
     this.capabilities.catch(() => (this.capabilities = undefined));
     return this.capabilities;
   }

@@ -26,7 +26,12 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-async function writeAgentConfig(h: HostPlan, all: HostPlan[], token: string): Promise<void> {
+async function writeAgentConfig(
+  h: HostPlan,
+  all: HostPlan[],
+  token: string,
+  qemuBinary: string | undefined,
+): Promise<void> {
   const tlsDir = `${HOST_DATA_DIR}/tls`;
   await issueHostCert(TESTBED_CA_DIR, `${h.backingData}/tls`, h.name, {
     ips: [h.mgmtAddress, h.migrationAddress],
@@ -47,6 +52,7 @@ async function writeAgentConfig(h: HostPlan, all: HostPlan[], token: string): Pr
     peers: Object.fromEntries(all.filter((p) => p.name !== h.name).map((p) => [p.name, agentUrl(p)])),
     accel: 'tcg',
     observerMonitor: true,
+    ...(qemuBinary ? { qemuBinary } : {}),
   };
   await writeFile(`${h.backingData}/agent.json`, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
 }
@@ -98,7 +104,7 @@ export async function startAgent(
   }
   await initCa(TESTBED_CA_DIR, 'vmhop test bed CA');
   await mkdir(h.backingRun, { recursive: true });
-  await writeAgentConfig(h, all, token);
+  await writeAgentConfig(h, all, token, state.qemuBinary);
   const log = openSync(`${h.backingRun}/agent.log`, 'a');
   const child = spawn(
     'nsenter',

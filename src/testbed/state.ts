@@ -17,6 +17,8 @@ export interface TestbedState {
   processes: TestbedProcess[];
   /** The client token every test-bed agent accepts (the hosts file carries it too). */
   token?: string;
+  /** The QEMU binary the agents run (`up --qemu`); absent: qemu-system-x86_64 from PATH. */
+  qemuBinary?: string;
   createdAt: string;
 }
 

@@ -83,7 +83,7 @@ export function plansFor(hosts: readonly string[]): HostPlan[] {
 }
 
 export async function up(
-  opts: { hosts?: string[]; shaping?: Shaping; agents?: boolean } = {},
+  opts: { hosts?: string[]; shaping?: Shaping; agents?: boolean; qemuBinary?: string } = {},
 ): Promise<TestbedState> {
   requireRoot();
   const previous = await readState();
@@ -105,7 +105,14 @@ export async function up(
     processes: [],
     createdAt: new Date().toISOString(),
   };
-  await writeState({ ...state, hosts });
+  if (opts.qemuBinary !== undefined && previous && previous.qemuBinary !== opts.qemuBinary) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `the test bed's agents run ${previous.qemuBinary ?? 'qemu-system-x86_64'}, not ${opts.qemuBinary}: run \`vmhop testbed down\` first`,
+      { qemuBinary: previous.qemuBinary ?? null },
+    );
+  }
+  await writeState({ ...state, hosts, ...(opts.qemuBinary ? { qemuBinary: opts.qemuBinary } : {}) });
   await ensureRootBridges();
   for (const h of plans) {
     await ensureHostNetwork(h);

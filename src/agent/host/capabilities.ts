@@ -24,7 +24,7 @@ export interface QemuCapabilities {
  * with KVM must reach "No bootable device" on its debug console within 1.5 s: real KVM takes
  * ~0.2 s, TCG ~0.5 s, and the broken nested KVM seen on the test machines over 3 s.
  */
-async function kvmWorks(dir: string): Promise<boolean> {
+async function kvmWorks(binary: string, dir: string): Promise<boolean> {
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
@@ -32,7 +32,7 @@ async function kvmWorks(dir: string): Promise<boolean> {
   }
   const log = join(dir, 'seabios.log');
   const child = execa(
-    'qemu-system-x86_64',
+    binary,
     [
       '-machine',
       'pc,accel=kvm',
@@ -61,11 +61,11 @@ async function kvmWorks(dir: string): Promise<boolean> {
   }
 }
 
-export async function probeQemu(): Promise<QemuCapabilities> {
+export async function probeQemu(binary = 'qemu-system-x86_64'): Promise<QemuCapabilities> {
   const dir = await mkdtemp(join(tmpdir(), 'vmhop-probe-'));
   const sock = join(dir, 'qmp.sock');
   const child = execa(
-    'qemu-system-x86_64',
+    binary,
     [
       '-machine',
       'none',
@@ -93,7 +93,7 @@ export async function probeQemu(): Promise<QemuCapabilities> {
         machines: machines.map((m) => m.name).sort(),
         machineAliases: aliases,
         cpuModels: cpus.map((c) => c.name).sort(),
-        kvm: await kvmWorks(dir),
+        kvm: await kvmWorks(binary, dir),
       };
     } finally {
       await qmp.close();
@@ -101,8 +101,8 @@ export async function probeQemu(): Promise<QemuCapabilities> {
   } catch (e) {
     throw new VmhopError(
       'VMHOP_ERR_QEMU_START_FAILED',
-      `cannot probe qemu-system-x86_64: ${(e as Error).message}`,
-      {},
+      `cannot probe ${binary}: ${(e as Error).message}`,
+      { qemuBinary: binary },
       e,
     );
   } finally {

@@ -6,6 +6,8 @@ import type { DiskSpec, VmSpec } from '../../protocol/vm-spec.js';
 
 export interface HostResources {
   accel: 'tcg' | 'kvm';
+  /** The QEMU binary (agent config `qemuBinary`); qemu-system-x86_64 from PATH when absent. */
+  qemuBinary?: string;
   /** Absolute file or device path for each disk, by target (vda, ...). */
   diskPaths: Record<string, string>;
   /** Tap device for each NIC, in order. */
@@ -79,7 +81,7 @@ function diskArgs(d: DiskSpec, path: string, index: number): string[] {
 export function buildArgv(spec: VmSpec, host: HostResources): string[] {
   const f = runFiles(host.runDir);
   const argv = [
-    'qemu-system-x86_64',
+    host.qemuBinary ?? 'qemu-system-x86_64',
     '-name',
     `guest=${spec.name},debug-threads=on`,
     '-uuid',

@@ -34,6 +34,8 @@ export interface VmServiceDeps {
   log: Logger;
   /** Adds a second QMP monitor to every QEMU, for tests that sample run state. */
   observerMonitor?: boolean;
+  /** Agent config `qemuBinary`. */
+  qemuBinary?: string;
 }
 
 export const MIB = 1024 * 1024;
@@ -165,6 +167,7 @@ export class VmService {
     try {
       const argv = buildArgv(row.spec, {
         accel: await this.d.accel(),
+        qemuBinary: this.d.qemuBinary,
         diskPaths,
         taps,
         runDir,

@@ -58,12 +58,14 @@ export function testbedCommand(): Command {
     cmd
       .command('up')
       .description('create the test bed (idempotent)')
-      .option('--hosts <names>', 'comma-separated host names', testbed.DEFAULT_HOSTS.join(',')),
+      .option('--hosts <names>', 'comma-separated host names', testbed.DEFAULT_HOSTS.join(','))
+      .option('--qemu <path>', "the agents' QEMU binary (absolute path), e.g. QEMU 7.2 from scripts/qemu-7.2.sh"),
   ).action(
-    runVerb(async (flags: ShapeFlags & { hosts: string }, opts) => {
+    runVerb(async (flags: ShapeFlags & { hosts: string; qemu?: string }, opts) => {
       const shaping = shapingOf(flags);
       await testbed.up({
         hosts: flags.hosts.split(','),
+        ...(flags.qemu ? { qemuBinary: flags.qemu } : {}),
         ...(Object.keys(shaping).length ? { shaping } : {}),
       });
       emit(opts, await testbed.status(), humanStatus);
