@@ -35,6 +35,13 @@ program
       });
       const log = pino({ level: config.logLevel, base: { host: config.name } });
       const services = new AgentServices(config, log);
+      // Probed now, not at the first `host info` or pre-flight, which would otherwise wait for it.
+      services
+        .qemu()
+        .then((q) =>
+          log.info({ qemu: q.qemuVersion, package: q.qemuPackage, features: q.features }, 'QEMU probed'),
+        )
+        .catch((err: unknown) => log.error({ err }, 'QEMU probe failed; retried on the next request'));
       await services.ensureDefaultPool();
       await services.supervisor.reattachAll();
       await services.engine.recover();

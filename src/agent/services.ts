@@ -80,6 +80,8 @@ export class AgentServices {
       peer: (name) => this.peer(name),
       migrationAddress: this.migrationAddress(),
       tlsDir: config.tls?.dir,
+      qemu: () => this.qemu(),
+      accel: () => this.accel(),
     });
   }
 
@@ -112,6 +114,7 @@ export class AgentServices {
     return link;
   }
 
+  /** The host's QEMU facts; the agent starts the probe at start-up, so callers rarely wait. A failed probe is retried by the next caller. */
   qemu(): Promise<QemuCapabilities> {
     this.capabilities ??= probeQemu(this.config.qemuBinary);
     this.capabilities.catch(() => (this.capabilities = undefined));
@@ -150,6 +153,8 @@ export class AgentServices {
       protocolVersion: PROTOCOL_VERSION,
       url: `${scheme}://${this.config.listen}`,
       qemuVersion: q.qemuVersion,
+      qemuPackage: q.qemuPackage,
+      qemuFeatures: q.features,
       kvm: q.kvm,
       accel: await this.accel(),
       machines: q.machines,

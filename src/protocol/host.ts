@@ -2,12 +2,33 @@
 import { z } from 'zod';
 import { PoolInfo } from './storage.js';
 
+/**
+ * What this host's QEMU offers for migrations, read from it at agent start (query-migrate-capabilities
+ * and query-qmp-schema), so the options and the pre-flight decide from both sides' facts instead of
+ * from a version number.
+ */
+export const QemuFeatures = z.object({
+  /** Capability names migrate-set-capabilities takes, e.g. `postcopy-preempt`, `dirty-limit`. */
+  migrationCapabilities: z.array(z.string()),
+  /** Parameter names migrate-set-parameters takes, e.g. `vcpu-dirty-limit`, `multifd-compression`. */
+  migrationParameters: z.array(z.string()),
+  /** Values of multifd-compression, e.g. `none`, `zlib`, `zstd`. */
+  multifdCompression: z.array(z.string()),
+  /** The QMP commands vmhop looks for that this QEMU has, e.g. `block-job-change`. */
+  commands: z.array(z.string()),
+});
+export type QemuFeatures = z.infer<typeof QemuFeatures>;
+
 export const HostInfo = z.object({
   name: z.string(),
   agentVersion: z.string(),
   protocolVersion: z.number(),
   url: z.string(),
+  /** major.minor.micro, as query-version reports it. */
   qemuVersion: z.string(),
+  /** The distribution's package version, e.g. `Debian 1:10.0.2+ds-2+deb13u1~bpo12+1`; empty for a build from source. */
+  qemuPackage: z.string(),
+  qemuFeatures: QemuFeatures,
   kvm: z.boolean(),
   accel: z.enum(['kvm', 'tcg']),
   machines: z.array(z.string()),

@@ -1,16 +1,29 @@
-// What this host's QEMU can do: version, machine types, CPU models, and whether KVM
-// works (it does not under nested-less virtualization, where vmhop falls back to TCG).
-// Learnt once from a throwaway QEMU (-machine none) over QMP, then cached.
+// What this host's QEMU can do: version, machine types, CPU models, the migration features of
+// its QMP schema, and whether KVM works (it does not under nested-less virtualization, where
+// vmhop falls back to TCG). Learnt once at agent start from a throwaway QEMU (-machine none) over
+// QMP, then cached.
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { QmpSession, queryCpuDefinitions, queryMachines, queryVersion } from '../../qmp/index.js';
+import {
+  QmpSession,
+  queryCpuDefinitions,
+  queryMachines,
+  queryMigrateCapabilities,
+  queryQmpSchema,
+  queryVersion,
+} from '../../qmp/index.js';
+import type { QemuFeatures } from '../../protocol/host.js';
 import { VmhopError } from '../../protocol/errors.js';
+import { qemuFeaturesOf } from './qemu-features.js';
 
 export interface QemuCapabilities {
   qemuVersion: string;
+  /** The distribution's package version (query-version's `package`); empty for a build from source. */
+  qemuPackage: string;
+  features: QemuFeatures;
   machines: string[];
   /** Aliases such as `pc` and `q35` mapped to the versioned type they stand for. */
   machineAliases: Record<string, string>;
@@ -86,10 +99,13 @@ export async function probeQemu(binary = 'qemu-system-x86_64'): Promise<QemuCapa
       const v = await queryVersion(qmp);
       const machines = await queryMachines(qmp);
       const cpus = await queryCpuDefinitions(qmp);
+      const features = qemuFeaturesOf(await queryQmpSchema(qmp), await queryMigrateCapabilities(qmp));
       const aliases: Record<string, string> = {};
       for (const m of machines) if (m.alias) aliases[m.alias] = m.name;
       return {
         qemuVersion: `${v.qemu.major}.${v.qemu.minor}.${v.qemu.micro}`,
+        qemuPackage: v.package.trim(),
+        features,
         machines: machines.map((m) => m.name).sort(),
         machineAliases: aliases,
         cpuModels: cpus.map((c) => c.name).sort(),

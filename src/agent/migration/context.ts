@@ -1,6 +1,7 @@
 // What both sides of the engine use: the registry, the VM service and supervisor, storage,
 // events, this agent's config, and the peer links (by host name). Built once per agent.
 import type { Logger } from 'pino';
+import type { QemuCapabilities } from '../host/capabilities.js';
 import type { AgentConfig } from '../config.js';
 import type { JobStore } from '../db/job-store.js';
 import type { VmStore } from '../db/vm-store.js';
@@ -25,4 +26,8 @@ export interface MigrationContext {
   migrationAddress: string;
   /** Folder with ca-cert.pem, server-*.pem, client-*.pem for QEMU's tls-creds-x509. */
   tlsDir: string | undefined;
+  /** This host's QEMU: version, machine types, migration features (probed at agent start). */
+  qemu(): Promise<QemuCapabilities>;
+  /** The accelerator this agent's VMs run under. */
+  accel(): Promise<'kvm' | 'tcg'>;
 }

@@ -9,12 +9,29 @@ import { formatSize } from '../output/sizes.js';
 import { runVerb } from '../run-verb.js';
 import { VmhopError } from '../../protocol/errors.js';
 
+const labelWidth = 14;
+
+/** A long name list over several lines, indented under its label. */
+function wrapList(names: string[], width = 80): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const n of names) {
+    if (line && line.length + n.length + 2 > width) {
+      lines.push(`${line},`);
+      line = '';
+    }
+    line += (line ? ', ' : '') + n;
+  }
+  if (line || lines.length === 0) lines.push(line || '(none)');
+  return lines.join(`\n${' '.repeat(labelWidth)}`);
+}
+
 function humanHost(h: HostInfo): string {
   const lines = [
     ['Name', h.name],
     ['URL', h.url],
     ['Agent', `${h.agentVersion} (protocol ${h.protocolVersion})`],
-    ['QEMU', h.qemuVersion],
+    ['QEMU', h.qemuVersion + (h.qemuPackage ? ` (${h.qemuPackage})` : '')],
     ['Accelerator', h.accel + (h.kvm ? '' : ' (KVM not usable here)')],
     ['CPUs', String(h.cpus)],
     ['Memory', `${formatSize(h.memoryFreeBytes)} free of ${formatSize(h.memoryTotalBytes)}`],
@@ -27,8 +44,12 @@ function humanHost(h: HostInfo): string {
         .join(', ') + ` (+${h.machines.length} types)`,
     ],
     ['CPU models', `${h.cpuModels.length} (${h.cpuModels.slice(0, 6).join(', ')}, ...)`],
+    ['Migr. caps', wrapList(h.qemuFeatures.migrationCapabilities)],
+    ['Migr. params', wrapList(h.qemuFeatures.migrationParameters)],
+    ['Compression', `multifd: ${h.qemuFeatures.multifdCompression.join(', ') || '(none)'}`],
+    ['QMP commands', wrapList(h.qemuFeatures.commands)],
   ]
-    .map(([k, v]) => `${(k + ':').padEnd(13)}${v}`)
+    .map(([k, v]) => `${(k + ':').padEnd(labelWidth)}${v}`)
     .join('\n');
   const pools = table(
     ['POOL', 'KIND', 'CAPACITY', 'FREE'],

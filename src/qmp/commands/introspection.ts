@@ -1,6 +1,7 @@
-// What a QEMU binary offers: query-version, query-machines, query-cpu-definitions. Pre-flight
-// compares these between source and target (same machine type available, CPU model usable
-// without missing features) before anything moves.
+// What a QEMU binary offers: query-version, query-machines, query-cpu-definitions, and its whole
+// QMP schema (query-qmp-schema). Pre-flight compares these between source and target (same
+// machine type available, CPU model usable without missing features, the migration features both
+// sides have) before anything moves.
 
 import type { QmpVersion } from '../messages.js';
 import type { QmpCommandOptions, QmpExecutor } from '../session.js';
@@ -42,4 +43,42 @@ export function queryCpuDefinitions(
   options?: QmpCommandOptions,
 ): Promise<CpuDefinitionInfo[]> {
   return qmp.execute<CpuDefinitionInfo[]>('query-cpu-definitions', undefined, options);
+}
+
+/**
+ * One entity of the QMP schema. QEMU names non-builtin types by opaque numbers ("142") that differ
+ * between versions and builds: follow `arg-type`, `members[].type` and `element-type` by name,
+ * never compare them across binaries.
+ */
+export type SchemaInfo =
+  | {
+      name: string;
+      'meta-type': 'command';
+      'arg-type': string;
+      'ret-type': string;
+      'allow-oob'?: boolean;
+      features?: string[];
+    }
+  | { name: string; 'meta-type': 'event'; 'arg-type': string; features?: string[] }
+  | { name: string; 'meta-type': 'builtin'; 'json-type': string }
+  | {
+      name: string;
+      'meta-type': 'enum';
+      values: string[];
+      members?: { name: string; features?: string[] }[];
+      features?: string[];
+    }
+  | { name: string; 'meta-type': 'array'; 'element-type': string }
+  | {
+      name: string;
+      'meta-type': 'object';
+      members: { name: string; type: string; default?: null; features?: string[] }[];
+      tag?: string;
+      variants?: { case: string; type: string }[];
+      features?: string[];
+    }
+  | { name: string; 'meta-type': 'alternate'; members: { type: string }[]; features?: string[] };
+
+export function queryQmpSchema(qmp: QmpExecutor, options?: QmpCommandOptions): Promise<SchemaInfo[]> {
+  return qmp.execute<SchemaInfo[]>('query-qmp-schema', undefined, options);
 }
