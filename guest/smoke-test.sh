@@ -159,7 +159,7 @@ grep -q '^vmhop-guest ready ip=10.0.2.15 port=7777' "$TMP/serial.log" && ok "rea
 r=$(q ping)
 check "ping" "$r" '"ok":true' '"tick":'
 r=$(q status)
-check "status" "$r" '"ok":true' '"uptime_ms":' '"mem":{' '"disk":{"dev":"/dev/vda"' '"running":true'
+check "status" "$r" '"ok":true' '"uptime_ms":' '"boot_id":"' '"mem":{' '"disk":{"dev":"/dev/vda"' '"running":true'
 check "unknown command" "$(q frobnicate)" '"ok":false' '"error":'
 # many lines on one connection, and many connections
 exec 4<>"/dev/tcp/127.0.0.1/$PORT"

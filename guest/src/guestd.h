@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define GUESTD_VERSION "1.0.0"
+#define GUESTD_VERSION "1.1.0"
 
 struct config {
     char ip[64];      /* address only, no prefix (for the ready line) */
@@ -26,6 +26,9 @@ extern struct config g_cfg;
 /* console.c-ish helpers (main.c) */
 uint64_t mono_ms(void);
 uint64_t boot_ms(void);
+/* The kernel's random id of this boot (36 chars), read once at start: a client that
+ * sees it change knows the guest rebooted, even if every workload looks healthy again. */
+const char *boot_id(void);
 uint64_t current_tick(void);
 uint64_t console_dropped(void);
 void console_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,6 +40,36 @@ uint64_t boot_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_BOOTTIME, &ts);
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static char g_boot_id[40];
+
+/* Hex digits and dashes only, so the id never needs JSON escaping. */
+static int valid_boot_id(const char *s) {
+    for (; *s; s++)
+        if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f') || *s == '-')) return 0;
+    return 1;
+}
+
+const char *boot_id(void) { return g_boot_id; }
+
+/* /proc/sys/kernel/random/boot_id when /proc is there (init mounts it); otherwise a
+ * random id in the same format, which also changes on every boot. */
+static void init_boot_id(void) {
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f) {
+        int ok = fgets(g_boot_id, sizeof(g_boot_id), f) != NULL;
+        fclose(f);
+        g_boot_id[strcspn(g_boot_id, "\n")] = 0;
+        if (ok && strlen(g_boot_id) == 36 && valid_boot_id(g_boot_id)) return;
+    }
+    unsigned char r[16] = {0};
+    if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        uint64_t t = boot_ms() ^ ((uint64_t)getpid() << 32) ^ mono_ms();
+        memcpy(r, &t, sizeof(t));
+    }
+    snprintf(g_boot_id, sizeof(g_boot_id), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", r[0],
+             r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12], r[13], r[14], r[15]);
 }
 
 uint64_t current_tick(void) { return __atomic_load_n(&g_tick, __ATOMIC_RELAXED); }
@@ -196,6 +227,7 @@ int main(int argc, char **argv) {
     }
 
     signal(SIGPIPE, SIG_IGN);
+    init_boot_id();
     int fd = open(g_cfg.console, O_WRONLY | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
     if (fd >= 0) console_fd = fd;
     struct termios tio;
@@ -239,8 +271,8 @@ int main(int argc, char **argv) {
         disk_start(g_cfg.disk, g_cfg.disk_rate, out, sizeof(out));
         console_printf("disk autostart %s", out);
     }
-    console_printf("vmhop-guest ready ip=%s port=%d version=%s uptime_ms=%llu", g_cfg.ip, g_cfg.port, GUESTD_VERSION,
-                   (unsigned long long)boot_ms());
+    console_printf("vmhop-guest ready ip=%s port=%d version=%s uptime_ms=%llu boot_id=%s", g_cfg.ip, g_cfg.port,
+                   GUESTD_VERSION, (unsigned long long)boot_ms(), boot_id());
     pthread_attr_destroy(&attr);
 
     server_loop(lfd);

@@ -69,9 +69,9 @@ static int handle(char *line, char *out, size_t outlen) {
         mem_status_json(m, sizeof(m));
         disk_status_json(d, sizeof(d));
         snprintf(out, outlen,
-                 "{\"ok\":true,\"tick\":%llu,\"uptime_ms\":%llu,\"ip\":\"%s\",\"port\":%d,\"console_drops\":%llu,"
-                 "\"mem\":%s,\"disk\":%s}",
-                 (unsigned long long)current_tick(), (unsigned long long)boot_ms(), g_cfg.ip, g_cfg.port,
+                 "{\"ok\":true,\"tick\":%llu,\"uptime_ms\":%llu,\"boot_id\":\"%s\",\"ip\":\"%s\",\"port\":%d,"
+                 "\"console_drops\":%llu,\"mem\":%s,\"disk\":%s}",
+                 (unsigned long long)current_tick(), (unsigned long long)boot_ms(), boot_id(), g_cfg.ip, g_cfg.port,
                  (unsigned long long)console_dropped(), m, d);
     } else if (!strcmp(cmd, "mem-start")) {
         if ((argc > 1 && !is_num(argv[1])) || (argc > 2 && !is_num(argv[2])) || argc > 3)
