@@ -77,6 +77,11 @@ export const MigrationOptions = z.object({
     .string()
     .regex(/^\/dev\/[A-Za-z0-9_./-]+$/, 'a device path under /dev')
     .optional(),
+  /**
+   * Run a live migration the pre-flight refuses as a known-bad combination for this QEMU (e.g. a
+   * QEMU 7.x source under TCG); the job report carries a warning. Never overrides what cannot work.
+   */
+  force: z.boolean().default(false),
 });
 export type MigrationOptions = z.infer<typeof MigrationOptions>;
 
@@ -143,6 +148,8 @@ export const JobReport = z.object({
   options: MigrationOptions,
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   notes: z.array(z.string()).default([]),
+  /** Known-bad combinations the user ran anyway (--force): what was measured to go wrong. */
+  warnings: z.array(z.string()).optional(),
 });
 export type JobReport = z.infer<typeof JobReport>;
 

@@ -23,6 +23,8 @@ import { undoOffline } from './modes/offline.js';
 import { runVolumeCopy, volumeOfJob } from './modes/volume-copy.js';
 import { planMigrationSettings } from './options.js';
 import { preflight } from './preflight.js';
+import { qemuSides } from './preflight-qemu.js';
+import type { QemuSides } from './qemu-rules.js';
 import { recoverJobs } from './recovery.js';
 import { TLS_OBJECT_ID } from './qemu-settings.js';
 import { progressOf, stalledForMs, type Sample } from './progress.js';
@@ -74,12 +76,12 @@ export class MigrationEngine {
       }
       return { job: await this.resume(paused.id), preflight: paused.preflight ?? [] };
     }
-    const plan = (hostname: string) =>
-      planMigrationSettings(
-        req.options,
-        req.options.insecure ? {} : { tls: { credsId: TLS_OBJECT_ID, hostname } },
-      );
-    plan('-'); // refuses contradictory options before anything else
+    const plan = (hostname: string, qemu?: QemuSides) =>
+      planMigrationSettings(req.options, {
+        ...(req.options.insecure ? {} : { tls: { credsId: TLS_OBJECT_ID, hostname } }),
+        ...(qemu ? { qemu } : {}),
+      });
+    plan('-'); // refuses contradictory options before anything else; the QEMU rules need the target
     const checks = await preflight(this.c, vm, peer, req.mode, req.options);
     const failed = checks.filter((k) => !k.ok);
     if (req.dryRun) return { preflight: checks };
@@ -107,7 +109,11 @@ export class MigrationEngine {
       options: req.options,
     });
     this.c.jobs.setPreflight(job.id, checks);
-    const settings = plan((await peer.hostInfo()).migrationAddress);
+    const target = await peer.hostInfo();
+    const settings = plan(
+      target.migrationAddress,
+      req.mode === 'offline' ? undefined : await qemuSides(this.c, target),
+    );
     return { job: this.launch(job, settings), preflight: checks };
   }
 
@@ -236,6 +242,7 @@ export class MigrationEngine {
         ...(job.options.insecure ? ['RAM was sent in plaintext (--insecure)'] : []),
         ...settings.notes,
       ],
+      ...(settings.warnings.length ? { warnings: settings.warnings } : {}),
       ...(result ? definedFigures(result) : {}),
       ...(error ? { error } : {}),
     };

@@ -1,12 +1,13 @@
-// User migration options -> what each side's QEMU is told before `migrate`: the capabilities
-// and parameters of QEMU 7.2's migration schema (migrate-set-capabilities/-parameters), per side,
-// and the option combinations QEMU 7.2 cannot honour, refused with VMHOP_ERR_MIGRATION_OPTIONS.
-// Pure: it applies nothing and does not decide when to switch to post-copy (the engine does).
-// Every QEMU fact here was checked against 7.2 by options.qemu.test.ts.
+// User options + both sides' QEMU facts -> what each side's QEMU is told before `migrate`: the
+// capabilities and parameters (migrate-set-capabilities/-parameters) per side, and the combinations
+// refused with VMHOP_ERR_MIGRATION_OPTIONS: contradictory options, and what either side's QEMU lacks
+// or was measured to get wrong (qemu-rules.ts). Pure: it applies nothing and does not decide when to
+// switch to post-copy (the engine does). options.qemu.test.ts checks the plans on QEMU 7.2 and 10.
 
 import { VmhopError } from '../../protocol/errors.js';
 import type { MigrationOptions } from '../../protocol/migration.js';
 import type { MigrationCapabilityStatus, MigrationParameters } from '../../qmp/index.js';
+import { qemuRefusals, type QemuSides } from './qemu-rules.js';
 
 export interface SideSettings {
   capabilities: MigrationCapabilityStatus[];
@@ -18,11 +19,19 @@ export interface MigrationSettings {
   target: SideSettings;
   /** For the job report: what the user should know about the chosen settings. */
   notes: string[];
+  /** For the job report: known-bad combinations run anyway because the user passed --force. */
+  warnings: string[];
 }
 
 export interface MigrationSettingsContext {
   /** The tls-creds-x509 object id each agent created for this job, and the name the target's certificate carries. */
   tls?: { credsId: string; hostname: string };
+  /**
+   * Both sides' QEMU (version, accelerator, features from host info) for a live migration. Absent
+   * only where no QEMU migration runs (offline copies) or before the target was asked (the early
+   * check of contradictory options).
+   */
+  qemu?: QemuSides;
 }
 
 /**
@@ -51,7 +60,11 @@ export function planMigrationSettings(
   opts: MigrationOptions,
   ctx: MigrationSettingsContext,
 ): MigrationSettings {
-  const refusals = findRefusals(opts, ctx);
+  const qemu = ctx.qemu ? qemuRefusals(opts, ctx.qemu) : [];
+  const refusals = [
+    ...findRefusals(opts, ctx),
+    ...qemu.filter((r) => !(r.forceable && opts.force)).map((r) => `${r.reason}; ${r.fix}`),
+  ];
   if (refusals.length > 0) {
     throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', refusals.join('; '), { refusals });
   }
@@ -84,7 +97,45 @@ export function planMigrationSettings(
     capabilities: [cap('events', true), cap('postcopy-ram', opts.postcopy), cap('multifd', multifd)],
     parameters: { ...multifdParameters(opts), ...tlsParameters(opts, ctx, 'target') },
   };
-  return { source, target, notes: notesFor(opts) };
+  const plan = { source, target, notes: notesFor(opts), warnings: forcedWarnings(qemu, opts) };
+  if (ctx.qemu) refuseMissingFeatures(plan, ctx.qemu);
+  return plan;
+}
+
+function forcedWarnings(qemu: ReturnType<typeof qemuRefusals>, opts: MigrationOptions): string[] {
+  if (!opts.force) return [];
+  return qemu
+    .filter((r) => r.forceable)
+    .map((r) => `run despite a known-bad combination (--force): ${r.reason}`);
+}
+
+/**
+ * Every capability and parameter the plan sets must exist in that side's QEMU (setting one it does
+ * not know fails, false included): refused before anything starts instead of half-way through.
+ */
+function refuseMissingFeatures(plan: Pick<MigrationSettings, 'source' | 'target'>, sides: QemuSides): void {
+  const missing: string[] = [];
+  for (const side of ['source', 'target'] as const) {
+    const { features, version } = sides[side];
+    const caps = plan[side].capabilities
+      .map((c) => c.capability)
+      .filter((c) => !features.migrationCapabilities.includes(c));
+    const params = Object.keys(plan[side].parameters).filter(
+      (p) => !features.migrationParameters.includes(p),
+    );
+    if (caps.length)
+      missing.push(
+        `the ${side}'s QEMU ${version} has no migration capability ${caps.map((c) => `\`${c}\``).join(', ')}`,
+      );
+    if (params.length)
+      missing.push(
+        `the ${side}'s QEMU ${version} has no migration parameter ${params.map((p) => `\`${p}\``).join(', ')}`,
+      );
+  }
+  if (missing.length > 0) {
+    const refusals = missing.map((m) => `${m}; upgrade QEMU on that host or drop the option that needs it`);
+    throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', refusals.join('; '), { refusals });
+  }
 }
 
 function multifdParameters(opts: MigrationOptions): MigrationParameters {
@@ -105,25 +156,6 @@ function tlsParameters(
 
 function findRefusals(opts: MigrationOptions, ctx: MigrationSettingsContext): string[] {
   const refusals: string[] = [];
-  if (opts.postcopy && opts.parallel !== undefined) {
-    // QEMU 7.2 accepts postcopy-ram + multifd on both sides, but after migrate-start-postcopy the
-    // target aborts ("../../util/yank.c:107: yank_unregister_instance: Assertion
-    // `QLIST_EMPTY(&entry->yankfns)' failed.") while the source reports `completed`: the VM would
-    // run nowhere. Later QEMUs refuse the pair ("Postcopy is not yet compatible with multifd").
-    refusals.push(
-      `--postcopy cannot be combined with --parallel ${opts.parallel}: QEMU 7.2 cannot switch a multifd ` +
-        'migration to post-copy (the target QEMU aborts); drop --parallel or drop --postcopy',
-    );
-  }
-  if (opts.compressed === 'zlib') {
-    // Found on QEMU 7.2 in the test bed: zlib-compressed multifd migrations that QEMU reported as
-    // completed left the guest's RAM corrupted on the target (kernel panic, or a hang) in 4 of 10,
-    // while 20 zstd and 10 uncompressed multifd migrations of the same guest in a row were clean.
-    refusals.push(
-      '--compressed zlib: QEMU 7.2 corrupted the guest memory of zlib-compressed multifd migrations ' +
-        'in vmhop tests (the guest panicked or hung on the target); use --compressed zstd, or drop --compressed',
-    );
-  }
   if (opts.compressed !== undefined && opts.parallel === undefined) {
     // QEMU takes multifd-compression without multifd and silently sends the RAM uncompressed.
     refusals.push(

@@ -9,6 +9,7 @@ import type { PeerLink } from '../peers/peer-link.js';
 import type { MigrationContext } from './context.js';
 import { offlineChecks } from './offline-preflight.js';
 import { copyChecks } from './preflight-copy.js';
+import { qemuChecks } from './preflight-qemu.js';
 
 const MIB = 1024 * 1024;
 
@@ -65,13 +66,7 @@ export async function preflight(
       : `no VM named \`${vm.name}\` on \`${peer.name}\``,
     `undefine it on \`${peer.name}\` first`,
   );
-  const machineOk = target.machines.includes(vm.spec.machine) || vm.spec.machine in target.machineAliases;
-  add(
-    'machine-type',
-    machineOk,
-    `machine \`${vm.spec.machine}\` ${machineOk ? 'is' : 'is not'} available on \`${peer.name}\``,
-    `define the VM with a machine type both hosts have`,
-  );
+  await qemuChecks(c, vm, target, peer.name, mode, options, add);
   const cpuOk = target.cpuModels.includes(vm.spec.cpuModel);
   add(
     'cpu-model',

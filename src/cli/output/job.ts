@@ -45,6 +45,7 @@ export function humanJob(j: JobInfo): string {
       ['Encrypted', r.encrypted ? 'yes (TLS)' : 'NO (--insecure)'],
       ...Object.entries(r.diskBytes ?? {}).map(([d, b]) => [`Disk ${d}`, formatSize(b)]),
       ...(r.error ? [['Error', `${r.error.message} [${r.error.code}]`]] : []),
+      ...(r.warnings ?? []).map((w) => ['WARNING', w]),
       ...r.notes.map((n) => ['Note', n]),
     );
   }

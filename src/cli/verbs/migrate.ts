@@ -34,6 +34,7 @@ interface MigrateFlags {
   deleteSource?: boolean;
   keepState?: boolean;
   targetDevice?: string;
+  force?: boolean;
 }
 
 const num = (flag: string, v: string | undefined) => {
@@ -69,6 +70,7 @@ export function migrateRequest(name: string, f: MigrateFlags) {
     ...(f.deleteSource ? { deleteSource: true } : {}),
     ...(f.keepState ? { keepState: true } : {}),
     ...(f.targetDevice ? { targetDevice: f.targetDevice } : {}),
+    ...(f.force ? { force: true } : {}),
   };
   const mode = f.offline ? 'offline' : f.copyStorage ? 'live-copy' : 'live-shared';
   return { vm: name, to: f.to, mode, options, dryRun: f.dryRun === true };
@@ -134,6 +136,10 @@ export function registerMigrateVerbs(program: Command): void {
     .option('--delete-source', 'delete the source volumes after the target verified its copy')
     .option('--keep-state', 'offline: save a running VM, move its state with the disks, restore it there')
     .option('--target-device <dev>', 'offline: write a copied block device onto this device of the target')
+    .option(
+      '--force',
+      'run a live migration the pre-flight refuses as known-bad for this QEMU (e.g. QEMU 7.x under TCG); the report warns',
+    )
     .action(
       runVerb(async (f: MigrateFlags, g: GlobalOptions, cmd) => {
         const req = migrateRequest(cmd.args[0] as string, f);

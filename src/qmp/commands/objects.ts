@@ -1,6 +1,7 @@
 // QOM objects vmhop creates at run time: tls-creds-x509 (certificates for the migration stream and
 // NBD) and secret (a key password). object-add takes a union of these two types only. A secret is
 // read from a file, never passed inline: QMP arguments end up in error messages and traffic logs.
+// qom-get reads one property, e.g. the running machine's versioned type.
 
 import type { QmpCommandOptions, QmpExecutor } from '../session.js';
 
@@ -42,4 +43,13 @@ export async function objectDel(
   options?: QmpCommandOptions,
 ): Promise<void> {
   await qmp.execute('object-del', { ...args }, options);
+}
+
+/** One QOM property, e.g. `{ path: '/machine', property: 'type' }` -> `pc-i440fx-7.2-machine`. */
+export function qomGet<T = unknown>(
+  qmp: QmpExecutor,
+  args: { path: string; property: string },
+  options?: QmpCommandOptions,
+): Promise<T> {
+  return qmp.execute<T>('qom-get', { ...args }, options);
 }

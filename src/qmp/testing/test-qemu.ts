@@ -3,9 +3,10 @@
 // it spawned and kills only that pid; stop() is safe to call twice and from afterEach after a failure.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export const qemuBinary = 'qemu-system-x86_64';
 
@@ -25,8 +26,17 @@ export function qemuAvailable(): boolean {
   return spawnSync(qemuBinary, ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
-export function qemuVersionText(): string {
-  return spawnSync(qemuBinary, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
+export function qemuVersionText(binary = qemuBinary): string {
+  return spawnSync(binary, ['--version'], { encoding: 'utf8' }).stdout.split('\n')[0] ?? '';
+}
+
+/**
+ * Debian 12's QEMU 7.2 as scripts/qemu-7.2.sh unpacks it beside the installed QEMU, or undefined
+ * when it is not there: tests of what 7.2 does differently run only where it is.
+ */
+export function qemu72Binary(): string | undefined {
+  const wrapper = fileURLToPath(new URL('../../../.cache/qemu-7.2/qemu-system-x86_64', import.meta.url));
+  return existsSync(wrapper) && /version 7\.2\./.test(qemuVersionText(wrapper)) ? wrapper : undefined;
 }
 
 export interface TestQemuOptions {
@@ -38,6 +48,8 @@ export interface TestQemuOptions {
   /** Reuse a directory (for files shared between two QEMUs); by default a fresh temp dir. */
   dir?: string;
   name?: string;
+  /** Another QEMU than the installed one, e.g. qemu72Binary(). */
+  binary?: string;
 }
 
 export interface TestQemu {
@@ -63,7 +75,8 @@ export function startTestQemu(options: TestQemuOptions = {}): TestQemu {
     '-qmp',
     `unix:${qmpPath},server=on,wait=off`,
   ];
-  const child = spawn(qemuBinary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const binary = options.binary ?? qemuBinary;
+  const child = spawn(binary, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (text: string) => (stderr += text));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -71,7 +84,7 @@ export function startTestQemu(options: TestQemuOptions = {}): TestQemu {
       resolve({ code: child.exitCode, signal: child.signalCode });
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', (error) => {
-      stderr += `cannot start ${qemuBinary}: ${error.message}\n`;
+      stderr += `cannot start ${binary}: ${error.message}\n`;
       resolve({ code: null, signal: null });
     });
   });
@@ -80,5 +93,5 @@ export function startTestQemu(options: TestQemuOptions = {}): TestQemu {
     await exited;
     if (ownsDir) rmSync(dir, { recursive: true, force: true });
   };
-  return { dir, qmpPath, argv: [qemuBinary, ...argv], child, exited, stderr: () => stderr, stop };
+  return { dir, qmpPath, argv: [binary, ...argv], child, exited, stderr: () => stderr, stop };
 }

@@ -12,6 +12,7 @@ import { cancelAndResume } from '../outgoing/rollback.js';
 import { startMigration } from '../outgoing/start-migration.js';
 import { completeSwitchover } from '../outgoing/switchover.js';
 import { watchUntilSwitchover, type SwitchoverPause } from '../outgoing/watch-migration.js';
+import { resolvedMachine } from '../preflight-qemu.js';
 import type { ModeRun } from './types.js';
 
 export async function prepareTarget(
@@ -19,7 +20,9 @@ export async function prepareTarget(
   extra: Pick<PrepareRequest, 'spec'> & Partial<Pick<PrepareRequest, 'disks'>> = { spec: r.vm.spec },
 ): Promise<PrepareReply> {
   const { c, job, peer } = r;
-  c.jobs.advance(job.id, 'prepare', `asking \`${peer.name}\` to prepare`);
+  // The target runs what the source runs: `pc` is pc-i440fx-7.2 on 7.2 but pc-i440fx-10.0 on 10.
+  const machine = await resolvedMachine(c, r.vm);
+  c.jobs.advance(job.id, 'prepare', `asking \`${peer.name}\` to prepare (machine ${machine})`);
   const target = await peer.prepare({
     protocolVersion: PROTOCOL_VERSION,
     jobId: job.id,
@@ -29,6 +32,7 @@ export async function prepareTarget(
     tls: !job.options.insecure,
     options: job.options,
     ...extra,
+    spec: { ...extra.spec, machine },
   });
   c.jobs.advance(job.id, 'perform', `target listens on ${target.address}:${target.port}`);
   return target;

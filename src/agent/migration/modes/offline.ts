@@ -16,6 +16,7 @@ import { dumpBlockDevices } from '../outgoing/dump-block-device.js';
 import { fileFingerprint, planOffline, type PlannedItem } from '../outgoing/plan-offline.js';
 import { retireSource } from '../outgoing/retire-source.js';
 import type { ModeResult, ModeRun, ModeRunner } from './types.js';
+import { resolvedMachine } from '../preflight-qemu.js';
 
 const MIB = 1024 * 1024;
 
@@ -41,6 +42,8 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
     );
   }
   let saved = false;
+  // Restored state needs the machine type it was saved with, not what an alias means on the target.
+  const machine = job.options.keepState ? await resolvedMachine(c, vm) : vm.spec.machine;
   try {
     if (vm.state === 'running' || vm.state === 'paused') {
       c.jobs.journal(job.id, `saving the RAM and device state of \`${vm.name}\``);
@@ -77,7 +80,7 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
     await peer.offlineCommit({
       protocolVersion: PROTOCOL_VERSION,
       jobId: job.id,
-      spec: plan.spec,
+      spec: { ...plan.spec, machine },
       manifests: copied.manifests,
       ...(state ? { state } : {}),
     });
