@@ -17,8 +17,10 @@ export const peerRoutes =
   (s: AgentServices): FastifyPluginAsync =>
   async (app0) => {
     const app = app0.withTypeProvider<ZodTypeProvider>();
+    // Decided on the route that matched, never on the URL text: the router percent-decodes the
+    // path, so `/v1/%70eer/host` reaches the peer routes while `req.url` does not say `/v1/peer/`.
     app.addHook('onRequest', async (req) => {
-      if (req.url.startsWith('/v1/peer/')) requirePeer(req);
+      if (req.routeOptions.url?.startsWith('/v1/peer/')) requirePeer(req);
     });
     app.get('/v1/peer/host', async () => ({
       ...(await s.hostInfo()),
