@@ -10,11 +10,12 @@ import { initCa, issueHostCert } from '../agent/tls/ca.js';
 import { hashToken } from '../agent/http/auth.js';
 import { isAlive } from '../agent/process/signals.js';
 import { VmhopError } from '../protocol/errors.js';
+import { AgentClient } from '../cli/client.js';
 import { readHostsFile, writeHostsFile } from '../cli/hosts-file.js';
 import { nsenterArgs } from './host-exec.js';
-import { HOST_DATA_DIR, HOST_RUN_DIR, STATE_DIR, type HostPlan } from './plan.js';
+import { HOST_DATA_DIR, HOST_RUN_DIR, STATE_DIR, hostPlan, type HostPlan } from './plan.js';
 import { REPO_ROOT } from './paths.js';
-import type { TestbedState } from './state.js';
+import { readState, type TestbedState } from './state.js';
 
 export const AGENT_PORT = 8443;
 export const TESTBED_CA_DIR = `${STATE_DIR}/ca`;
@@ -135,4 +136,19 @@ export function removeTestbedConnections(plans: HostPlan[]): void {
   for (const h of plans) if (file.hosts[h.name]?.url === agentUrl(h)) delete file.hosts[h.name];
   if (file.default && !file.hosts[file.default]) delete file.default;
   writeHostsFile(file);
+}
+
+/** A client of the agent on test-bed host `name`, with the token the test bed gave them all. */
+export async function testbedAgentClient(name: string): Promise<AgentClient> {
+  const state = await readState();
+  const i = state?.hosts.indexOf(name) ?? -1;
+  if (!state?.token || i < 0) {
+    throw new VmhopError(
+      'VMHOP_ERR_TESTBED_HOST_UNKNOWN',
+      `no agent on test-bed host \`${name}\`; hosts: ${state?.hosts.join(', ') || 'none (the test bed is not up)'}`,
+      { host: name },
+    );
+  }
+  const h = hostPlan(name, i);
+  return new AgentClient({ name, url: agentUrl(h), token: state.token, ca: `${TESTBED_CA_DIR}/ca-cert.pem` });
 }

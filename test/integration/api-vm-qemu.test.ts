@@ -150,6 +150,29 @@ describe.skipIf(!guest)(
       expect((await act('resume')).body.state).toBe('running');
     });
 
+    it('gives the console of the current run apart from the earlier runs on this host (run=current)', async () => {
+      const readyLines = async (run: string) =>
+        ((await agent.api('GET', `/v1/vms/g1/console?run=${run}`)).text.match(/^vmhop-guest ready .*$/gm) ??
+          []) as string[];
+      /** Polls (bounded, 60 s) until the current run's console shows the guest's ready line. */
+      const bootedOnce = async () => {
+        for (const until = Date.now() + 60_000; Date.now() < until; ) {
+          const lines = await readyLines('current');
+          if (lines.length) return lines;
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        throw new Error('no ready line on the console within 60 s');
+      };
+      expect((await act('start')).status).toBe(200);
+      const first = await bootedOnce();
+      expect((await act('destroy')).status).toBe(200);
+      expect((await act('start')).status).toBe(200);
+      const second = await bootedOnce();
+      expect(second).toHaveLength(1);
+      expect(second[0]).not.toBe(first[0]); // another boot id
+      expect(await readyLines('all')).toEqual([...first, ...second]);
+    }, 150_000);
+
     it('forgets the saved state when the VM is undefined, so a new VM of that name starts clean', async () => {
       expect((await act('start')).status).toBe(200);
       expect((await act('save')).status).toBe(200);

@@ -29,6 +29,8 @@ export const runFiles = (runDir: string) => ({
   observer: `${runDir}/observer.sock`,
   pidfile: `${runDir}/qemu.pid`,
   serialLog: `${runDir}/serial.log`,
+  /** Size of serial.log when the current QEMU was started: where its own output begins. */
+  serialStart: `${runDir}/serial.start`,
 });
 
 /** QEMU block cache flags and the guest-visible write cache for each libvirt cache mode. */

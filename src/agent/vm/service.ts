@@ -2,7 +2,7 @@
 // suspend/resume/reboot/console). The spec is validated and its disks and bridges checked
 // before anything is made; a start that fails part-way undoes what it made.
 import { rmSync } from 'node:fs';
-import { mkdir, open, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { ZodError } from 'zod';
 import { cont, quit, stop, systemPowerdown, systemReset } from '../../qmp/index.js';
@@ -162,6 +162,9 @@ export class VmService {
     await mkdir(runDir, { recursive: true, mode: 0o700 });
     // Stale sockets and pidfiles of an earlier run go; the serial log is kept (QEMU appends).
     for (const f of [files.qmp, files.observer, files.pidfile]) await rm(f, { force: true });
+    // Where this run's output will begin, so `console?run=current` can leave out earlier runs
+    // (a guest that oopsed on this host before must not fail the check of a later move here).
+    await writeFile(files.serialStart, `${await fileSize(files.serialLog)}\n`);
     const taps = await createTaps(row.spec);
     let pid = 0;
     try {
@@ -251,14 +254,21 @@ export class VmService {
     }
   }
 
-  async consoleLog(name: string, maxBytes = 64 * 1024): Promise<string> {
+  /**
+   * The tail (at most `maxBytes`) of the VM's serial log on this host: of every run here, or
+   * with `run: 'current'` only what the QEMU started last wrote (for a VM that migrated in:
+   * everything since it resumed here).
+   */
+  async consoleLog(name: string, maxBytes = 64 * 1024, run: 'all' | 'current' = 'all'): Promise<string> {
     this.get(name);
-    const file = runFiles(this.runDirOf(name)).serialLog;
+    const files = runFiles(this.runDirOf(name));
+    const file = files.serialLog;
     try {
       const size = (await stat(file)).size;
+      const from = run === 'current' ? await runStart(files.serialStart, size) : 0;
       const fh = await open(file, 'r');
       try {
-        const len = Math.min(size, maxBytes);
+        const len = Math.min(size - from, maxBytes);
         const buf = Buffer.alloc(len);
         await fh.read(buf, 0, len, size - len);
         return buf.toString('utf8');
@@ -269,6 +279,27 @@ export class VmService {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return '';
       throw e;
     }
+  }
+}
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw e;
+  }
+}
+
+/** The offset the current run began at; 0 if unknown (a VM started by an older agent), and
+ * never past the end (the log was truncated by hand). */
+async function runStart(startFile: string, logSize: number): Promise<number> {
+  try {
+    const n = Number((await readFile(startFile, 'utf8')).trim());
+    return Number.isInteger(n) && n >= 0 && n <= logSize ? n : 0;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw e;
   }
 }
 

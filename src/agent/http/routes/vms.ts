@@ -121,12 +121,14 @@ export const vmRoutes =
               .min(1)
               .max(1 << 20)
               .default(65536),
+            /** `current`: only the output of the QEMU started last (since it resumed here, after a migration). */
+            run: z.enum(['all', 'current']).default('all'),
           }),
         },
       },
       async (req, reply) =>
         reply
           .type('text/plain; charset=utf-8')
-          .send(await s.vms.consoleLog(req.params.name, req.query.bytes)),
+          .send(await s.vms.consoleLog(req.params.name, req.query.bytes, req.query.run)),
     );
   };
