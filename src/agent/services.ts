@@ -89,6 +89,14 @@ export class AgentServices {
     return this.config.migrationAddress ?? this.config.listen.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
   }
 
+  /**
+   * Joins a peer through another link than mutual TLS over HTTP: two agents in one process (the
+   * engine tests). A link attached here wins over the config's peers entry of the same name.
+   */
+  attachPeer(link: PeerLink): void {
+    this.peers.set(link.name, link);
+  }
+
   /** The mutual-TLS link to a peer agent named in the config. */
   peer(name: string): PeerLink {
     const known = this.peers.get(name);

@@ -36,10 +36,12 @@ export class TestAgent {
     readonly app: App,
   ) {}
 
-  static async start(): Promise<TestAgent> {
+  /** `name` is the host name (default `t`); `qemuBinary` another QEMU than the installed one. */
+  static async start(opts: { name?: string; qemuBinary?: string } = {}): Promise<TestAgent> {
     const root = await mkdtemp(join(tmpdir(), 'vmhop-api-'));
     const config = AgentConfig.parse({
-      name: 't',
+      name: opts.name ?? 't',
+      ...(opts.qemuBinary ? { qemuBinary: opts.qemuBinary } : {}),
       listen: '127.0.0.1:0',
       dataDir: join(root, 'data'),
       runDir: join(root, 'run'),

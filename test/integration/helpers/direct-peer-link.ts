@@ -1,0 +1,77 @@
+// Two agents in one process: the source's peer link calls the target agent's services directly,
+// as the target's /v1/peer/* routes do (src/agent/http/routes/peer.ts), without HTTPS and mutual
+// TLS between them. QEMU streams still go over real sockets between the two agents' QEMUs.
+import type {
+  OfflineCommitRequest,
+  OfflinePrepareRequest,
+} from '../../../src/agent/peers/offline-messages.js';
+import type {
+  PeerHostInfo,
+  PeerLink,
+  PostcopyAction,
+  PrepareRequest,
+} from '../../../src/agent/peers/peer-link.js';
+import type { AgentServices } from '../../../src/agent/services.js';
+import { listBridges } from '../../../src/agent/vm/network.js';
+
+export class DirectPeerLink implements PeerLink {
+  constructor(
+    readonly name: string,
+    private readonly target: AgentServices,
+  ) {}
+
+  async hostInfo(): Promise<PeerHostInfo> {
+    return {
+      ...(await this.target.hostInfo()),
+      bridges: await listBridges(),
+      vmNames: this.target.vmStore.list().map((v) => v.name),
+    };
+  }
+
+  async checkProbe(pool: string, nonce: string) {
+    const info = await this.target.storage.poolInfo(pool).catch(() => undefined);
+    if (!info || info.kind !== 'shared') return { seen: false };
+    return {
+      seen: await this.target.storage.checkProbe(pool, nonce),
+      ...(info.markerId ? { markerId: info.markerId } : {}),
+    };
+  }
+
+  async volumeInfo(pool: string, name: string) {
+    return this.target.storage.volumeInfo(pool, name).catch(() => undefined);
+  }
+
+  prepare(req: PrepareRequest) {
+    return this.target.engine.target.prepare(req);
+  }
+
+  finish(jobId: string) {
+    return this.target.engine.target.finish(jobId);
+  }
+
+  abort(jobId: string, reason: string) {
+    return this.target.engine.target.abort(jobId, reason);
+  }
+
+  postcopy(jobId: string, action: PostcopyAction) {
+    return this.target.engine.target.postcopy(jobId, action);
+  }
+
+  async job(jobId: string) {
+    return this.target.engine.info(jobId);
+  }
+
+  offlinePrepare(req: OfflinePrepareRequest) {
+    return this.target.engine.target.offline.prepare(req);
+  }
+
+  offlineCommit(req: OfflineCommitRequest) {
+    return this.target.engine.target.offline.commit(req);
+  }
+
+  offlinePause(jobId: string, reason: string) {
+    return this.target.engine.target.offline.pause(jobId, reason);
+  }
+
+  async close(): Promise<void> {}
+}
