@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,8 @@ const fakeAgent: Server = createServer((req, res) => {
 
 const dir = mkdtempSync(join(tmpdir(), 'vmhop-ui-'));
 const hostsFile = join(dir, 'hosts.json');
-const ui = createUiServer(dir);
+const ui = createUiServer(dir, 'test-key');
+const withKey = { cookie: 'vmhop_ui=test-key' };
 let base = '';
 
 beforeAll(async () => {
@@ -43,21 +44,21 @@ afterAll(async () => {
 
 describe('vmhop ui server', () => {
   it('forwards /api/hosts/NAME/... to that agent with its token, never showing the token', async () => {
-    const r = await fetch(`${base}/api/hosts/a/v1/vms?x=1`);
+    const r = await fetch(`${base}/api/hosts/a/v1/vms?x=1`, { headers: withKey });
     expect(await r.json()).toEqual({ path: '/v1/vms?x=1', method: 'GET' });
     expect(seen.at(-1)?.headers.authorization).toBe('Bearer sekrit');
-    const list = await (await fetch(`${base}/api/hosts`)).text();
+    const list = await (await fetch(`${base}/api/hosts`, { headers: withKey })).text();
     expect(list).not.toContain('sekrit');
   });
 
   it("passes the agent's error status and body through", async () => {
-    const r = await fetch(`${base}/api/hosts/a/v1/missing`);
+    const r = await fetch(`${base}/api/hosts/a/v1/missing`, { headers: withKey });
     expect(r.status).toBe(404);
   });
 
   it('streams the SSE events as they come', async () => {
     const ac = new AbortController();
-    const r = await fetch(`${base}/api/hosts/a/v1/events`, { signal: ac.signal });
+    const r = await fetch(`${base}/api/hosts/a/v1/events`, { signal: ac.signal, headers: withKey });
     expect(r.headers.get('content-type')).toBe('text/event-stream');
     const reader = (r.body as ReadableStream<Uint8Array>).getReader();
     const { value } = await reader.read();
@@ -69,7 +70,7 @@ describe('vmhop ui server', () => {
     const ac = new AbortController();
     const r = await fetch(`${base}/api/events?hosts=a,unknown`, {
       signal: ac.signal,
-      headers: { 'last-event-id': 'a=7' },
+      headers: { 'last-event-id': 'a=7', ...withKey },
     });
     const reader = (r.body as ReadableStream<Uint8Array>).getReader();
     let text = '';
@@ -85,7 +86,7 @@ describe('vmhop ui server', () => {
     const post = (body: unknown) =>
       fetch(`${base}/api/hosts`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...withKey },
         body: JSON.stringify(body),
       });
     const bad = await post({ name: 'b', url: 'b.example' });
@@ -97,16 +98,71 @@ describe('vmhop ui server', () => {
   });
 
   it('refuses requests from another origin and writes that are not JSON', async () => {
-    const foreign = await fetch(`${base}/api/hosts/a/v1/vms`, { headers: { origin: 'http://evil.example' } });
+    const foreign = await fetch(`${base}/api/hosts/a/v1/vms`, {
+      headers: { origin: 'http://evil.example', ...withKey },
+    });
     expect(foreign.status).toBe(401);
-    const form = await fetch(`${base}/api/hosts/a/v1/vms/x/destroy`, { method: 'POST', body: 'a=1' });
+    const form = await fetch(`${base}/api/hosts/a/v1/vms/x/destroy`, {
+      method: 'POST',
+      body: 'a=1',
+      headers: withKey,
+    });
     expect(form.status).toBe(400);
     expect(seen.some((r) => r.url === '/v1/vms/x/destroy')).toBe(false);
   });
 
   it('names an unknown connection and serves the app for any other path', async () => {
-    const r = await fetch(`${base}/api/hosts/zz/v1/host`);
+    const r = await fetch(`${base}/api/hosts/zz/v1/host`, { headers: withKey });
     expect(((await r.json()) as { error: { code: string } }).error.code).toBe('VMHOP_ERR_HOST_UNKNOWN');
     expect(await (await fetch(`${base}/some/page`)).text()).toContain('<title>ui</title>');
   });
+
+  it('refuses a request that names another host, as a browser sends after DNS rebinding', async () => {
+    const before = seen.length;
+    const r = await rawRequest('POST', '/api/hosts', {
+      host: 'attacker.example:' + new URL(base).port,
+      origin: 'http://attacker.example:' + new URL(base).port,
+      'content-type': 'application/json',
+      ...withKey,
+    });
+    expect(r.status).toBe(401);
+    expect(r.body).toMatch(/not this UI server/);
+    expect(seen.length).toBe(before);
+    expect(JSON.parse(readFileSync(hostsFile, 'utf8')).hosts.evil).toBeUndefined();
+  });
+
+  it('refuses the API without the per-start key, and with a wrong one', async () => {
+    const none = await fetch(`${base}/api/hosts`);
+    expect(none.status).toBe(401);
+    expect(((await none.json()) as { error: { message: string } }).error.message).toMatch(
+      /vmhop ui. printed/,
+    );
+    const wrong = await fetch(`${base}/api/hosts`, { headers: { cookie: 'vmhop_ui=guess' } });
+    expect(wrong.status).toBe(401);
+  });
+
+  it('gives the key as an HttpOnly SameSite=Strict cookie to a page opened with ?key=, and only then', async () => {
+    const ok = await fetch(`${base}/?key=test-key`);
+    expect(ok.headers.get('set-cookie')).toBe('vmhop_ui=test-key; Path=/; HttpOnly; SameSite=Strict');
+    const bad = await fetch(`${base}/?key=nope`);
+    expect(bad.headers.get('set-cookie')).toBeNull();
+  });
 });
+
+/** fetch() will not send a Host of one's choosing; a raw request does. */
+function rawRequest(
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(base);
+    const req = httpRequest({ host: u.hostname, port: u.port, method, path, headers }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify({ name: 'evil', url: 'https://10.0.0.9:8443', token: 't' }));
+  });
+}

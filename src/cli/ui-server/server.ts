@@ -1,7 +1,8 @@
 // The `vmhop ui` server: the built web UI plus /api, a thin layer over the hosts file.
 // /api/hosts lists and adds connections; /api/hosts/:name/* goes to that agent's own API
 // (the same API the CLI uses); /api/events merges the agents' event streams; /api/test-guest tells the create form where this machine's
-// test guest kernel is. It holds no state of its own besides the hosts file.
+// test guest kernel is. It holds no state of its own besides the hosts file. Who may use it:
+// access.ts (own Host only, own origin only, the per-start key).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { VmhopError } from '../../protocol/errors.js';
@@ -13,6 +14,7 @@ import { mergeEvents } from './event-merge.js';
 import { readHostsFile } from '../hosts-file.js';
 import { sendError, sendJson } from './respond.js';
 import { serveStatic } from './static-files.js';
+import { checkHost, checkKey, checkOrigin, newUiKey, ownHosts, rememberKey } from './access.js';
 
 export const WEB_ROOT = join(REPO_ROOT, 'dist', 'web');
 const BODY_LIMIT = 64 * 1024;
@@ -32,21 +34,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/** The tokens stay here, so another web page in the same browser must not drive the API:
- *  cross-origin requests are refused, and a write must be JSON (which forces a CORS preflight). */
-function refuseForeign(req: IncomingMessage): void {
-  const origin = req.headers.origin;
-  if (origin && new URL(origin).host !== req.headers.host) {
-    throw new VmhopError('VMHOP_ERR_AUTH_INVALID', `requests from ${origin} are not accepted`, { origin });
-  }
-  const write = req.method !== 'GET' && req.method !== 'HEAD';
-  if (write && !String(req.headers['content-type'] ?? '').startsWith('application/json')) {
-    throw new VmhopError('VMHOP_ERR_USAGE', 'API writes must be sent as application/json');
-  }
-}
-
-async function handleApi(proxy: AgentProxy, req: IncomingMessage, res: ServerResponse, url: URL) {
-  refuseForeign(req);
+async function handleApi(
+  proxy: AgentProxy,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  key: string,
+) {
+  checkOrigin(req);
+  checkKey(req, key);
   const parts = url.pathname.split('/').slice(2); // after /api/
   if (parts[0] === 'hosts' && parts.length === 1) {
     if (req.method === 'GET') return sendJson(res, 200, listConnections());
@@ -70,13 +66,25 @@ async function handleApi(proxy: AgentProxy, req: IncomingMessage, res: ServerRes
   throw new VmhopError('VMHOP_ERR_ROUTE_NOT_FOUND', `no UI API route ${req.method} ${url.pathname}`);
 }
 
-export function createUiServer(webRoot = WEB_ROOT): { server: Server; close: () => Promise<void> } {
+/** `key`: the per-start secret the printed URL carries (`?key=`); random unless a test sets it. */
+export function createUiServer(
+  webRoot = WEB_ROOT,
+  key = newUiKey(),
+): { server: Server; key: string; close: () => Promise<void> } {
   const proxy = new AgentProxy();
   const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://ui.invalid');
+    let url: URL;
+    try {
+      checkHost(req, ownHosts(server.address()));
+      url = new URL(req.url ?? '/', 'http://ui.invalid');
+    } catch (e) {
+      sendError(res, e instanceof TypeError ? new VmhopError('VMHOP_ERR_USAGE', 'malformed request URL') : e);
+      return;
+    }
     if (url.pathname.startsWith('/api/')) {
-      handleApi(proxy, req, res, url).catch((e: unknown) => sendError(res, e));
+      handleApi(proxy, req, res, url, key).catch((e: unknown) => sendError(res, e));
     } else if (req.method === 'GET' || req.method === 'HEAD') {
+      rememberKey(url, key, res);
       serveStatic(webRoot, url.pathname, res);
     } else {
       sendError(res, new VmhopError('VMHOP_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${url.pathname}`));
@@ -84,6 +92,7 @@ export function createUiServer(webRoot = WEB_ROOT): { server: Server; close: () 
   });
   return {
     server,
+    key,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));

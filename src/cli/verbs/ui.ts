@@ -36,7 +36,8 @@ export function registerUiVerb(program: Command): void {
           ui.server.listen(port, host, resolve);
         });
         const where = host.includes(':') ? `[${host}]` : host;
-        process.stderr.write(`vmhop ui: http://${where}:${port}/\n`);
+        // The key in the URL is what lets a browser in: another local user or a web page does not have it.
+        process.stderr.write(`vmhop ui: http://${where}:${port}/?key=${ui.key}\n`);
         const stop = () => void ui.close().then(() => process.exit(0));
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
