@@ -149,6 +149,16 @@ describe('vmhop ui server', () => {
   });
 });
 
+describe('vmhop ui server, malformed URLs', () => {
+  for (const path of ['/%', '/%E0%A4%A', '/api/hosts/%/v1/host', '/api/hosts/%E0%A4%A']) {
+    it(`answers GET ${path} with 400 and keeps serving`, async () => {
+      const r = await rawRequest('GET', path, { host: new URL(base).host, ...withKey });
+      expect(r.status).toBe(400);
+      expect((await fetch(`${base}/`)).status).toBe(200);
+    });
+  }
+});
+
 /** fetch() will not send a Host of one's choosing; a raw request does. */
 function rawRequest(
   method: string,

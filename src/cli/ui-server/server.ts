@@ -34,6 +34,15 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
+/** One bad escape (`/%`, `/%E0%A4%A`) must cost that request a 400, not the server its life. */
+export function decodePart(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new VmhopError('VMHOP_ERR_USAGE', `malformed percent-encoding in \`${s.slice(0, 200)}\``);
+  }
+}
+
 async function handleApi(
   proxy: AgentProxy,
   req: IncomingMessage,
@@ -49,11 +58,11 @@ async function handleApi(
     if (req.method === 'POST') return sendJson(res, 201, addConnection(await readJson(req)));
   }
   if (parts[0] === 'hosts' && parts.length === 2 && req.method === 'DELETE') {
-    removeConnection(decodeURIComponent(parts[1] ?? ''));
+    removeConnection(decodePart(parts[1] ?? ''));
     return sendJson(res, 200, { ok: true });
   }
   if (parts[0] === 'hosts' && parts.length > 2) {
-    const name = decodeURIComponent(parts[1] ?? '');
+    const name = decodePart(parts[1] ?? '');
     const rest = '/' + parts.slice(2).join('/') + url.search;
     return proxy.forward(name, rest, req, res);
   }
@@ -83,11 +92,16 @@ export function createUiServer(
     }
     if (url.pathname.startsWith('/api/')) {
       handleApi(proxy, req, res, url, key).catch((e: unknown) => sendError(res, e));
-    } else if (req.method === 'GET' || req.method === 'HEAD') {
+      return;
+    }
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        throw new VmhopError('VMHOP_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${url.pathname}`);
+      }
       rememberKey(url, key, res);
-      serveStatic(webRoot, url.pathname, res);
-    } else {
-      sendError(res, new VmhopError('VMHOP_ERR_ROUTE_NOT_FOUND', `no route ${req.method} ${url.pathname}`));
+      serveStatic(webRoot, decodePart(url.pathname), res);
+    } catch (e) {
+      sendError(res, e);
     }
   });
   return {

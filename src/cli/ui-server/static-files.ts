@@ -27,7 +27,7 @@ export function serveStatic(root: string, urlPath: string, res: ServerResponse):
     );
     return;
   }
-  const rel = normalize(decodeURIComponent(urlPath)).replace(/^([/\\])+/, '');
+  const rel = normalize(urlPath).replace(/^([/\\])+/, '');
   let file = join(root, rel);
   if (!file.startsWith(root + sep) || !existsSync(file) || !statSync(file).isFile()) file = index;
   const hashed = file.includes(`${sep}assets${sep}`);
