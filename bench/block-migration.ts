@@ -2,8 +2,9 @@
 // 256 MiB RAM) over the same 100 Mbit/s test-bed link, (a) the reference article's way
 // on QEMU 7.2 (`migrate` with the deprecated `block` capability to a target started with
 // `-incoming tcp:` on an empty image) and (b) vmhop (`migrate --live --copy-storage all`:
-// NBD + blockdev-mirror, TLS). Prints total time, downtime and the ratio to the lower bound
-// (used disk + non-zero RAM) / link rate.
+// NBD + blockdev-mirror, TLS). Prints total time, downtime, the ratio to the lower bound
+// (used disk + non-zero RAM) / link rate, and the guest's integrity check on the target (a
+// broken move reads as broken, not as a figure).
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
@@ -20,6 +21,8 @@ import {
 import * as testbed from '../src/testbed/testbed.js';
 import { waitForGuest } from '../src/testbed/client.js';
 import { testGuestSpec } from '../src/testbed/guest.js';
+import { checkGuestIntegrity, fileConsole, snapshotGuest } from '../src/testbed/integrity.js';
+import { integrityFields } from './integrity-row.js';
 import type { HostPlan } from '../src/testbed/plan.js';
 import { runOnHost } from '../src/testbed/host-exec.js';
 import { REPO_ROOT } from '../src/testbed/paths.js';
@@ -71,6 +74,7 @@ async function startQemu(host: HostPlan, name: string, ip: string, disk: string,
   return {
     pid,
     qmp: `${host.backingRun}/${name}/qmp.sock`,
+    serialLog: `${host.backingRun}/${name}/serial.log`,
     stop: async () => {
       await killAndWait(pid);
       await runOnHost(host, ['ip', 'link', 'del', tap], { allowFail: true });
@@ -93,6 +97,7 @@ async function articleWay() {
     if (!(await waitForGuest(ip, 60_000)).ok) throw new Error('guest did not come up');
     const qmp = await QmpSession.connect(src.qmp);
     await migrateSetCapabilities(qmp, { capabilities: [{ capability: 'block', state: true }] });
+    const before = await snapshotGuest(ip);
     const t0 = Date.now();
     await migrate(qmp, { uri: `tcp:${b.migrationAddress}:4445` });
     let info: MigrationInfo;
@@ -105,6 +110,12 @@ async function articleWay() {
     const totalMs = Date.now() - t0;
     await qmp.close();
     if (info.status !== 'completed') throw new Error(`migrate -b ${info.status}: ${info['error-desc']}`);
+    const integrity = await checkGuestIntegrity({
+      ip,
+      before,
+      console: fileConsole(dst.serialLog),
+      switchoverAt: t0 + totalMs,
+    });
     const nonZeroRam = info.ram ? info.ram.total - info.ram.duplicate * info.ram['page-size'] : 0;
     const boundS = (DISK_DATA + nonZeroRam) / LINK.bytesPerS;
     return {
@@ -114,6 +125,7 @@ async function articleWay() {
       diskTransferredMiB: info.disk ? +(info.disk.transferred / 1048576).toFixed(1) : null,
       lowerBoundS: +boundS.toFixed(1),
       ratioToBound: +(totalMs / 1000 / boundS).toFixed(2),
+      ...integrityFields(integrity),
     };
   } finally {
     await src.stop();
@@ -137,12 +149,20 @@ async function vmhopWay() {
   await cli(['-c', 'a', 'start', 'bench-c']);
   try {
     if (!(await waitForGuest(ip, 60_000)).ok) throw new Error('guest did not come up');
+    const before = await snapshotGuest(ip);
     const t0 = Date.now();
     const r = await cli(['-c', 'a', 'migrate', 'bench-c', '--to', 'b', '--live', '--copy-storage', 'all']);
     const totalMs = Date.now() - t0;
     const job = JSON.parse(r.stdout) as JobInfo;
     if (job.state !== 'completed') throw new Error(`vmhop block migration failed: ${r.stdout}`);
     const rep = job.report!;
+    const integrity = await checkGuestIntegrity({
+      ip,
+      before,
+      targetHost: 'b',
+      vm: 'bench-c',
+      switchoverAt: rep.resumedAt ?? Date.now(),
+    });
     const boundS = (DISK_DATA + (rep.ramNonZeroBytes ?? 0)) / LINK.bytesPerS;
     return {
       totalS: +(totalMs / 1000).toFixed(1),
@@ -155,6 +175,7 @@ async function vmhopWay() {
       lowerBoundS: +boundS.toFixed(1),
       ratioToBound: +(totalMs / 1000 / boundS).toFixed(2),
       notes: rep.notes,
+      ...integrityFields(integrity),
     };
   } finally {
     for (const h of ['a', 'b']) {

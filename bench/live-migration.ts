@@ -2,7 +2,8 @@
 // link, (a) the reference article's way (monitor `migrate` to a target started with
 // `-incoming tcp:...`, QEMU's defaults, no TLS) and (b) vmhop (`vmhop migrate --live`,
 // TLS, pause-before-switchover, commit record). For both: total time, downtime, the gap a
-// client saw, bytes sent, and the ratio to the lower bound (non-zero RAM / link rate).
+// client saw, bytes sent, the ratio to the lower bound (non-zero RAM / link rate), and the
+// guest's integrity check on the target (a broken move reads as broken, not as a figure).
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
@@ -11,8 +12,10 @@ import { killAndWait } from '../src/agent/process/signals.js';
 import type { JobInfo } from '../src/protocol/migration.js';
 import { QmpSession, migrate, queryMigrate, type MigrationInfo } from '../src/qmp/index.js';
 import * as testbed from '../src/testbed/testbed.js';
-import { startGapProbe, waitForGuest, guestCommand } from '../src/testbed/client.js';
+import { startGapProbe, waitForGuest } from '../src/testbed/client.js';
 import { launchGuest, stopGuest, testGuestSpec } from '../src/testbed/guest.js';
+import { checkGuestIntegrity, fileConsole, snapshotGuest } from '../src/testbed/integrity.js';
+import { integrityFields } from './integrity-row.js';
 import { runOnHost } from '../src/testbed/host-exec.js';
 import { REPO_ROOT } from '../src/testbed/paths.js';
 
@@ -30,12 +33,19 @@ interface Figures {
   sentMiB: number;
   lowerBoundS: number;
   ratioToBound: number;
+  guestIntact: boolean;
+  integrity: string;
 }
 
 /** Bytes that must cross at least once: RAM that is not zero pages. */
 const nonZeroBytes = (i: MigrationInfo) => (i.ram ? i.ram.total - i.ram.duplicate * i.ram['page-size'] : 0);
 
-function figures(totalMs: number, info: MigrationInfo, gapMs: number, downtimeMs: number | null): Figures {
+function figures(
+  totalMs: number,
+  info: MigrationInfo,
+  gapMs: number,
+  downtimeMs: number | null,
+): Omit<Figures, 'guestIntact' | 'integrity'> {
   const lowerBoundS = nonZeroBytes(info) / LINK.bytesPerS;
   return {
     totalS: +(totalMs / 1000).toFixed(2),
@@ -76,6 +86,7 @@ async function articleWay(): Promise<Figures> {
     if (!(await waitForGuest(ip, 60_000)).ok) throw new Error('guest did not come up');
     await new Promise((r) => setTimeout(r, 5_000));
     const qmp = await QmpSession.connect(src.qmpSocket);
+    const before = await snapshotGuest(ip);
     const probe = startGapProbe(ip);
     const t0 = Date.now();
     await migrate(qmp, { uri: `tcp:${b.migrationAddress}:${port}` });
@@ -92,7 +103,13 @@ async function articleWay(): Promise<Figures> {
     await qmp.close();
     if (info.status !== 'completed')
       throw new Error(`article-way migration ${info.status}: ${info['error-desc']}`);
-    return figures(totalMs, info, gaps.maxGapMs, null);
+    const integrity = await checkGuestIntegrity({
+      ip,
+      before,
+      console: fileConsole(`${b.backingRun}/bench-target/serial.log`),
+      switchoverAt: t0 + totalMs,
+    });
+    return { ...figures(totalMs, info, gaps.maxGapMs, null), ...integrityFields(integrity) };
   } finally {
     await stopGuest(src);
     await killAndWait(targetPid);
@@ -119,6 +136,7 @@ async function vmhopWay(): Promise<Figures> {
   try {
     if (!(await waitForGuest(ip, 60_000)).ok) throw new Error('guest did not come up');
     await new Promise((r) => setTimeout(r, 5_000));
+    const before = await snapshotGuest(ip);
     const probe = startGapProbe(ip);
     const t0 = Date.now();
     const r = await execa(
@@ -131,9 +149,15 @@ async function vmhopWay(): Promise<Figures> {
     const gaps = await probe.stop();
     const job = JSON.parse(r.stdout) as JobInfo & { error?: unknown };
     if (job.state !== 'completed') throw new Error(`vmhop migration failed: ${r.stdout}`);
-    await guestCommand(ip, 'status');
     // vmhop's report has what query-migrate had; rebuild the figures from it.
     const rep = job.report!;
+    const integrity = await checkGuestIntegrity({
+      ip,
+      before,
+      targetHost: 'b',
+      vm: 'bench-v',
+      switchoverAt: rep.resumedAt ?? Date.now(),
+    });
     const lowerBoundS = (rep.ramNonZeroBytes ?? 0) / LINK.bytesPerS;
     return {
       totalS: +(totalMs / 1000).toFixed(2),
@@ -144,6 +168,7 @@ async function vmhopWay(): Promise<Figures> {
       sentMiB: +((rep.ramBytes ?? 0) / 1048576).toFixed(1),
       lowerBoundS: +lowerBoundS.toFixed(2),
       ratioToBound: +(totalMs / 1000 / lowerBoundS).toFixed(2),
+      ...integrityFields(integrity),
     };
   } finally {
     await cli(['-c', 'b', 'destroy', 'bench-v']).catch(() => undefined);
