@@ -32,14 +32,20 @@ function rawServer(path: string, firstLine: string): Promise<void> {
 }
 
 describe('QmpSession.connect', () => {
-  it('negotiates capabilities and exposes the version from the greeting', async () => {
-    const server = await harness.server();
-    const session = await harness.connect(server);
-    expect(session.greeting).toEqual(recordedGreeting(loadTranscript('handshake')));
-    expect(session.greeting.version.qemu).toEqual({ major: 7, minor: 2, micro: 22 });
-    expect(server.received.map((command) => command.execute)).toEqual(['qmp_capabilities']);
-    server.assertDone();
-  });
+  it.each([
+    ['7.2', { major: 7, minor: 2, micro: 22 }],
+    ['10.0', { major: 10, minor: 0, micro: 2 }],
+  ] as const)(
+    'negotiates capabilities and exposes the version from the greeting of QEMU %s',
+    async (version, qemu) => {
+      const server = await harness.server({ version });
+      const session = await harness.connect(server);
+      expect(session.greeting).toEqual(recordedGreeting(loadTranscript('handshake', version)));
+      expect(session.greeting.version.qemu).toEqual(qemu);
+      expect(server.received.map((command) => command.execute)).toEqual(['qmp_capabilities']);
+      server.assertDone();
+    },
+  );
 
   it('negotiates out-of-band execution only when asked and offered, and sends exec-oob then', async () => {
     const server = await harness.server();
@@ -62,7 +68,7 @@ describe('QmpSession.connect', () => {
   });
 
   it('sends in band when the monitor offers no OOB', async () => {
-    const greeting = { ...recordedGreeting(loadTranscript('handshake')), capabilities: [] };
+    const greeting = { ...recordedGreeting(loadTranscript('handshake', '10.0')), capabilities: [] };
     const server = await harness.server({ greeting });
     server.expect({ execute: 'migrate-pause', reply: { return: {} } });
     const session = await QmpSession.connect(server.socketPath, { oob: true });
@@ -83,7 +89,7 @@ describe('QmpSession.connect', () => {
     const server = await FakeQmpServer.start({ socketPath: path });
     try {
       const session = await connecting;
-      expect(session.greeting.version.qemu.major).toBe(7);
+      expect(session.greeting.version.qemu.major).toBe(10); // the default greeting: the newest QEMU recorded
       await session.close();
     } finally {
       await server.close();

@@ -4,27 +4,40 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isQmpEvent, type QmpAnyEvent } from './events.js';
 import { FakeQmpHarness } from './testing/fake-qmp-harness.js';
-import { loadTranscript, recordedEvents, recordedReply, replayExpectations } from './testing/transcript.js';
+import {
+  loadTranscript,
+  recordedEvents,
+  recordedReply,
+  replayExpectations,
+  transcriptVersions,
+} from './testing/transcript.js';
 
 const harness = new FakeQmpHarness();
 afterEach(() => harness.cleanup());
 
-const migrationSource = loadTranscript('migration-source');
-const runState = loadTranscript('run-state');
-const migrateExchange = replayExpectations(migrationSource).find(
-  (expectation) => expectation.execute === 'migrate',
-);
-if (!migrateExchange) throw new Error('migration-source transcript has no migrate');
-const migrateArgs = migrateExchange.arguments as Record<string, unknown>;
+describe.each(transcriptVersions)('QMP events (recorded from QEMU %s)', (version) => {
+  const migrationSource = loadTranscript('migration-source', version);
+  const runState = loadTranscript('run-state', version);
+  const migrateExchange = replayExpectations(migrationSource).find(
+    (expectation) => expectation.execute === 'migrate',
+  );
+  if (!migrateExchange) throw new Error('migration-source transcript has no migrate');
+  const migrateArgs = migrateExchange.arguments as Record<string, unknown>;
 
-async function migratingSession() {
-  const server = await harness.server();
-  server.expect(migrateExchange as NonNullable<typeof migrateExchange>);
-  const session = await harness.connect(server);
-  return { server, session };
-}
+  async function migratingSession() {
+    const server = await harness.server();
+    server.expect(migrateExchange as NonNullable<typeof migrateExchange>);
+    const session = await harness.connect(server);
+    return { server, session };
+  }
 
-describe('QMP events', () => {
+  function recordedStop() {
+    const stop = replayExpectations(runState).find((expectation) => expectation.execute === 'stop');
+    if (!stop) throw new Error('run-state transcript has no stop');
+    expect(stop.reply).toEqual(recordedReply(runState, 'stop'));
+    return stop;
+  }
+
   it('delivers events in the order QEMU sent them through the async iterator', async () => {
     const { server, session } = await migratingSession();
     const seen: QmpAnyEvent[] = [];
@@ -132,10 +145,3 @@ describe('QMP events', () => {
     await expect(next).rejects.toMatchObject({ code: 'QMP_ABORTED' });
   });
 });
-
-function recordedStop() {
-  const stop = replayExpectations(runState).find((expectation) => expectation.execute === 'stop');
-  if (!stop) throw new Error('run-state transcript has no stop');
-  expect(stop.reply).toEqual(recordedReply(runState, 'stop'));
-  return stop;
-}

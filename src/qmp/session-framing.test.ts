@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeQmpHarness } from './testing/fake-qmp-harness.js';
 import type { FakeQmpServer } from './testing/fake-qmp-server.js';
-import { loadTranscript, recordedEvents } from './testing/transcript.js';
+import { loadTranscript, recordedEvents, transcriptVersions } from './testing/transcript.js';
 
 const harness = new FakeQmpHarness();
 afterEach(() => harness.cleanup());
@@ -36,7 +36,7 @@ async function pendingQueryStatus(): Promise<{
   return { server, reply, id };
 }
 
-describe('QMP framing', () => {
+describe.each(transcriptVersions)('QMP framing (events recorded from QEMU %s)', (version) => {
   it('assembles a reply that arrives split over several reads', async () => {
     const { server, reply, id } = await pendingQueryStatus();
     const line = Buffer.from(`${JSON.stringify({ return: { status: 'running', running: true }, id })}\n`);
@@ -52,8 +52,8 @@ describe('QMP framing', () => {
     const events = session.events();
     const reply = session.execute('cont');
     const { id } = await server.waitForCommand('cont');
-    const [resume] = recordedEvents(loadTranscript('run-state'), 'RESUME');
-    const stop = recordedEvents(loadTranscript('run-state'), 'STOP')[0];
+    const [resume] = recordedEvents(loadTranscript('run-state', version), 'RESUME');
+    const stop = recordedEvents(loadTranscript('run-state', version), 'STOP')[0];
     server.sendRaw(
       `${JSON.stringify(resume)}\n${JSON.stringify({ return: {}, id })}\n${JSON.stringify(stop)}\n`,
     );

@@ -1,6 +1,7 @@
-// Records the QMP transcripts under test/fixtures/qmp/ from a real QEMU 7.2: handshake, run state,
-// introspection, error replies, QOM objects, dirty rate, guest I/O. Only runs with
-// VMHOP_RECORD_QMP=1 (it rewrites fixtures); the unit tests replay what it saved.
+// Records the QMP transcripts under test/fixtures/qmp/<major.minor>/ from a real QEMU (the
+// installed one, or VMHOP_RECORD_QEMU=path, e.g. the 7.2 of scripts/qemu-7.2.sh): handshake, run
+// state, introspection, the QMP schema, error replies, QOM objects, dirty rate, guest I/O. Only
+// runs with VMHOP_RECORD_QMP=1 (it rewrites fixtures); the unit tests replay what it saved.
 
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -18,7 +19,9 @@ import {
   queryDirtyRate,
   queryMachines,
   queryMigrate,
+  queryMigrateCapabilities,
   queryMigrateParameters,
+  queryQmpSchema,
   queryStatus,
   queryVersion,
   quit,
@@ -27,15 +30,18 @@ import {
   systemReset,
   type CpuDefinitionInfo,
   type MachineInfo,
+  type SchemaInfo,
 } from '../../src/qmp/index.js';
 import { recordSession } from '../../src/qmp/testing/record-transcript.js';
-import { qemuAvailable } from '../../src/qmp/testing/test-qemu.js';
+import { qemuAvailable, qemuVersionText } from '../../src/qmp/testing/test-qemu.js';
 import { TestQemuPool } from '../../src/qmp/testing/test-qemu-pool.js';
 
 const recordDir = '/tmp/vmhop-qmp-record';
 const recording = process.env['VMHOP_RECORD_QMP'] === '1' && qemuAvailable();
+/** Another QEMU than the installed one, e.g. the 7.2 of scripts/qemu-7.2.sh. */
+const recordQemu = process.env['VMHOP_RECORD_QEMU'];
 
-const pool = new TestQemuPool(recordDir);
+const pool = new TestQemuPool(recordDir, recordQemu);
 
 function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -49,7 +55,7 @@ function until<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutM
   return poll();
 }
 
-describe.skipIf(!recording)('recording QMP transcripts from QEMU 7.2 (basics)', () => {
+describe.skipIf(!recording)(`recording QMP transcripts from ${qemuVersionText(recordQemu)} (basics)`, () => {
   beforeAll(() => {
     rmSync(recordDir, { recursive: true, force: true });
     mkdirSync(recordDir, { recursive: true });
@@ -102,7 +108,15 @@ describe.skipIf(!recording)('recording QMP transcripts from QEMU 7.2 (basics)', 
     await queryVersion(session);
     await queryMachines(session);
     await queryCpuDefinitions(session);
-    const keptMachines = new Set(['pc-q35-7.2', 'pc-i440fx-7.2', 'pc-q35-7.1', 'pc-q35-5.2', 'microvm']);
+    // The recorded version's own types (what the aliases point to), two older ones, microvm.
+    const own = /version (\d+\.\d+)\./.exec(qemuVersionText(recordQemu))?.[1];
+    const keptMachines = new Set([
+      `pc-q35-${own}`,
+      `pc-i440fx-${own}`,
+      'pc-q35-7.1',
+      'pc-q35-5.2',
+      'microvm',
+    ]);
     recorder.trimReturn('query-machines', (items) =>
       (items as MachineInfo[]).filter((machine) => keptMachines.has(machine.name)),
     );
@@ -111,6 +125,31 @@ describe.skipIf(!recording)('recording QMP transcripts from QEMU 7.2 (basics)', 
       (items as CpuDefinitionInfo[]).filter((cpu) => keptCpus.has(cpu.name)),
     );
     await save('query-version, query-machines and query-cpu-definitions (trimmed) under TCG');
+  });
+
+  it('records the QMP schema and the migration capabilities', async () => {
+    const { session, recorder, save } = await recordSession(
+      'qmp-schema',
+      pool.start({ paused: true, name: 'schema' }),
+    );
+    await queryQmpSchema(session);
+    await queryMigrateCapabilities(session);
+    // Every command, and the types behind migrate-set-parameters: what the agent's features read.
+    recorder.trimReturn('query-qmp-schema', (items) => {
+      const schema = items as SchemaInfo[];
+      const byName = new Map(schema.map((e) => [e.name, e]));
+      const setParams = byName.get('migrate-set-parameters');
+      const argType = setParams?.['meta-type'] === 'command' ? byName.get(setParams['arg-type']) : undefined;
+      const compression =
+        argType?.['meta-type'] === 'object'
+          ? argType.members.find((m) => m.name === 'multifd-compression')?.type
+          : undefined;
+      const kept = new Set([argType?.name, compression]);
+      return schema.filter((e) => e['meta-type'] === 'command' || kept.has(e.name));
+    });
+    await save(
+      'query-qmp-schema (trimmed to the commands and the migrate-set-parameters types) and query-migrate-capabilities',
+    );
   });
 
   it('records error replies', async () => {

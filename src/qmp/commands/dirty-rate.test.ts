@@ -1,16 +1,17 @@
-// Dirty-rate wrappers replayed against the QEMU 7.2 `dirty-rate` transcript of a page-sampling
+// Dirty-rate wrappers replayed against the QEMU 7.2 and 10.0 `dirty-rate` transcript of a page-sampling
 // measurement on a running guest.
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { transcriptVersions } from '../testing/transcript.js';
 import { FakeQmpHarness } from '../testing/fake-qmp-harness.js';
 import { calcDirtyRate, queryDirtyRate, type DirtyRateInfo } from './dirty-rate.js';
 
 const harness = new FakeQmpHarness();
 afterEach(() => harness.cleanup());
 
-describe('dirty-rate commands against the recorded QEMU 7.2 session', () => {
+describe.each(transcriptVersions)('dirty-rate commands against the recorded QEMU %s session', (version) => {
   it('measures the dirty rate, polling until measured', async () => {
-    const { server, session, transcript } = await harness.replay('dirty-rate');
+    const { server, session, transcript } = await harness.replay('dirty-rate', version);
     expect((await queryDirtyRate(session)).status).toBe('unstarted');
     await calcDirtyRate(session, { 'calc-time': 1 });
     const polls =

@@ -1,7 +1,8 @@
-// Migration wrappers replayed against QEMU 7.2 transcripts of real migrations: precopy with
+// Migration wrappers replayed against QEMU 7.2 and 10.0 transcripts of real migrations: precopy with
 // pause-before-switchover (both sides) and postcopy paused and recovered (both sides).
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { transcriptVersions } from '../testing/transcript.js';
 import { FakeQmpHarness } from '../testing/fake-qmp-harness.js';
 import { cont, queryStatus, quit } from './run-state.js';
 import {
@@ -25,12 +26,20 @@ afterEach(() => harness.cleanup());
 const dir = '/tmp/vmhop-qmp-record-migration';
 const events = { capability: 'events', state: true } as const;
 
-describe('migration commands against recorded QEMU 7.2 sessions', () => {
+/** Where the recorded QEMUs differ. */
+const recorded = {
+  // 10.0 dropped block and compress, and added switchover-ack, dirty-limit and mapped-ram.
+  '7.2': { capabilities: 21, incomingStatus: {} },
+  // 10.0 reports `setup` on a target between migrate-incoming and the first byte; 7.2 no status.
+  '10.0': { capabilities: 22, incomingStatus: { status: 'setup' } },
+} as const;
+
+describe.each(transcriptVersions)('migration commands against recorded QEMU %s sessions', (version) => {
   it('drives the source through pause-before-switchover to completed', async () => {
-    const { server, session: s } = await harness.replay('migration-source');
+    const { server, session: s } = await harness.replay('migration-source', version);
     expect(await queryMigrate(s)).toEqual({});
     const capabilities = await queryMigrateCapabilities(s);
-    expect(capabilities).toHaveLength(21);
+    expect(capabilities).toHaveLength(recorded[version].capabilities);
     expect(capabilities.every((capability) => !capability.state)).toBe(true);
     expect(await queryMigrateParameters(s)).toMatchObject({
       'downtime-limit': 300,
@@ -60,11 +69,12 @@ describe('migration commands against recorded QEMU 7.2 sessions', () => {
   });
 
   it('accepts the migration on a target started with -incoming defer', async () => {
-    const { server, session: t } = await harness.replay('migration-target');
+    const { server, session: t } = await harness.replay('migration-target', version);
     expect((await queryStatus(t)).status).toBe('inmigrate');
     await migrateSetCapabilities(t, { capabilities: [events] });
     await migrateIncoming(t, { uri: `unix:${dir}/migrate.sock` });
     expect(await queryMigrate(t)).toEqual({
+      ...recorded[version].incomingStatus,
       'socket-address': [{ path: `${dir}/migrate.sock`, type: 'unix' }],
     });
     expect((await queryStatus(t)).status).toBe('inmigrate');
@@ -78,7 +88,7 @@ describe('migration commands against recorded QEMU 7.2 sessions', () => {
   });
 
   it('pauses a postcopy migration on the source and resumes it on a new channel', async () => {
-    const { server, session: s } = await harness.replay('postcopy-source');
+    const { server, session: s } = await harness.replay('postcopy-source', version);
     const capabilities = [events, { capability: 'postcopy-ram', state: true } as const];
     await migrateSetCapabilities(s, { capabilities });
     await migrateSetParameters(s, { 'max-bandwidth': 32 * 1024, 'max-postcopy-bandwidth': 32 * 1024 });
@@ -95,7 +105,7 @@ describe('migration commands against recorded QEMU 7.2 sessions', () => {
   });
 
   it('recovers a paused postcopy migration on the target', async () => {
-    const { server, session: t } = await harness.replay('postcopy-target');
+    const { server, session: t } = await harness.replay('postcopy-target', version);
     await migrateSetCapabilities(t, { capabilities: [events, { capability: 'postcopy-ram', state: true }] });
     await migrateIncoming(t, { uri: `unix:${dir}/postcopy.sock` });
     expect((await queryMigrate(t)).status).toBe('postcopy-paused');
@@ -106,7 +116,7 @@ describe('migration commands against recorded QEMU 7.2 sessions', () => {
   });
 
   it('cancels a running migration on the source, which keeps running', async () => {
-    const { server, session: s } = await harness.replay('migration-cancel-source');
+    const { server, session: s } = await harness.replay('migration-cancel-source', version);
     await migrateSetCapabilities(s, { capabilities: [events] });
     await migrateSetParameters(s, { 'max-bandwidth': 32 * 1024 });
     const cancelled = s.waitEvent('MIGRATION', (e) => e.data.status === 'cancelled', { timeoutMs: 1000 });

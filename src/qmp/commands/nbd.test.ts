@@ -1,7 +1,8 @@
-// NBD server and export wrappers replayed against the QEMU 7.2 `nbd-export` transcript, and the
+// NBD server and export wrappers replayed against the QEMU 7.2 and 10.0 `nbd-export` transcript, and the
 // legacy socket address nbd-server-start takes.
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { transcriptVersions } from '../testing/transcript.js';
 import { FakeQmpHarness } from '../testing/fake-qmp-harness.js';
 import { blockdevAdd, blockdevDel } from './block.js';
 import {
@@ -20,9 +21,9 @@ afterEach(() => harness.cleanup());
 
 const dir = '/tmp/vmhop-qmp-record-block';
 
-describe('NBD export commands against the recorded QEMU 7.2 target', () => {
+describe.each(transcriptVersions)('NBD export commands against the recorded QEMU %s target', (version) => {
   it('serves a qcow2 node over NBD and takes it down again', async () => {
-    const { server, session } = await harness.replay('nbd-export');
+    const { server, session } = await harness.replay('nbd-export', version);
     await nbdServerStart(session, { addr: { type: 'unix', path: `${dir}/nbd.sock` } });
     await expect(
       nbdServerStart(session, { addr: { type: 'unix', path: `${dir}/second.sock` } }),

@@ -1,7 +1,8 @@
-// QOM object wrappers replayed against the QEMU 7.2 `objects` transcript: tls-creds-x509 added,
+// QOM object wrappers replayed against the QEMU 7.2 and 10.0 `objects` transcript: tls-creds-x509 added,
 // refused, used as migration TLS credentials, deleted.
 
 import { afterEach, describe, expect, it } from 'vitest';
+import { transcriptVersions } from '../testing/transcript.js';
 import { FakeQmpHarness } from '../testing/fake-qmp-harness.js';
 import { migrateSetParameters, queryMigrateParameters } from './migration.js';
 import { objectAdd, objectDel, type TlsCredsX509Object } from './objects.js';
@@ -11,9 +12,9 @@ afterEach(() => harness.cleanup());
 
 const dir = '/tmp/vmhop-qmp-record';
 
-describe('QOM object commands against the recorded QEMU 7.2 session', () => {
+describe.each(transcriptVersions)('QOM object commands against the recorded QEMU %s session', (version) => {
   it('adds TLS credentials, uses them for migration, and deletes them', async () => {
-    const { server, session } = await harness.replay('objects');
+    const { server, session } = await harness.replay('objects', version);
     const creds: TlsCredsX509Object = {
       'qom-type': 'tls-creds-x509',
       id: 'tls0',

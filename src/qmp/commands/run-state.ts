@@ -25,7 +25,8 @@ export type RunState =
 
 export type StatusInfo = {
   running: boolean;
-  singlestep: boolean;
+  /** Gone from QEMU 8.1 on (deprecated; 10.0 does not send it). */
+  singlestep?: boolean;
   status: RunState;
 };
 

@@ -1,10 +1,15 @@
 // Test wiring for the fake QMP server: starts fakes, connects sessions to them, and tears both
-// down after each test, so test files only state behaviour. `replay(name)` starts a fake that
-// expects exactly the commands of a recorded QEMU 7.2 transcript and answers as QEMU did.
+// down after each test, so test files only state behaviour. `replay(name, version)` starts a fake
+// that expects exactly the commands of a transcript recorded from that QEMU and answers as it did.
 
 import { QmpSession, type QmpConnectOptions } from '../session.js';
 import { FakeQmpServer, type FakeQmpServerOptions } from './fake-qmp-server.js';
-import { loadTranscript, replayExpectations, type QmpTranscript } from './transcript.js';
+import {
+  loadTranscript,
+  replayExpectations,
+  type QmpTranscript,
+  type TranscriptVersion,
+} from './transcript.js';
 
 export class FakeQmpHarness {
   private readonly servers: FakeQmpServer[] = [];
@@ -22,12 +27,13 @@ export class FakeQmpHarness {
     return session;
   }
 
-  /** A fake that replays transcript `name` and a session connected to it. */
+  /** A fake that replays transcript `name` of QEMU `version` and a session connected to it. */
   async replay(
     name: string,
+    version: TranscriptVersion,
   ): Promise<{ server: FakeQmpServer; session: QmpSession; transcript: QmpTranscript }> {
-    const transcript = loadTranscript(name);
-    const server = await this.server();
+    const transcript = loadTranscript(name, version);
+    const server = await this.server({ version });
     server.expect(...replayExpectations(transcript));
     const session = await this.connect(server);
     return { server, session, transcript };

@@ -39,7 +39,7 @@ describe('FakeQmpServer', () => {
     const server = await harness.server({ negotiation: 'manual' });
     server.expect({ execute: 'qmp_capabilities', delayMs: 50 });
     const session = await harness.connect(server);
-    expect(session.greeting.version.qemu.major).toBe(7);
+    expect(session.greeting.version.qemu.major).toBe(10); // the default greeting: the newest QEMU recorded
     server.assertDone();
   });
 

@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { QmpArguments } from '../errors.js';
 import type { QmpGreeting, QmpWireCommand, QmpWireError, QmpWireEvent } from '../messages.js';
-import { loadTranscript, recordedGreeting } from './transcript.js';
+import {
+  loadTranscript,
+  recordedGreeting,
+  transcriptVersions,
+  type TranscriptVersion,
+} from './transcript.js';
 
 export type FakeReply = { return: unknown } | { error: QmpWireError };
 
@@ -40,8 +45,10 @@ export interface FakeQmpExpectation {
 
 export interface FakeQmpServerOptions {
   socketPath?: string;
-  /** Defaults to the greeting recorded from QEMU 7.2; null: never greet (as when another client holds the monitor). */
+  /** Defaults to the greeting recorded from QEMU `version`; null: never greet (as when another client holds the monitor). */
   greeting?: QmpGreeting | null;
+  /** Which recorded QEMU the default greeting comes from (default: the newest recorded). */
+  version?: TranscriptVersion;
   /** 'auto' answers qmp_capabilities itself; 'manual' leaves it to the expectations. */
   negotiation?: 'auto' | 'manual';
 }
@@ -142,7 +149,7 @@ export class FakeQmpServer {
     socket.on('error', () => {});
     const greeting =
       this.options.greeting === undefined
-        ? recordedGreeting(loadTranscript('handshake'))
+        ? recordedGreeting(loadTranscript('handshake', this.options.version ?? transcriptVersions.at(-1)!))
         : this.options.greeting;
     if (greeting !== null) this.write(`${JSON.stringify({ QMP: greeting })}\n`);
   }

@@ -3,7 +3,7 @@
 // query-cpu-definitions) can be trimmed before saving so fixtures stay readable; the transcript
 // notes what was trimmed.
 
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { QmpSession } from '../session.js';
 import type { QmpTrace } from '../transport.js';
 import { qemuVersionText, type TestQemu } from './test-qemu.js';
@@ -59,10 +59,22 @@ export class TranscriptRecorder {
   }
 }
 
-export function saveTranscript(transcript: QmpTranscript, dir: string = transcriptDir): string {
+/** Saves under the directory of the QEMU that was recorded (its major.minor), next to the other versions. */
+export function saveTranscript(
+  transcript: QmpTranscript,
+  dir: string = transcriptDir(recordedVersion(transcript)),
+): string {
+  mkdirSync(dir, { recursive: true });
   const path = `${dir}${transcript.name}.json`;
   writeFileSync(path, `${JSON.stringify(transcript, null, 2)}\n`);
   return path;
+}
+
+function recordedVersion(transcript: QmpTranscript): string {
+  const version = /version (\d+\.\d+)\./.exec(transcript.qemu)?.[1];
+  if (!version)
+    throw new Error(`transcript ${transcript.name}: no QEMU version in ${JSON.stringify(transcript.qemu)}`);
+  return version;
 }
 
 export interface RecordedSession {
@@ -78,7 +90,13 @@ export async function recordSession(name: string, qemu: TestQemu): Promise<Recor
   const session = await QmpSession.connect(qemu.qmpPath, { trace: recorder.trace, timeoutMs: 10_000 });
   const save = async (description: string, notes?: string[]): Promise<string> => {
     await session.close();
-    const meta = { name, description, qemu: qemuVersionText(), argv: qemu.argv, ...(notes ? { notes } : {}) };
+    const meta = {
+      name,
+      description,
+      qemu: qemuVersionText(qemu.argv[0]),
+      argv: qemu.argv,
+      ...(notes ? { notes } : {}),
+    };
     return saveTranscript(recorder.transcript(meta));
   };
   return { session, recorder, save };

@@ -15,8 +15,11 @@ export class TestQemuPool {
   private readonly sessions: QmpSession[] = [];
   private dirPath: string | undefined;
 
-  /** The pool's temp dir, created on first use (or the fixed one given). */
-  constructor(private readonly fixedDir?: string) {}
+  /** The pool's temp dir, created on first use (or the fixed one given); `binary` for every QEMU it starts. */
+  constructor(
+    private readonly fixedDir?: string,
+    private readonly binary?: string,
+  ) {}
 
   get dir(): string {
     this.dirPath ??= this.fixedDir ?? mkdtempSync(join(tmpdir(), 'vmhop-qmp-it-'));
@@ -24,7 +27,11 @@ export class TestQemuPool {
   }
 
   start(options: TestQemuOptions = {}): TestQemu {
-    const instance = startTestQemu({ dir: this.dir, ...options });
+    const instance = startTestQemu({
+      dir: this.dir,
+      ...(this.binary ? { binary: this.binary } : {}),
+      ...options,
+    });
     this.started.push(instance);
     return instance;
   }

@@ -1,5 +1,6 @@
-// Transcripts of real QMP sessions with QEMU 7.2, stored as JSON under test/fixtures/qmp/: every
-// line each side sent, in order. This module loads them and turns them into what tests need: the
+// Transcripts of real QMP sessions, stored as JSON under test/fixtures/qmp/<major.minor>/ for each
+// QEMU recorded (7.2 from Debian 12, 10.0 from bookworm-backports): every line each side sent, in
+// order. This module loads them and turns them into what tests need: the
 // greeting, the recorded reply of a command, and fake-server expectations that replay the session
 // (each command with the events QEMU sent before and after its reply).
 
@@ -32,10 +33,19 @@ export interface TranscriptExchange {
   eventsAfter: QmpWireEvent[];
 }
 
-export const transcriptDir = fileURLToPath(new URL('../../../test/fixtures/qmp/', import.meta.url));
+/** The QEMU versions (major.minor) with recorded transcripts; the client tests replay each. */
+export const transcriptVersions = ['7.2', '10.0'] as const;
+export type TranscriptVersion = (typeof transcriptVersions)[number];
 
-export function loadTranscript(name: string): QmpTranscript {
-  return JSON.parse(readFileSync(`${transcriptDir}${name}.json`, 'utf8')) as QmpTranscript;
+const fixturesDir = fileURLToPath(new URL('../../../test/fixtures/qmp/', import.meta.url));
+
+/** Where the transcripts of QEMU `version` (major.minor) live, with a trailing slash. */
+export function transcriptDir(version: string): string {
+  return `${fixturesDir}${version}/`;
+}
+
+export function loadTranscript(name: string, version: TranscriptVersion): QmpTranscript {
+  return JSON.parse(readFileSync(`${transcriptDir(version)}${name}.json`, 'utf8')) as QmpTranscript;
 }
 
 export function recordedGreeting(transcript: QmpTranscript): QmpGreeting {
