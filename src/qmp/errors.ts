@@ -10,6 +10,7 @@ export type QmpErrorCode =
   | 'QMP_ABORTED'
   | 'QMP_PROTOCOL'
   | 'QMP_LINE_TOO_LONG'
+  | 'QMP_EVENTS_OVERFLOW'
   | 'QMP_CONNECT_FAILED';
 
 export type QmpArguments = Record<string, unknown>;

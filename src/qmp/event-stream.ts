@@ -2,6 +2,8 @@
 // created, so a caller who subscribes before sending a command cannot miss the event the command
 // triggers. It ends when the session ends: quietly after a local close, with a QMP_DISCONNECTED
 // error when QEMU went away, so a loop waiting for MIGRATION never mistakes a crash for a finish.
+// Its buffer is bounded: a stream nobody reads fails with QMP_EVENTS_OVERFLOW instead of growing
+// with every event a busy (or hostile) monitor sends.
 
 import { QmpError } from './errors.js';
 import type { QmpAnyEvent } from './events.js';
@@ -11,6 +13,9 @@ export interface EventSink {
   /** `reason` undefined: the session was closed locally. */
   end(reason: QmpError | undefined): void;
 }
+
+/** Unread events a stream holds before it gives up (a few MiB of typical events). */
+export const defaultMaxQueuedEvents = 10_000;
 
 interface Waiter<T> {
   resolve(result: IteratorResult<T>): void;
@@ -26,6 +31,7 @@ export class EventStream<T extends QmpAnyEvent> implements AsyncIterableIterator
   private failure: unknown;
 
   private readonly signal: AbortSignal | undefined;
+  private readonly maxQueued: number;
   private readonly abort = (): void => {
     this.fail(new QmpError('QMP_ABORTED', 'QMP event stream was aborted', { cause: this.signal?.reason }));
   };
@@ -34,9 +40,11 @@ export class EventStream<T extends QmpAnyEvent> implements AsyncIterableIterator
     accepts: (event: QmpAnyEvent) => boolean,
     subscribe: (sink: EventSink) => () => void,
     signal?: AbortSignal,
+    maxQueued = defaultMaxQueuedEvents,
   ) {
     this.accepts = accepts;
     this.signal = signal;
+    this.maxQueued = maxQueued;
     const unsubscribe = subscribe(this);
     // The session may already be over, in which case subscribe() has ended this stream.
     if (this.ended) {
@@ -52,7 +60,16 @@ export class EventStream<T extends QmpAnyEvent> implements AsyncIterableIterator
     if (this.ended || !this.accepts(event)) return;
     const waiter = this.waiters.shift();
     if (waiter) waiter.resolve({ value: event as T, done: false });
-    else this.queue.push(event as T);
+    else if (this.queue.length < this.maxQueued) this.queue.push(event as T);
+    else {
+      // Dropping events silently could hide the one a caller waits for: the stream fails instead.
+      this.fail(
+        new QmpError(
+          'QMP_EVENTS_OVERFLOW',
+          `QMP event stream ended: ${this.maxQueued} events were buffered unread (the last was ${event.event.slice(0, 100)})`,
+        ),
+      );
+    }
   }
 
   end(reason: QmpError | undefined): void {

@@ -13,7 +13,7 @@ import { waitForEvent, type EventPredicate, type WaitEventOptions } from './even
 import type { QmpAnyEvent, QmpEvent, QmpEventName } from './events.js';
 import { classifyMessage, type QmpGreeting } from './messages.js';
 import { PendingCommands } from './pending-commands.js';
-import { QmpTransport, type QmpTrace } from './transport.js';
+import { linePreview, QmpTransport, type QmpTrace } from './transport.js';
 import type { Socket } from 'node:net';
 
 export interface QmpConnectOptions {
@@ -106,7 +106,7 @@ export class QmpSession implements QmpExecutor {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.transport = new QmpTransport(
       socket,
-      { onMessage: (message) => this.receive(message), onClose: (reason) => this.end(reason) },
+      { onMessage: (message, line) => this.receive(message, line), onClose: (reason) => this.end(reason) },
       { maxLineBytes: options.maxLineBytes, trace: options.trace },
     );
   }
@@ -208,11 +208,13 @@ export class QmpSession implements QmpExecutor {
     this.oobEnabled = oob;
   }
 
-  private receive(raw: unknown): void {
+  // Violations quote the received line, never JSON.stringify(raw): a hostile monitor's message
+  // nested a million deep parses (JSON.parse is iterative) but overflows the stack when serialized.
+  private receive(raw: unknown, line: string): void {
     const message = classifyMessage(raw);
     if (this.greetingWait.waiting) {
       if (message.kind === 'greeting') this.greetingWait.receive(message.greeting);
-      else this.violation(`expected a QMP greeting, got ${JSON.stringify(raw).slice(0, 200)}`);
+      else this.violation(`expected a QMP greeting, got ${linePreview(line)}`);
       return;
     }
     switch (message.kind) {
@@ -222,13 +224,13 @@ export class QmpSession implements QmpExecutor {
         return;
       case 'return':
       case 'error':
-        this.receiveReply(message, raw);
+        this.receiveReply(message, line);
         return;
       case 'greeting':
         this.violation('a second QMP greeting arrived');
         return;
       case 'unknown':
-        this.violation(`${message.reason}: ${JSON.stringify(raw).slice(0, 200)}`);
+        this.violation(`${message.reason}: ${linePreview(line)}`);
     }
   }
 
@@ -236,13 +238,13 @@ export class QmpSession implements QmpExecutor {
     message:
       | { kind: 'return'; id: unknown; value: unknown }
       | { kind: 'error'; id: unknown; error: { class: string; desc: string } },
-    raw: unknown,
+    line: string,
   ): void {
     const entry = this.pending.take(message.id);
     if (entry === undefined) {
       if (this.pending.wasAbandoned(message.id)) return;
       // QEMU answers a line it could not parse with an id-less error; after that nothing pairs reliably.
-      this.violation(`QMP reply for an unknown command id: ${JSON.stringify(raw).slice(0, 200)}`);
+      this.violation(`QMP reply for an unknown command id: ${linePreview(line)}`);
       return;
     }
     if (message.kind === 'return') entry.resolve(message.value);

@@ -12,7 +12,8 @@ export type QmpTraceDirection = 'in' | 'out';
 export type QmpTrace = (direction: QmpTraceDirection, line: string) => void;
 
 export interface QmpTransportHandlers {
-  onMessage(message: unknown): void;
+  /** `line` is the text the message was parsed from: error messages quote it, never re-serialize it. */
+  onMessage(message: unknown, line: string): void;
   /** Called once. `reason` is undefined when we closed the connection ourselves. */
   onClose(reason: QmpError | undefined): void;
 }
@@ -20,6 +21,13 @@ export interface QmpTransportHandlers {
 export interface QmpTransportOptions {
   maxLineBytes?: number;
   trace?: QmpTrace;
+}
+
+const previewChars = 200;
+
+/** The start of a received line, for error messages: bounded whatever the monitor sent. */
+export function linePreview(line: string): string {
+  return line.length > previewChars ? `${line.slice(0, previewChars)}...` : line;
 }
 
 export class QmpTransport {
@@ -85,13 +93,25 @@ export class QmpTransport {
     try {
       message = JSON.parse(line);
     } catch (error) {
-      const shown = line.length > 200 ? `${line.slice(0, 200)}...` : line;
       this.destroy(
-        new QmpError('QMP_PROTOCOL', `QMP peer sent a line that is not JSON: ${shown}`, { cause: error }),
+        new QmpError('QMP_PROTOCOL', `QMP peer sent a line that is not JSON: ${linePreview(line)}`, {
+          cause: error,
+        }),
       );
       return;
     }
-    this.handlers.onMessage(message);
+    try {
+      this.handlers.onMessage(message, line);
+    } catch (error) {
+      // This runs in the socket's data handler: a throw here would end the whole agent, so
+      // whatever the monitor sent that the session could not handle ends only this connection.
+      const why = error instanceof Error ? error.message : String(error);
+      this.destroy(
+        new QmpError('QMP_PROTOCOL', `QMP message could not be handled (${why}): ${linePreview(line)}`, {
+          cause: error,
+        }),
+      );
+    }
   }
 
   private traceLine(direction: QmpTraceDirection, line: string): void {
