@@ -1,13 +1,15 @@
 // Live migration with local storage on the test bed, driven through the CLI: a 1 GiB disk
 // holding ~100 MiB is mirrored over NBD while the guest's disk writer runs, there and back
 // (once in write-blocking mode), and the failure matrix during the disk copy (target QEMU
-// killed, link cut, cancel). After every case: the VM runs on exactly one host, the guest's
-// verify finds every acknowledged block, and nothing of a failed job is left on the target.
+// killed, link cut, cancel). After every case: the VM runs on exactly one host, the guest is
+// intact where it runs (same boot, no oops for 10 s, heartbeat, every block acked before the
+// move), and nothing of a failed job is left on the target.
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as testbed from '../../src/testbed/testbed.js';
 import { guestCommand, waitForGuest } from '../../src/testbed/client.js';
+import { expectGuestIntact, snapshotGuest, type GuestSnapshot } from '../../src/testbed/integrity.js';
 import { isAlive } from '../../src/agent/process/signals.js';
 import { HOST_DATA_DIR, type HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
@@ -43,10 +45,16 @@ async function expectRunsOnlyOn(host: string) {
   expect(otherJobs.filter((j) => j.state === 'running')).toEqual([]);
 }
 
-async function expectDiskIntact() {
-  const v = (await guestCommand(IP, 'disk-verify', 120_000)) as Record<string, unknown>;
-  expect(v).toMatchObject({ ok: true, missing: 0, corrupt: 0 });
-  return v;
+/** The guest survived the move that left it on `host`: its disk-verify covers every block acked before. */
+async function expectIntactOn(host: string, before: GuestSnapshot, resumedAt?: number) {
+  const r = await expectGuestIntact({
+    ip: IP,
+    before,
+    targetHost: host,
+    vm: VM,
+    switchoverAt: resumedAt ?? Date.now(),
+  });
+  console.log(`guest intact on ${host}: ${r.summary}`);
 }
 
 beforeAll(async () => {
@@ -155,7 +163,7 @@ async function expectNothingOnB(qemuPid: number) {
 
 describe('live migration with local storage (NBD + mirror)', () => {
   it('copies a 1 GiB disk holding ~100 MiB to b while the guest writes: every acked block arrives', async () => {
-    const before = await status();
+    const before = await snapshotGuest(IP);
     const sampler = startSampler(hosts, VM);
     const sent0 = linkBytes(hosts[0]!);
     const job = await migrate('a', 'b');
@@ -177,18 +185,21 @@ describe('live migration with local storage (NBD + mirror)', () => {
     expect(await hasVolume('b')).toBe(true);
     expect(await hasVolume('a')).toBe(true); // kept by default
     const after = await status();
-    expect(after.disk.ack).toBeGreaterThan(before.disk.ack);
-    await expectDiskIntact();
+    expect(after.disk.ack).toBeGreaterThan(before.diskAck);
+    await expectIntactOn('b', before, r.resumedAt);
   });
 
   it('moves it back with --delete-source, choosing write-blocking for a guest writing near the link rate', async () => {
     await vmhopOk(['-c', 'a', 'vol-delete', VOL]); // the copy kept on a by the first move
     await guestCommand(IP, 'disk-stop');
     await guestCommand(IP, 'disk-start /dev/vda 3072');
+    const before = await snapshotGuest(IP);
+    let resumedAt;
     try {
       const job = await migrate('b', 'a', ['--delete-source', '--bandwidth', '4']);
       expect(job.json.state).toBe('completed');
       const r = job.json.report!;
+      resumedAt = r.resumedAt;
       console.log(
         `live-copy b->a (write-blocking case): ${r.totalMs} ms, diskBytes ${JSON.stringify(r.diskBytes)}; notes: ${r.notes.join(' | ')}`,
       );
@@ -200,10 +211,11 @@ describe('live migration with local storage (NBD + mirror)', () => {
       await guestCommand(IP, 'disk-stop');
       await guestCommand(IP, 'disk-start /dev/vda 512');
     }
-    await expectDiskIntact();
+    await expectIntactOn('a', before, resumedAt);
   });
 
   it('keeps the source running with its disk when the target QEMU is killed during the disk copy', async () => {
+    const before = await snapshotGuest(IP);
     const run = migrate('a', 'b', ['--bandwidth', '2']);
     const pid = await duringDiskCopy('a', 'b');
     process.kill(pid, 'SIGKILL');
@@ -211,10 +223,11 @@ describe('live migration with local storage (NBD + mirror)', () => {
     expect(r.exitCode).toBe(1);
     expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_FAILED' } });
     await expectNothingOnB(pid);
-    await expectDiskIntact();
+    await expectIntactOn('a', before);
   });
 
   it('cancels on its own when the link is cut during the disk copy, and the guest disk never hangs', async () => {
+    const before = await snapshotGuest(IP);
     const run = migrate('a', 'b', ['--bandwidth', '2', '--stall-timeout', '3']);
     const pid = await duringDiskCopy('a', 'b');
     const ack0 = (await status()).disk.ack;
@@ -239,10 +252,11 @@ describe('live migration with local storage (NBD + mirror)', () => {
     // The rollback closed the NBD connection itself (ss -K): nothing waits for TCP to give up.
     expect(await sourceLeftovers()).toEqual([]);
     await testbed.link('migration', 'up');
-    await expectDiskIntact();
+    await expectIntactOn('a', before);
   });
 
   it('cancels during the disk copy (domjobabort): source intact, nothing left on b or in the source QEMU', async () => {
+    const before = await snapshotGuest(IP);
     const run = migrate('a', 'b', ['--bandwidth', '2']);
     const pid = await duringDiskCopy('a', 'b');
     await vmhopOk(['-c', 'a', 'domjobabort', VM]);
@@ -250,7 +264,7 @@ describe('live migration with local storage (NBD + mirror)', () => {
     expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_CANCELLED' } });
     await expectNothingOnB(pid);
     expect(await sourceLeftovers()).toEqual([]);
-    await expectDiskIntact();
+    await expectIntactOn('a', before);
   });
 });
 
@@ -336,6 +350,7 @@ describe('incremental live migration (--copy-storage inc) over a base on both ho
   });
 
   it('sends only the overlay, and the guest finds every acked block on b', async () => {
+    const before = await snapshotGuest(INC_IP);
     const job = await vmhop<JobInfo>(
       ['-c', 'a', 'migrate', INC, '--to', 'b', '--live', '--copy-storage', 'inc'],
       300_000,
@@ -348,7 +363,6 @@ describe('incremental live migration (--copy-storage inc) over a base on both ho
     expect(r.diskBytes?.vda).toBeLessThan(32 * MiB); // the 64 MiB base stayed where it was
     const target = await vmhopOk<VolumeInfo>(['-c', 'b', 'vol-info', OVERLAY]);
     expect(target.backingChain[0]?.path).toMatch(/inc-base\.qcow2$/);
-    const v = (await guestCommand(INC_IP, 'disk-verify', 120_000)) as Record<string, unknown>;
-    expect(v).toMatchObject({ ok: true, missing: 0, corrupt: 0 });
+    await expectGuestIntact({ ip: INC_IP, before, targetHost: 'b', vm: INC, switchoverAt: r.resumedAt });
   });
 });
