@@ -93,4 +93,10 @@ else
 fi
 
 bash scripts/build-guest.sh >&2
+
+# Debian 12's QEMU 7.2 unpacked beside QEMU 10 (.cache/qemu-7.2, nothing installed): the tests of
+# the 7.2 refusal and the cross-version pre-flight run it, and `npm run soak -- N --qemu 7.2` compares.
+if ((want_backports)) && [[ $(id -u) -eq 0 ]]; then
+  bash scripts/qemu-7.2.sh >/dev/null
+fi
 log "ready"
