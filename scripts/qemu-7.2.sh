@@ -18,6 +18,8 @@ version() { # the newest 7.2 version of package $1 that apt knows
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
+# Package lists may be missing (a machine that had everything installed): fetch them once.
+[[ -n $(version qemu-system-x86 '^1:7\.2') ]] || apt-get update -q >/dev/null
 pkgs=()
 for p in qemu-system-x86 qemu-system-common qemu-system-data; do
   v=$(version "$p" '^1:7\.2')
