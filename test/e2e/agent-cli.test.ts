@@ -6,6 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as testbed from '../../src/testbed/testbed.js';
 import { guestCommand, waitForGuest } from '../../src/testbed/client.js';
+import { expectGuestIntact, snapshotGuest } from '../../src/testbed/integrity.js';
 import { isAlive } from '../../src/agent/process/signals.js';
 import { vmhop, vmhopOk } from './helpers/cli.js';
 
@@ -56,6 +57,7 @@ describe('agent and CLI on host a', () => {
 
   it('saves and restores it, and its heartbeat continues instead of restarting', async () => {
     const before = await tick();
+    const snapshot = await snapshotGuest(IP);
     const saved = await vmhopOk<Vm & { savedBytes: number }>(['-c', 'a', 'save', 'cli1']);
     expect(saved.state).toBe('shutoff');
     expect(saved.savedBytes).toBeGreaterThan(1024 * 1024);
@@ -64,6 +66,7 @@ describe('agent and CLI on host a', () => {
     const after = await tick();
     expect(after.tick).toBeGreaterThanOrEqual(before.tick);
     expect(after.uptime_ms).toBeGreaterThanOrEqual(before.uptime_ms);
+    await expectGuestIntact({ ip: IP, before: snapshot, targetHost: 'a', vm: 'cli1' });
   });
 
   it('keeps the VM running and managed when the agent is killed and restarted', async () => {
