@@ -123,7 +123,7 @@ export function registerMigrateVerbs(program: Command): void {
     .option('--parallel <N>', 'parallel connections (multifd)')
     .option(
       '--compressed [method]',
-      'compress multifd streams: zstd (the default; zlib is refused: QEMU 7.2 corrupted guests with it)',
+      'compress multifd streams: zstd (the default) or zlib (only when both hosts run QEMU 10 or newer: 7.2 corrupted guests with it)',
     )
     .option('--timeout <s>', 'act when the migration is not done after this many seconds')
     .option('--timeout-action <action>', 'abort, suspend or postcopy', 'abort')
