@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as testbed from '../../src/testbed/testbed.js';
 import { guestCommand, waitForGuest } from '../../src/testbed/client.js';
-import { expectGuestIntact, snapshotGuest } from '../../src/testbed/integrity.js';
+import { checkGuestIntegrity, expectGuestIntact, snapshotGuest } from '../../src/testbed/integrity.js';
 import { isAlive } from '../../src/agent/process/signals.js';
 import { vmhop, vmhopOk } from './helpers/cli.js';
 
@@ -67,6 +67,39 @@ describe('agent and CLI on host a', () => {
     expect(after.tick).toBeGreaterThanOrEqual(before.tick);
     expect(after.uptime_ms).toBeGreaterThanOrEqual(before.uptime_ms);
     await expectGuestIntact({ ip: IP, before: snapshot, targetHost: 'a', vm: 'cli1' });
+  });
+
+  it('the integrity check tells a guest whose memory was damaged, and one that rebooted, from an intact one', async () => {
+    await guestCommand(IP, 'mem-start 8 0');
+    await guestCommand(IP, 'mem-stop'); // a running writer would heal the page
+    const before = await snapshotGuest(IP);
+    await guestCommand(IP, 'mem-corrupt 5');
+    const damaged = await checkGuestIntegrity({
+      ip: IP,
+      before,
+      targetHost: 'a',
+      vm: 'cli1',
+      watchMs: 1_000,
+    });
+    expect(damaged.ok).toBe(false);
+    expect(damaged.memBad).toBe(1);
+    expect(damaged.failures.join('\n')).toMatch(/mem-verify failed: 1 bad pages \(first \[5\]\)/);
+    expect(damaged.sameBoot).toBe(true);
+
+    const beforeReset = await snapshotGuest(IP);
+    await vmhopOk(['-c', 'a', 'reboot', 'cli1']);
+    expect((await waitForGuest(IP, 60_000)).ok).toBe(true);
+    const rebooted = await checkGuestIntegrity({
+      ip: IP,
+      before: beforeReset,
+      targetHost: 'a',
+      vm: 'cli1',
+      watchMs: 1_000,
+    });
+    expect(rebooted.ok).toBe(false);
+    expect(rebooted.sameBoot).toBe(false);
+    expect(rebooted.failures[0]).toMatch(/the guest rebooted: boot id \S+ before the move, \S+/);
+    expect(rebooted.summary).toMatch(/^REBOOTED/);
   });
 
   it('keeps the VM running and managed when the agent is killed and restarted', async () => {
