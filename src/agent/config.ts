@@ -19,6 +19,12 @@ export const AgentConfig = z.object({
   tokenHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
   /** Plain HTTP without authentication: only for a loopback-only development agent. */
   insecure: z.boolean().default(false),
+  /**
+   * Let a peer agent's certificate (cluster CA) stand in for a client token on client routes.
+   * Off: nothing in vmhop needs it (agents call each other's /v1/peer/* routes only, the CLI
+   * and UI use tokens), and with it any host of the cluster could act as an administrator here.
+   */
+  peerCertificatesAsClients: z.boolean().default(false),
   peers: z.record(z.string(), z.string().url()).default({}),
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   /** The QEMU every VM of this host runs: `qemu-system-x86_64` from PATH, or an absolute path (a build of one's own, or QEMU 7.2 for a comparison). */

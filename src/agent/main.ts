@@ -63,7 +63,11 @@ program
         : undefined;
       const app = await buildApp({
         services,
-        auth: { tokenHashes: config.tokenHashes, disabled: config.insecure },
+        auth: {
+          tokenHashes: config.tokenHashes,
+          disabled: config.insecure,
+          peerCertificatesAsClients: config.peerCertificatesAsClients,
+        },
         logger: log,
         ...(https ? { https } : {}),
       });

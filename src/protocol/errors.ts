@@ -101,6 +101,16 @@ export const errorCatalogue = {
     exit: 6,
     summary: 'only a peer agent with a cluster certificate may call this',
   },
+  VMHOP_ERR_PEER_NOT_OF_JOB: {
+    status: 403,
+    exit: 6,
+    summary: 'the calling peer agent is not the one the job names',
+  },
+  VMHOP_ERR_AUTH_PEER_CERT: {
+    status: 403,
+    exit: 6,
+    summary: 'a peer certificate is not accepted in place of a client token here',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -62,7 +62,8 @@ export async function buildApp(opts: AppOptions) {
   app.addHook('onRequest', async (req) => {
     const path = req.url.split('?')[0];
     if (path === '/health' || path === '/openapi.json') return;
-    req.principal = authenticate(req, opts.auth);
+    // The matched route, not the URL text: the router percent-decodes the path before matching.
+    req.principal = authenticate(req, opts.auth, req.routeOptions.url?.startsWith('/v1/peer/') === true);
   });
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

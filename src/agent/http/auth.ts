@@ -1,6 +1,8 @@
 // Who may call the agent: clients with a bearer token (compared as SHA-256 hashes in
 // constant time), and peer agents presenting a client certificate from the cluster CA
-// (mutual TLS). Peer-only routes accept only the latter.
+// (mutual TLS). Peer-only routes accept only the latter; client routes only the former,
+// unless the config lets a peer certificate stand in for a token. Which peer may act on
+// which job is the peer routes' question (routes/peer.ts).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
@@ -12,6 +14,12 @@ export interface AuthConfig {
   tokenHashes: string[];
   /** Skip authentication entirely: only for inject() tests and a loopback demo. */
   disabled?: boolean;
+  /**
+   * Client routes also accept a peer agent's certificate instead of a token. Off by default:
+   * a certificate of the cluster CA is an agent's identity for migrations, and no agent calls
+   * another's client routes.
+   */
+  peerCertificatesAsClients?: boolean;
 }
 
 export type Principal = { kind: 'client' } | { kind: 'peer'; name: string } | { kind: 'anonymous' };
@@ -33,7 +41,7 @@ export function requirePeer(req: FastifyRequest): void {
   );
 }
 
-function peerOf(req: FastifyRequest): Principal | undefined {
+function peerOf(req: FastifyRequest): { kind: 'peer'; name: string } | undefined {
   const sock = req.raw.socket as TLSSocket;
   if (!sock.encrypted || !sock.authorized) return undefined;
   const cert = sock.getPeerCertificate();
@@ -49,12 +57,20 @@ function tokenMatches(presented: string, hashes: string[]): boolean {
   });
 }
 
-export function authenticate(req: FastifyRequest, cfg: AuthConfig): Principal {
+/** `peerRoute`: the matched route is agent-to-agent (/v1/peer/*). */
+export function authenticate(req: FastifyRequest, cfg: AuthConfig, peerRoute: boolean): Principal {
   if (cfg.disabled) return { kind: 'anonymous' };
   const peer = peerOf(req);
-  if (peer) return peer;
+  if (peer && (peerRoute || cfg.peerCertificatesAsClients)) return peer;
   const header = req.headers.authorization;
   if (!header) {
+    if (peer) {
+      throw new VmhopError(
+        'VMHOP_ERR_AUTH_PEER_CERT',
+        `${req.method} ${req.url} is a client route: the peer certificate of \`${peer.name}\` is not a client credential here; pass a token (\`Authorization: Bearer TOKEN\`), or set peerCertificatesAsClients in this agent's config`,
+        { peer: peer.name },
+      );
+    }
     throw new VmhopError(
       'VMHOP_ERR_AUTH_MISSING',
       'no token presented: pass `Authorization: Bearer TOKEN` (the CLI takes it from the hosts file or --token)',

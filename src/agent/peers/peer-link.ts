@@ -4,8 +4,9 @@
 import { z } from 'zod';
 import { MigrationMode, MigrationOptions, type JobInfo } from '../../protocol/migration.js';
 import type { HostInfo } from '../../protocol/host.js';
-import type { VolumeInfo } from '../../protocol/storage.js';
+import { POOL_NAME, VOLUME_NAME, type VolumeInfo } from '../../protocol/storage.js';
 import { VmSpec } from '../../protocol/vm-spec.js';
+import { HOST_NAME } from './peer-name.js';
 import type { OfflineCommitRequest, OfflinePrepareReply, OfflinePrepareRequest } from './offline-messages.js';
 
 export const SideSettings = z.object({
@@ -17,12 +18,12 @@ export type SideSettings = z.infer<typeof SideSettings>;
 /** A disk the target creates and exports over NBD for a live-copy migration (pool/volume on the target). */
 export const CopiedDisk = z.object({
   target: z.string().regex(/^vd[a-z]$/),
-  pool: z.string(),
-  volume: z.string(),
+  pool: z.string().regex(POOL_NAME),
+  volume: z.string().regex(VOLUME_NAME),
   format: z.enum(['qcow2', 'raw']),
   sizeBytes: z.number().int().positive(),
   /** Incremental copy: the overlay's base, a volume of the same target pool that must exist there. */
-  backingVolume: z.string().optional(),
+  backingVolume: z.string().regex(VOLUME_NAME).optional(),
 });
 export type CopiedDisk = z.infer<typeof CopiedDisk>;
 
@@ -30,7 +31,8 @@ export const PrepareRequest = z.object({
   protocolVersion: z.number().int(),
   jobId: z.string().uuid(),
   mode: MigrationMode,
-  source: z.string(),
+  /** The agent starting the job: peer routes accept this job's later calls only from it. */
+  source: z.string().regex(HOST_NAME),
   spec: VmSpec,
   settings: SideSettings,
   tls: z.boolean(),

@@ -15,6 +15,7 @@ import { volumePath } from './pool-paths.js';
 import * as probe from './pool-probe.js';
 import { isFilePool, type FilePoolDef, type PoolStore } from './pool-store.js';
 import { findByPath, type VolumeRef } from './path-lookup.js';
+import { blockPoolDevice, type BlockDeviceRef } from './device-lookup.js';
 import { notOnBlockPool, poolNotFound, q } from './storage-errors.js';
 import { cloneToFileVolume, type CloneVolumeOpts } from './volume-clone.js';
 import { createFileVolume, type CreateVolumeOpts } from './volume-create.js';
@@ -166,5 +167,10 @@ export class StorageService {
 
   async findByPath(absPath: string): Promise<VolumeRef | undefined> {
     return findByPath(this.#store.list(), absPath);
+  }
+
+  /** The block-pool device a path names after realpath; VMHOP_ERR_PATH_OUTSIDE_POOL if none. */
+  async blockDevice(device: string): Promise<BlockDeviceRef> {
+    return blockPoolDevice(this.#store.list(), device);
   }
 }

@@ -11,6 +11,7 @@ import { AgentConfig } from '../../../src/agent/config.js';
 import { buildApp, type App } from '../../../src/agent/http/app.js';
 import { hashToken } from '../../../src/agent/http/auth.js';
 import { killAndWait } from '../../../src/agent/process/signals.js';
+import type { IssuedCert } from '../../../src/agent/tls/ca.js';
 import { AgentServices } from '../../../src/agent/services.js';
 
 export const TOKEN = 'secret';
@@ -36,12 +37,20 @@ export class TestAgent {
     readonly app: App,
   ) {}
 
-  /** `name` is the host name (default `t`); `qemuBinary` another QEMU than the installed one. */
-  static async start(opts: { name?: string; qemuBinary?: string } = {}): Promise<TestAgent> {
+  /**
+   * `name` is the host name (default `t`); `qemuBinary` another QEMU than the installed one;
+   * `tls` this host's certificate (tls/ca.ts), for an HTTPS app (listen()) and the data listener.
+   */
+  static async start(
+    opts: { name?: string; qemuBinary?: string; tls?: IssuedCert; peerCertificatesAsClients?: boolean } = {},
+  ): Promise<TestAgent> {
     const root = await mkdtemp(join(tmpdir(), 'vmhop-api-'));
+    const tls = opts.tls;
     const config = AgentConfig.parse({
       name: opts.name ?? 't',
       ...(opts.qemuBinary ? { qemuBinary: opts.qemuBinary } : {}),
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key, ca: tls.ca, dir: tls.dir } } : {}),
+      ...(opts.peerCertificatesAsClients ? { peerCertificatesAsClients: true } : {}),
       listen: '127.0.0.1:0',
       dataDir: join(root, 'data'),
       runDir: join(root, 'run'),
@@ -53,13 +62,30 @@ export class TestAgent {
     const services = new AgentServices(config);
     try {
       await services.ensureDefaultPool();
-      const app = await buildApp({ services, auth: { tokenHashes: config.tokenHashes }, logger: false });
+      const app = await buildApp({
+        services,
+        auth: {
+          tokenHashes: config.tokenHashes,
+          peerCertificatesAsClients: config.peerCertificatesAsClients,
+        },
+        logger: false,
+        ...(tls
+          ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ca: readFileSync(tls.ca) } }
+          : {}),
+      });
       return new TestAgent(root, services, app);
     } catch (e) {
       await services.close();
       await rm(root, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /** Serves the app on loopback (HTTPS when started with `tls`); returns its base URL. */
+  async listen(): Promise<string> {
+    await this.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = this.app.server.address() as { port: number };
+    return `${this.services.config.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   }
 
   get dataDir(): string {

@@ -1,8 +1,11 @@
 // /v1/peer/*: what another agent asks of this one during a migration (mutual TLS only):
-// host facts for pre-flight, the shared-storage probe, and the target side of a job.
-import type { FastifyPluginAsync } from 'fastify';
+// host facts for pre-flight, the shared-storage probe, and the target side of a job. Any
+// cluster agent may ask for facts; a job is created only by the agent its message names as
+// source, and later calls on it are taken only from the agent the job names as its peer.
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { VmhopError } from '../../../protocol/errors.js';
 import { requirePeer } from '../auth.js';
 import { PostcopyAction, PrepareRequest } from '../../peers/peer-link.js';
 import { OfflineCommitRequest, OfflinePrepareRequest } from '../../peers/offline-messages.js';
@@ -17,6 +20,25 @@ export const peerRoutes =
   (s: AgentServices): FastifyPluginAsync =>
   async (app0) => {
     const app = app0.withTypeProvider<ZodTypeProvider>();
+    /** The calling agent (its certificate's CN); undefined when auth is off (tests, loopback demo). */
+    const caller = (req: FastifyRequest) => (req.principal?.kind === 'peer' ? req.principal.name : undefined);
+    const notOfJob = (who: string, job: string, named: string) =>
+      new VmhopError(
+        'VMHOP_ERR_PEER_NOT_OF_JOB',
+        `peer \`${who}\` may not act on job \`${job}\`: the job names \`${named}\` as its peer`,
+        { peer: who, job },
+      );
+    /** A new job's source must be the agent asking for it. */
+    const assertSource = (req: FastifyRequest, body: { jobId: string; source: string }) => {
+      const who = caller(req);
+      if (who !== undefined && who !== body.source) throw notOfJob(who, body.jobId, body.source);
+    };
+    /** A call on an existing job must come from the agent it names (its source, for a target job). */
+    const assertJobPeer = (req: FastifyRequest, jobId: string) => {
+      const who = caller(req);
+      const job = who === undefined ? undefined : s.jobStore.find(jobId);
+      if (who !== undefined && job && job.peer !== who) throw notOfJob(who, jobId, job.peer);
+    };
     // Decided on the route that matched, never on the URL text: the router percent-decodes the
     // path, so `/v1/%70eer/host` reaches the peer routes while `req.url` does not say `/v1/peer/`.
     app.addHook('onRequest', async (req) => {
@@ -47,10 +69,13 @@ export const peerRoutes =
         volume: await s.storage.volumeInfo(req.params.pool, req.params.name).catch(() => null),
       }),
     );
-    app.post('/v1/peer/migrations', { schema: { body: PrepareRequest } }, async (req) =>
-      s.engine.target.prepare(req.body),
-    );
+    app.post('/v1/peer/migrations', { schema: { body: PrepareRequest } }, async (req) => {
+      assertSource(req, req.body);
+      assertJobPeer(req, req.body.jobId);
+      return s.engine.target.prepare(req.body);
+    });
     app.post('/v1/peer/migrations/:id/finish', { schema: { params: Job, body: Versioned } }, async (req) => {
+      assertJobPeer(req, req.params.id);
       checkProtocol(req.body.protocolVersion);
       await s.engine.target.finish(req.params.id);
       return { ok: true };
@@ -59,32 +84,39 @@ export const peerRoutes =
       '/v1/peer/migrations/:id/postcopy',
       { schema: { params: Job, body: Versioned.extend({ action: PostcopyAction }) } },
       async (req) => {
+        assertJobPeer(req, req.params.id);
         checkProtocol(req.body.protocolVersion);
         return s.engine.target.postcopy(req.params.id, req.body.action);
       },
     );
     app.post('/v1/peer/migrations/:id/abort', { schema: { params: Job, body: Versioned } }, async (req) => {
+      assertJobPeer(req, req.params.id);
       checkProtocol(req.body.protocolVersion);
       await s.engine.target.abort(req.params.id, req.body.reason ?? 'aborted by the source');
       return { ok: true };
     });
-    app.post('/v1/peer/offline', { schema: { body: OfflinePrepareRequest } }, async (req) =>
-      s.engine.target.offline.prepare(req.body),
-    );
+    app.post('/v1/peer/offline', { schema: { body: OfflinePrepareRequest } }, async (req) => {
+      assertSource(req, req.body);
+      assertJobPeer(req, req.body.jobId);
+      return s.engine.target.offline.prepare(req.body);
+    });
     app.post(
       '/v1/peer/offline/:id/commit',
       { schema: { params: Job, body: OfflineCommitRequest } },
       async (req) => {
+        assertJobPeer(req, req.params.id);
         await s.engine.target.offline.commit({ ...req.body, jobId: req.params.id });
         return { ok: true };
       },
     );
     app.post('/v1/peer/offline/:id/pause', { schema: { params: Job, body: Versioned } }, async (req) => {
+      assertJobPeer(req, req.params.id);
       checkProtocol(req.body.protocolVersion);
       await s.engine.target.offline.pause(req.params.id, req.body.reason ?? 'paused by the source');
       return { ok: true };
     });
-    app.get('/v1/peer/migrations/:id', { schema: { params: Job } }, async (req) =>
-      s.engine.info(req.params.id),
-    );
+    app.get('/v1/peer/migrations/:id', { schema: { params: Job } }, async (req) => {
+      assertJobPeer(req, req.params.id);
+      return s.engine.info(req.params.id);
+    });
   };

@@ -6,16 +6,17 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { VmhopError } from '../../../protocol/errors.js';
 import { killAndWait } from '../../process/signals.js';
-import type {
+import {
   OfflineCommitRequest,
-  OfflinePrepareReply,
   OfflinePrepareRequest,
+  strictly,
+  type OfflinePrepareReply,
 } from '../../peers/offline-messages.js';
 import type { MigrationContext } from '../context.js';
 import { serialized } from '../serialize.js';
 import { readChunkLog, VolumeReceiver, type ChunkRecord } from './volume-receiver.js';
-import { verifyPartial } from './verify-partial.js';
-import { assertSpace, placeItem, removePartial, type Placed } from './place-partial.js';
+import { assertCovers, verifyPartial } from './verify-partial.js';
+import { assertSpace, locateItem, removePartial, startPartial, type Placed } from './place-partial.js';
 import { putInPlace, rebaseOverlays, restoreState } from './put-in-place.js';
 
 export class OfflineTarget {
@@ -28,14 +29,16 @@ export class OfflineTarget {
 
   private jobDir = (jobId: string) => `${this.c.config.dataDir}/offline/${jobId}`;
 
-  async prepare(req: OfflinePrepareRequest): Promise<OfflinePrepareReply> {
+  async prepare(input: OfflinePrepareRequest): Promise<OfflinePrepareReply> {
+    const req = strictly(OfflinePrepareRequest, input);
     this.checkProtocol(req.protocolVersion);
     return serialized(req.jobId, async () => {
       this.openJob(req);
       try {
         const placed: Placed[] = [];
-        for (const item of req.items) placed.push(await placeItem(this.c, req, item));
+        for (const item of req.items) placed.push(await locateItem(this.c, req, item));
         await assertSpace(this.c, placed);
+        for (const p of placed) await startPartial(this.c, req.jobId, p);
         await mkdir(this.jobDir(req.jobId), { recursive: true, mode: 0o700 });
         await writeFile(`${this.jobDir(req.jobId)}/items.json`, JSON.stringify(placed));
         const rx = this.receiverOf(req.jobId);
@@ -61,6 +64,13 @@ export class OfflineTarget {
   private openJob(req: OfflinePrepareRequest) {
     const job = this.c.jobs.find(req.jobId);
     if (job) {
+      if (job.peer !== req.source || job.vm !== req.vm) {
+        throw new VmhopError(
+          'VMHOP_ERR_PEER_NOT_OF_JOB',
+          `job \`${req.jobId}\` here copies \`${job.vm}\` from \`${job.peer}\`, not \`${req.vm}\` from \`${req.source}\``,
+          { job: req.jobId, peer: req.source },
+        );
+      }
       if (job.role !== 'target' || (job.state !== 'running' && job.state !== 'interrupted')) {
         throw new VmhopError(
           'VMHOP_ERR_MIGRATION_FAILED',
@@ -103,7 +113,7 @@ export class OfflineTarget {
           'this agent has no TLS material for the data listener',
           {},
         );
-      rx = new VolumeReceiver(tls, () => void this.closeReceiver(jobId));
+      rx = new VolumeReceiver(tls, this.c.jobs.get(jobId).peer, () => void this.closeReceiver(jobId));
       this.receivers.set(jobId, rx);
     }
     return rx;
@@ -126,7 +136,8 @@ export class OfflineTarget {
     });
   }
 
-  async commit(req: OfflineCommitRequest): Promise<void> {
+  async commit(input: OfflineCommitRequest): Promise<void> {
+    const req = strictly(OfflineCommitRequest, input);
     this.checkProtocol(req.protocolVersion);
     return serialized(req.jobId, async () => {
       const job = this.c.jobs.get(req.jobId);
@@ -139,12 +150,21 @@ export class OfflineTarget {
           },
         );
       }
+      // The definition is the VM this job's prepare reserved (and whose state file it placed).
+      if (req.spec && req.spec.name !== job.vm) {
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_FAILED',
+          `job \`${req.jobId}\` copies \`${job.vm}\`; its commit cannot define \`${req.spec.name}\``,
+          { job: req.jobId, vm: req.spec.name },
+        );
+      }
       await this.closeReceiver(req.jobId);
       const placed = JSON.parse(await readFile(`${this.jobDir(req.jobId)}/items.json`, 'utf8')) as Placed[];
       for (const p of placed.filter((x) => x.status === 'copy')) {
         const m = req.manifests.find((x) => x.key === p.key);
         if (!m)
           throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `no manifest for \`${p.key}\``, { key: p.key });
+        assertCovers(p, m.chunks);
         await verifyPartial(p.partial, m.chunks as ChunkRecord[]);
       }
       this.c.jobs.advance(req.jobId, 'finish', 'every copied file matches the source manifest');

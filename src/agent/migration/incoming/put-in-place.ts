@@ -8,12 +8,13 @@ import type { VmSpec } from '../../../protocol/vm-spec.js';
 import * as qemuImg from '../../tools/qemu-img.js';
 import { saveFiles, SaveRestore } from '../../vm/save-restore.js';
 import type { MigrationContext } from '../context.js';
-import { removePartial, type Placed } from './place-partial.js';
+import { deviceOf, removePartial, type Placed } from './place-partial.js';
 
 export async function putInPlace(c: MigrationContext, jobId: string, p: Placed) {
   if (p.device) {
-    // The dump goes onto the named device; the image was only the vehicle.
-    await qemuImg.convert(p.partial, p.device, {
+    // The dump goes onto the named device; the image was only the vehicle. Checked again now:
+    // the pool may have changed, or a VM taken the device, since the prepare.
+    await qemuImg.convert(p.partial, await deviceOf(c, p.device), {
       sourceFormat: 'raw',
       targetFormat: 'raw',
       targetExists: true,

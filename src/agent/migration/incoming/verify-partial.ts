@@ -2,10 +2,37 @@
 // every chunk of the source's manifest must be in the received log with the same length and
 // SHA-256, and reading it back from the file must give that digest again (what is on disk,
 // not what went through memory). Any mismatch names the chunk; nothing is put in place.
+// Before that, the manifest itself must cover what the source announced at prepare: an empty
+// or short manifest would otherwise "verify" a file that never received its data.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { VmhopError } from '../../../protocol/errors.js';
 import { readChunkLog, type ChunkRecord } from './volume-receiver.js';
+
+/**
+ * The manifest's chunks lie inside the file, do not overlap, and add up to exactly the data
+ * the item announced (the source counts both from the same extent map of an unchanged file).
+ */
+export function assertCovers(
+  item: { key: string; sizeBytes: number; dataBytes: number },
+  manifest: readonly ChunkRecord[],
+): void {
+  const refuse = (why: string) =>
+    new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `the manifest of \`${item.key}\` does not cover what its prepare announced (${item.dataBytes} bytes of data in a file of ${item.sizeBytes}): ${why}`,
+      { key: item.key, dataBytes: item.dataBytes, sizeBytes: item.sizeBytes },
+    );
+  let end = 0;
+  let total = 0;
+  for (const c of [...manifest].sort((a, b) => a.offset - b.offset)) {
+    if (c.offset < end) throw refuse(`the chunk at ${c.offset} overlaps the one before`);
+    end = c.offset + c.length;
+    if (end > item.sizeBytes) throw refuse(`the chunk at ${c.offset} ends past the file, at ${end}`);
+    total += c.length;
+  }
+  if (total !== item.dataBytes) throw refuse(`its chunks hold ${total} bytes`);
+}
 
 export async function verifyPartial(partial: string, manifest: readonly ChunkRecord[]): Promise<void> {
   const got = new Map<number, ChunkRecord>();

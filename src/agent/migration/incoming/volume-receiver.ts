@@ -1,5 +1,6 @@
 // Target, offline copies: the data plane. One HTTPS listener per job on the migration address
-// (mutual TLS from the cluster CA, plus a per-job token), taking `PUT /chunk?key=K&offset=N`
+// (mutual TLS from the cluster CA, only the job's source by its certificate's CN, plus a
+// per-job token), taking `PUT /chunk?key=K&offset=N`
 // bodies of at most CHUNK_MAX_BYTES with their SHA-256. A chunk is written at its offset into
 // the partial file, and only after its digest matched is it appended to the `.chunks` log:
 // that log is what a resumed copy asks for, so a chunk cut half-way is sent again, never trusted.
@@ -9,6 +10,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { appendFile, open, readFile, type FileHandle } from 'node:fs/promises';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 
 export const CHUNK_MAX_BYTES = 4 * 1024 * 1024;
@@ -47,8 +49,10 @@ export class VolumeReceiver {
   private idle: NodeJS.Timeout | undefined;
   port = 0;
 
+  /** `source`: the only agent whose certificate (CN) may send chunks, the job's source. */
   constructor(
     private readonly tls: ReceiverTls,
+    private readonly source: string,
     private readonly onIdle: () => void,
   ) {}
 
@@ -97,6 +101,8 @@ export class VolumeReceiver {
     const sha = String(req.headers['x-vmhop-sha256'] ?? '');
     const entry = this.files.get(key);
     if (req.method !== 'PUT' || url.pathname !== '/chunk') return fail(404, 'no such route');
+    const cn = (req.socket as TLSSocket).getPeerCertificate()?.subject?.CN;
+    if (cn !== this.source) return fail(403, `this job takes chunks from \`${this.source}\` only`);
     if (req.headers['x-vmhop-token'] !== this.token) return fail(403, 'wrong job token');
     if (!entry) return fail(404, `no volume \`${key}\` in this job`);
     if (!Number.isSafeInteger(offset) || offset < 0) return fail(400, 'bad offset');

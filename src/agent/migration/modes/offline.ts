@@ -13,7 +13,7 @@ import { saveFiles, SaveRestore } from '../../vm/save-restore.js';
 import type { MigrationContext } from '../context.js';
 import { copyItems } from '../outgoing/copy-items.js';
 import { dumpBlockDevices } from '../outgoing/dump-block-device.js';
-import { fileFingerprint, planOffline, type PlannedItem } from '../outgoing/plan-offline.js';
+import { fileData, fileFingerprint, planOffline, type PlannedItem } from '../outgoing/plan-offline.js';
 import { retireSource } from '../outgoing/retire-source.js';
 import type { ModeResult, ModeRun, ModeRunner } from './types.js';
 import { resolvedMachine } from '../preflight-qemu.js';
@@ -137,7 +137,8 @@ async function stateItem(c: MigrationContext, vm: string, items: PlannedItem[]) 
   const files = saveFiles(c.config.dataDir, vm);
   const sidecar = JSON.parse(await readFile(files.sidecar, 'utf8')) as { running: boolean; savedAt: string };
   const fp = await fileFingerprint(files.state);
-  const item: OfflineItem = { key: 'state', kind: 'state', format: 'raw', ...fp, dataBytes: fp.sizeBytes };
+  const dataBytes = await fileData(files.state);
+  const item: OfflineItem = { key: 'state', kind: 'state', format: 'raw', ...fp, dataBytes };
   items.push({ item, path: files.state, virtualSizeBytes: fp.sizeBytes });
   return { running: sidecar.running, savedAt: sidecar.savedAt };
 }

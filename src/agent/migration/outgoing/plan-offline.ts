@@ -41,8 +41,11 @@ export interface OfflinePlan {
 const MIB = 1024 * 1024;
 const mib = (n: number) => `${(n / MIB).toFixed(1)} MiB`;
 
-/** Extents of a file's data; `-f raw` on the container itself: holes are never read. */
-async function fileData(path: string): Promise<number> {
+/**
+ * Bytes in a file's data extents; `-f raw` on the container itself: holes are never read. The
+ * same map gives the chunks sent, and the target requires the two to agree.
+ */
+export async function fileData(path: string): Promise<number> {
   return qemuImg.dataBytes(await qemuImg.map(path, { format: 'raw' }));
 }
 

@@ -36,7 +36,7 @@ afterAll(async () => {
 async function receiverFor(partial: string) {
   await writeFile(partial, '');
   await truncate(partial, 64 * MIB);
-  const rx = new VolumeReceiver(tls, () => undefined);
+  const rx = new VolumeReceiver(tls, 'host-x', () => undefined);
   rx.accept('k', partial, 64 * MIB);
   const port = await rx.listen('127.0.0.1');
   return { rx, ep: { address: '127.0.0.1', port, token: rx.token, tls } };
