@@ -101,7 +101,8 @@ export class AgentServices {
   peer(name: string): PeerLink {
     const known = this.peers.get(name);
     if (known) return known;
-    const url = this.config.peers[name];
+    // Own keys only: `constructor` or `__proto__` must not find Object.prototype's members.
+    const url = Object.hasOwn(this.config.peers, name) ? this.config.peers[name] : undefined;
     if (!url) {
       const names = Object.keys(this.config.peers);
       throw new VmhopError(

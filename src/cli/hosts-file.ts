@@ -52,7 +52,7 @@ export function resolveConnection(c: string | undefined, tokenFlag?: string): Ho
   }
   const token = tokenFlag ?? process.env.VMHOP_TOKEN;
   if (/^https?:\/\//.test(key)) return { name: key, url: key, ...(token ? { token } : {}) };
-  const entry = file.hosts[key];
+  const entry = hostEntry(file, key);
   if (!entry) {
     const known = Object.keys(file.hosts);
     throw new VmhopError(
@@ -62,4 +62,9 @@ export function resolveConnection(c: string | undefined, tokenFlag?: string): Ho
     );
   }
   return { name: key, ...entry, ...(token ? { token } : {}) };
+}
+
+/** The connection named `name`: own entries only, so `constructor` or `__proto__` names none. */
+export function hostEntry(file: HostsFile, name: string): HostEntry | undefined {
+  return Object.hasOwn(file.hosts, name) ? file.hosts[name] : undefined;
 }

@@ -5,6 +5,7 @@
 
 export const errorCatalogue = {
   VMHOP_ERR_USAGE: { status: 400, exit: 2, summary: 'the command or request is malformed' },
+  VMHOP_ERR_REQUEST_TOO_LARGE: { status: 413, exit: 2, summary: 'the request body is over the size limit' },
   VMHOP_ERR_NOT_ROOT: { status: 403, exit: 2, summary: 'the operation needs root privileges' },
   VMHOP_ERR_TESTBED_NOT_UP: { status: 409, exit: 4, summary: 'the test bed is not up' },
   VMHOP_ERR_TESTBED_HOST_UNKNOWN: { status: 404, exit: 3, summary: 'no such test-bed host' },

@@ -39,6 +39,9 @@ export function toVmhopError(e: unknown, req?: FastifyRequest): VmhopError {
     return new VmhopError('VMHOP_ERR_USAGE', `invalid request: ${issues.join('; ')}`, { issues });
   }
   const fe = e as FastifyError;
+  if (fe.statusCode === 413) {
+    return new VmhopError('VMHOP_ERR_REQUEST_TOO_LARGE', fe.message, { fastifyCode: fe.code });
+  }
   if (fe.statusCode && fe.statusCode >= 400 && fe.statusCode < 500) {
     return new VmhopError('VMHOP_ERR_USAGE', fe.message, { fastifyCode: fe.code });
   }

@@ -91,6 +91,16 @@ async function checkDevices(def: BlockPoolDef, others: readonly PoolDef[]): Prom
   return def;
 }
 
+/** A shared pool's directory that takes no marker (/proc, /sys, read-only) is the definer's mistake, not ours. */
+function markerUnwritable(def: PoolDef & { path: string }, e: unknown): never {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (!code) throw e;
+  throw invalid(
+    `cannot write the identity marker of shared pool ${q(def.name)} into ${q(def.path)} (${code}): a shared pool is a writable directory on storage every host mounts`,
+    { pool: def.name, path: def.path, errno: code },
+  );
+}
+
 /** Validates `input`, creates or adopts a shared pool's marker, and stores the definition. */
 export async function definePool(store: PoolStore, input: unknown): Promise<PoolDef> {
   const parsed = parse(input);
@@ -104,7 +114,7 @@ export async function definePool(store: PoolStore, input: unknown): Promise<Pool
   }
   const others = store.list();
   const def = isFilePool(parsed) ? await checkDirectory(parsed, others) : await checkDevices(parsed, others);
-  if (def.kind === 'shared') await ensureMarker(def.path);
+  if (def.kind === 'shared') await ensureMarker(def.path).catch((e: unknown) => markerUnwritable(def, e));
   store.add(def);
   return def;
 }

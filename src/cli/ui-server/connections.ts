@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { VmhopError } from '../../protocol/errors.js';
-import { readHostsFile, writeHostsFile } from '../hosts-file.js';
+import { hostEntry, readHostsFile, writeHostsFile } from '../hosts-file.js';
 
 export const NewConnection = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'name: letters, digits, _ . -'),
@@ -45,7 +45,7 @@ export function addConnection(body: unknown): { name: string; url: string } {
 
 export function removeConnection(name: string): void {
   const f = readHostsFile();
-  if (!f.hosts[name])
+  if (!hostEntry(f, name))
     throw new VmhopError('VMHOP_ERR_HOST_UNKNOWN', `no connection named \`${name}\``, { host: name });
   delete f.hosts[name];
   if (f.default === name) delete f.default;

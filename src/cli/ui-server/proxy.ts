@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import { VmhopError } from '../../protocol/errors.js';
-import { readHostsFile, type HostEntry } from '../hosts-file.js';
+import { hostEntry, readHostsFile, type HostEntry } from '../hosts-file.js';
 
 /** Request headers worth forwarding; cookies, host and auth from the browser are not. */
 const FORWARDED = ['content-type', 'accept', 'last-event-id'];
@@ -41,7 +41,7 @@ export class AgentProxy {
       body?: Readable;
     },
   ): Promise<Dispatcher.ResponseData> {
-    const entry = readHostsFile().hosts[name];
+    const entry = hostEntry(readHostsFile(), name);
     if (!entry) {
       throw new VmhopError(
         'VMHOP_ERR_HOST_UNKNOWN',
