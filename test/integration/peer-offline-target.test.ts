@@ -223,6 +223,37 @@ describe('offline prepare: paths come only from validated names (finding 2)', ()
   });
 });
 
+describe('messages that reach the target through another link than the routes', () => {
+  it('are checked again by the services: no path is built from an unchecked name', async () => {
+    const state = {
+      key: 'state',
+      kind: 'state',
+      format: 'raw',
+      sizeBytes: 4096,
+      dataBytes: 4096,
+      fingerprint: 's',
+    };
+    const offline = offlinePrepare([state], { vm: '../../x' });
+    await expect(agent.services.engine.target.offline.prepare(offline as never)).rejects.toMatchObject({
+      code: 'VMHOP_ERR_USAGE',
+    });
+    await expect(
+      agent.services.engine.target.prepare({
+        protocolVersion: PROTOCOL_VERSION,
+        jobId: randomUUID(),
+        mode: 'live-shared',
+        source: '../a',
+        spec: kernelVm('v3'),
+        settings: { capabilities: [], parameters: {} },
+        tls: false,
+        options: MigrationOptions.parse({}),
+      } as never),
+    ).rejects.toMatchObject({ code: 'VMHOP_ERR_USAGE' });
+    expect(existsSync(join(agent.root, 'x.vmstate'))).toBe(false);
+    expect(await agent.vmNames()).toEqual([]);
+  });
+});
+
 describe('offline commit: only with the data announced (finding 3)', () => {
   it('refuses a commit whose manifest holds none of the announced data, and puts nothing in place', async () => {
     const { prep, commit } = await prepareThenCommit(offlinePrepare([volumeItem()]));

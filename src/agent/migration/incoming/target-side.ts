@@ -6,7 +6,13 @@ import { VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { JobInfo } from '../../../protocol/migration.js';
 import { killAndWait } from '../../process/signals.js';
-import type { PostcopyAction, PostcopyReply, PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
+import { strictly } from '../../peers/offline-messages.js';
+import {
+  PrepareRequest,
+  type PostcopyAction,
+  type PostcopyReply,
+  type PrepareReply,
+} from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
 import { addTlsCreds, applySettings } from '../qemu-settings.js';
 import { serialized } from '../serialize.js';
@@ -43,7 +49,8 @@ export class TargetSide {
     this.offline = new OfflineTarget(c, checkProtocol);
   }
 
-  async prepare(req: PrepareRequest): Promise<PrepareReply> {
+  async prepare(input: PrepareRequest): Promise<PrepareReply> {
+    const req = strictly(PrepareRequest, input);
     checkProtocol(req.protocolVersion);
     return serialized(req.jobId, async () => {
       const { spec } = req;
