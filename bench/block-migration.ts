@@ -22,7 +22,7 @@ import * as testbed from '../src/testbed/testbed.js';
 import { waitForGuest } from '../src/testbed/client.js';
 import { testGuestSpec } from '../src/testbed/guest.js';
 import { checkGuestIntegrity, fileConsole, snapshotGuest } from '../src/testbed/integrity.js';
-import { integrityFields } from './integrity-row.js';
+import { integrityFields, rowOf } from './integrity-row.js';
 import type { HostPlan } from '../src/testbed/plan.js';
 import { runOnHost } from '../src/testbed/host-exec.js';
 import { REPO_ROOT } from '../src/testbed/paths.js';
@@ -192,8 +192,8 @@ export async function benchBlockMigration(): Promise<Record<string, unknown>> {
     return {
       link: LINK.rate,
       guest: { memoryMiB: 256, diskGiB: 1, diskDataMiB: DISK_DATA / 1048576 },
-      articleWay: await articleWay(),
-      vmhop: await vmhopWay(),
+      articleWay: await rowOf(articleWay),
+      vmhop: await rowOf(vmhopWay),
     };
   } finally {
     await testbed.down();

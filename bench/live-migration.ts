@@ -15,7 +15,7 @@ import * as testbed from '../src/testbed/testbed.js';
 import { startGapProbe, waitForGuest } from '../src/testbed/client.js';
 import { launchGuest, stopGuest, testGuestSpec } from '../src/testbed/guest.js';
 import { checkGuestIntegrity, fileConsole, snapshotGuest } from '../src/testbed/integrity.js';
-import { integrityFields } from './integrity-row.js';
+import { integrityFields, rowOf } from './integrity-row.js';
 import { runOnHost } from '../src/testbed/host-exec.js';
 import { REPO_ROOT } from '../src/testbed/paths.js';
 
@@ -182,8 +182,8 @@ export async function benchLiveMigration(): Promise<Record<string, unknown>> {
   await testbed.down();
   await testbed.up({ hosts: ['a', 'b'], shaping: { rate: LINK.rate } });
   try {
-    const article = await articleWay();
-    const vmhop = await vmhopWay();
+    const article = await rowOf(articleWay);
+    const vmhop = await rowOf(vmhopWay);
     return { link: LINK.rate, guest: { memoryMiB: 256, ...WORKLOAD }, articleWay: article, vmhop };
   } finally {
     await testbed.down();
