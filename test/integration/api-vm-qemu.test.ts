@@ -156,7 +156,7 @@ describe.skipIf(!guest)(
           []) as string[];
       /** Polls (bounded, 60 s) until the current run's console shows the guest's ready line. */
       const bootedOnce = async () => {
-        for (const until = Date.now() + 60_000; Date.now() < until; ) {
+        for (const until = Date.now() + 60_000; Date.now() < until;) {
           const lines = await readyLines('current');
           if (lines.length) return lines;
           await new Promise((r) => setTimeout(r, 250));
