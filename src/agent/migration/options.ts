@@ -98,7 +98,11 @@ export function planMigrationSettings(
     parameters: { ...multifdParameters(opts), ...tlsParameters(opts, ctx, 'target') },
   };
   const plan = { source, target, notes: notesFor(opts), warnings: forcedWarnings(qemu, opts) };
-  if (ctx.qemu) refuseMissingFeatures(plan, ctx.qemu);
+  const missing = ctx.qemu ? missingFeatures(plan, ctx.qemu) : [];
+  if (missing.length > 0) {
+    const refusals = missing.map((m) => `${m}; ${missingFeatureFix}`);
+    throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', refusals.join('; '), { refusals });
+  }
   return plan;
 }
 
@@ -111,9 +115,12 @@ function forcedWarnings(qemu: ReturnType<typeof qemuRefusals>, opts: MigrationOp
 
 /**
  * Every capability and parameter the plan sets must exist in that side's QEMU (setting one it does
- * not know fails, false included): refused before anything starts instead of half-way through.
+ * not know fails, false included): named before anything starts instead of failing half-way.
  */
-function refuseMissingFeatures(plan: Pick<MigrationSettings, 'source' | 'target'>, sides: QemuSides): void {
+export function missingFeatures(
+  plan: Pick<MigrationSettings, 'source' | 'target'>,
+  sides: QemuSides,
+): string[] {
   const missing: string[] = [];
   for (const side of ['source', 'target'] as const) {
     const { features, version } = sides[side];
@@ -132,11 +139,10 @@ function refuseMissingFeatures(plan: Pick<MigrationSettings, 'source' | 'target'
         `the ${side}'s QEMU ${version} has no migration parameter ${params.map((p) => `\`${p}\``).join(', ')}`,
       );
   }
-  if (missing.length > 0) {
-    const refusals = missing.map((m) => `${m}; upgrade QEMU on that host or drop the option that needs it`);
-    throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', refusals.join('; '), { refusals });
-  }
+  return missing;
 }
+
+export const missingFeatureFix = 'upgrade QEMU on that host, or drop the option that needs it';
 
 function multifdParameters(opts: MigrationOptions): MigrationParameters {
   if (opts.parallel === undefined) return {};

@@ -9,6 +9,7 @@ import type { VmRow } from '../db/vm-store.js';
 import { compareQemuVersions } from '../host/qemu-features.js';
 import type { MigrationContext } from './context.js';
 import type { Add } from './preflight.js';
+import { missingFeatureFix, missingFeatures, planMigrationSettings } from './options.js';
 import { qemuRefusals, type QemuSides } from './qemu-rules.js';
 
 /**
@@ -80,7 +81,10 @@ export async function qemuChecks(
     const forced = r.forceable && options.force;
     add(r.check, forced, forced ? `forced (--force): ${r.reason}` : r.reason, r.fix);
   }
-  if (!refusals.some((r) => r.check === 'qemu-options')) {
+  // The plan's capabilities and parameters, without the QEMU rules (shown above) or TLS (its own check).
+  const missing = missingFeatures(planMigrationSettings({ ...options, insecure: true }, {}), sides);
+  for (const m of missing) add('qemu-features', false, m, missingFeatureFix);
+  if (!refusals.some((r) => r.check === 'qemu-options') && missing.length === 0) {
     add(
       'qemu-options',
       true,
