@@ -103,9 +103,9 @@ describe('fields of the wrong type or out of range', () => {
     expectApiError(res, 400, 'VMHOP_ERR_USAGE', /xml: String must contain at most 1048576/);
   });
 
-  it('refuses a body over the 4 MiB limit with 400 VMHOP_ERR_USAGE', async () => {
+  it('refuses a body over the 4 MiB limit with 413 VMHOP_ERR_REQUEST_TOO_LARGE', async () => {
     const res = await agent.api('POST', '/v1/vms/import-xml', { xml: 'x'.repeat(5 << 20) });
-    expectApiError(res, 400, 'VMHOP_ERR_USAGE', /too large/i);
+    expectApiError(res, 413, 'VMHOP_ERR_REQUEST_TOO_LARGE', /too large/i);
   });
 
   it('names an action option of the wrong type', async () => {

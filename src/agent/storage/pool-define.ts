@@ -6,7 +6,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
 import { PoolDef } from '../../protocol/storage.js';
-import { VmhopError } from '../../protocol/errors.js';
+import { isVmhopError, VmhopError } from '../../protocol/errors.js';
 import { isBlockDevice } from './block-device.js';
 import { ensureMarker } from './pool-marker.js';
 import { isFilePool, type BlockPoolDef, type FilePoolDef, type PoolStore } from './pool-store.js';
@@ -94,7 +94,8 @@ async function checkDevices(def: BlockPoolDef, others: readonly PoolDef[]): Prom
 /** A shared pool's directory that takes no marker (/proc, /sys, read-only) is the definer's mistake, not ours. */
 function markerUnwritable(def: PoolDef & { path: string }, e: unknown): never {
   const code = (e as NodeJS.ErrnoException).code;
-  if (!code) throw e;
+  // System errors only: a marker that is there but malformed already says so (a VmhopError).
+  if (isVmhopError(e) || typeof (e as NodeJS.ErrnoException).errno !== 'number' || !code) throw e;
   throw invalid(
     `cannot write the identity marker of shared pool ${q(def.name)} into ${q(def.path)} (${code}): a shared pool is a writable directory on storage every host mounts`,
     { pool: def.name, path: def.path, errno: code },
