@@ -7,7 +7,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dataDispatcher, sendVolume } from '../../src/agent/migration/outgoing/send-volume.js';
 import { TempStorage } from '../../src/agent/storage/testing/temp-storage.js';
@@ -183,6 +183,27 @@ describe('offline prepare: paths come only from validated names (finding 2)', ()
     expect(commit.status, commit.text).toBe(200);
     expect(sha(readFileSync(loop).subarray(128 * 1024, 192 * 1024))).toBe(sha(Buffer.alloc(64 * 1024, 0x5a)));
     expect(agent.defaultPoolFiles().filter((f) => !f.startsWith('.vmhop-pool'))).toEqual([]);
+  });
+
+  it('refuses a block device that a VM of this host uses as its disk, and leaves it as it was', async () => {
+    const loop = await tmp.loopDevice(MIB);
+    const fh = await open(loop, 'r+');
+    await fh.write(Buffer.alloc(4096, 0x22), 0, 4096, 0);
+    await fh.close();
+    expect(
+      (await agent.api('POST', '/v1/pools', { name: 'blk', kind: 'block', devices: [loop] })).status,
+    ).toBe(201);
+    const spec = kernelVm('owner', {
+      disks: [{ target: 'vda', pool: 'blk', volume: basename(loop), format: 'raw' }],
+    });
+    const def = await agent.api('POST', '/v1/vms', { spec });
+    expect(def.status, def.text).toBe(201);
+    const { prep, commit } = await prepareThenCommit(
+      offlinePrepare([volumeItem({ dataBytes: 0, device: loop })]),
+    );
+    expect(commit?.status).toBeUndefined();
+    expectApiError(reply(prep), 409, 'VMHOP_ERR_VOLUME_IN_USE', /`owner`/);
+    expect(sha(readFileSync(loop).subarray(0, 4096))).toBe(sha(Buffer.alloc(4096, 0x22)));
   });
 
   it('refuses a VM name that is a path (`../../x`) and makes no state file for it', async () => {
