@@ -124,7 +124,10 @@ export async function issueHostCert(
     ]);
     const pem = await readFile(cert);
     await writeFile(join(outDir, 'client-cert.pem'), pem);
-    await writeFile(join(outDir, 'client-key.pem'), await readFile(key), { mode: 0o600 });
+    const clientKey = join(outDir, 'client-key.pem');
+    await writeFile(clientKey, await readFile(key), { mode: 0o600 });
+    // writeFile's mode applies only to a new file: a re-issue over an old 0644 key keeps 0644.
+    await chmod(clientKey, 0o600);
     await writeFile(join(outDir, 'ca-cert.pem'), await readFile(ca.cert));
     return { dir: outDir, cert, key, ca: join(outDir, 'ca-cert.pem') };
   } finally {
