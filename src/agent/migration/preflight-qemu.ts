@@ -44,7 +44,7 @@ export async function qemuSides(c: MigrationContext, target: HostInfo): Promise<
 export async function qemuChecks(
   c: MigrationContext,
   vm: VmRow,
-  target: HostInfo & { name?: string },
+  target: HostInfo,
   peerName: string,
   mode: MigrationMode,
   options: MigrationOptions,
