@@ -2,11 +2,13 @@
 // shared pool), through `vmhop ui`: hosts, a validation error shown in place, create and
 // start a test guest, storage, a live migration through the dialog (the chart must update
 // while it runs, then the report), a cancelled second migration, the history, a narrow window.
+// After each migration the guest's integrity check runs where the guest is left.
 // Cases run in order: each builds on the VM the previous one left. Screenshots: artifacts/ui/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { readHostsFile, type HostEntry } from '../../src/cli/hosts-file.js';
-import { vmhop, vmStates } from '../e2e/helpers/cli.js';
+import { expectGuestIntact, snapshotGuest } from '../../src/testbed/integrity.js';
+import { vmhop, vmhopOk, vmStates } from '../e2e/helpers/cli.js';
 import { launch, shot } from './helpers/browser.js';
 import { startUi, type UiServer } from './helpers/ui-server.js';
 
@@ -16,6 +18,14 @@ let browser: Browser;
 let page: Page;
 
 const vmRow = (host: string) => page.locator(`tbody[data-vm="${VM}"][data-host="${host}"]`);
+
+/** The test guest's address: the vmhop.ip= of its kernel command line. */
+async function guestIp(host: string): Promise<string> {
+  const info = await vmhopOk<{ spec: { boot: { cmdline?: string } } }>(['-c', host, 'dominfo', VM]);
+  const ip = /vmhop\.ip=([\d.]+)/.exec(info.spec.boot.cmdline ?? '')?.[1];
+  if (!ip) throw new Error(`no vmhop.ip= in the command line of ${VM}: ${info.spec.boot.cmdline}`);
+  return ip;
+}
 
 /** Number of samples the transfer-rate chart draws now. */
 const samples = async () => Number(await page.getByTestId('chart-rate').getAttribute('data-samples'));
@@ -155,6 +165,8 @@ describe('web UI on the test bed', () => {
     await shot(page, '5a-migrate-dialog');
     await dialog.getByRole('list', { name: 'Pre-flight checks on b' }).scrollIntoViewIfNeeded();
     await shot(page, '5b-migrate-dialog-preflight');
+    const ip = await guestIp('a');
+    const before = await snapshotGuest(ip);
     await dialog.getByRole('button', { name: 'Migrate to b' }).click();
 
     await expect.poll(() => new URL(page.url()).hash, { timeout: 15_000 }).toMatch(/^#\/jobs\/a\//);
@@ -178,6 +190,7 @@ describe('web UI on the test bed', () => {
     const where = await vmStates(VM);
     expect(where.b).toBe('running');
     expect(where.a === undefined || where.a === 'moved').toBe(true);
+    await expectGuestIntact({ ip, before, targetHost: 'b', vm: VM });
   });
 
   it('cancels a second migration from its progress page; the VM keeps running on its source', async () => {
@@ -188,6 +201,8 @@ describe('web UI on the test bed', () => {
     await dialog.getByLabel('Bandwidth limit (MiB/s)').fill('1');
     const target = dialog.getByRole('radio', { name: /^a/ });
     await expect.poll(() => target.isEnabled(), { timeout: 60_000 }).toBe(true);
+    const ip = await guestIp('b');
+    const before = await snapshotGuest(ip);
     await dialog.getByRole('button', { name: 'Migrate to a' }).click();
     await expect.poll(() => new URL(page.url()).hash, { timeout: 15_000 }).toMatch(/^#\/jobs\/b\//);
     await expect.poll(samples, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
@@ -197,6 +212,7 @@ describe('web UI on the test bed', () => {
       .toBe('cancelled');
     await shot(page, '8-migration-cancelled');
     expect((await vmStates(VM)).b).toBe('running');
+    await expectGuestIntact({ ip, before, targetHost: 'b', vm: VM });
   });
 
   it('switches a third migration to post-copy from its progress page; the report says so', async () => {
@@ -211,6 +227,8 @@ describe('web UI on the test bed', () => {
     expect(await after.isEnabled()).toBe(true);
     const target = dialog.getByRole('radio', { name: /^a/ });
     await expect.poll(() => target.isEnabled(), { timeout: 60_000 }).toBe(true);
+    const ip = await guestIp('b');
+    const before = await snapshotGuest(ip);
     await dialog.getByRole('button', { name: 'Migrate to a' }).click();
     await expect.poll(() => new URL(page.url()).hash, { timeout: 15_000 }).toMatch(/^#\/jobs\/b\//);
     await expect.poll(samples, { timeout: 60_000 }).toBeGreaterThanOrEqual(2);
@@ -221,6 +239,7 @@ describe('web UI on the test bed', () => {
     expect(await page.getByRole('main').textContent()).toMatch(/Post-copy.*migrate-postcopy/);
     await shot(page, '8b-migration-postcopy');
     expect((await vmStates(VM)).a).toBe('running');
+    await expectGuestIntact({ ip, before, targetHost: 'a', vm: VM });
   });
 
   it('lists the three migrations in the history', async () => {
