@@ -59,7 +59,10 @@ export function testbedCommand(): Command {
       .command('up')
       .description('create the test bed (idempotent)')
       .option('--hosts <names>', 'comma-separated host names', testbed.DEFAULT_HOSTS.join(','))
-      .option('--qemu <path>', "the agents' QEMU binary (absolute path), e.g. QEMU 7.2 from scripts/qemu-7.2.sh"),
+      .option(
+        '--qemu <path>',
+        "the agents' QEMU binary (absolute path), e.g. QEMU 7.2 from scripts/qemu-7.2.sh",
+      ),
   ).action(
     runVerb(async (flags: ShapeFlags & { hosts: string; qemu?: string }, opts) => {
       const shaping = shapingOf(flags);
