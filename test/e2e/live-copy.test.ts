@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as testbed from '../../src/testbed/testbed.js';
 import { guestCommand, waitForGuest } from '../../src/testbed/client.js';
 import { expectGuestIntact, snapshotGuest, type GuestSnapshot } from '../../src/testbed/integrity.js';
+import { expectIntactOn } from './helpers/intact-on.js';
 import { isAlive } from '../../src/agent/process/signals.js';
 import { HOST_DATA_DIR, type HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
@@ -45,17 +46,8 @@ async function expectRunsOnlyOn(host: string) {
   expect(otherJobs.filter((j) => j.state === 'running')).toEqual([]);
 }
 
-/** The guest survived the move that left it on `host`: its disk-verify covers every block acked before. */
-async function expectIntactOn(host: string, before: GuestSnapshot, resumedAt?: number) {
-  const r = await expectGuestIntact({
-    ip: IP,
-    before,
-    targetHost: host,
-    vm: VM,
-    switchoverAt: resumedAt ?? Date.now(),
-  });
-  console.log(`guest intact on ${host}: ${r.summary}`);
-}
+const intactOn = (host: string, before: GuestSnapshot, resumedAt?: number) =>
+  expectIntactOn({ ip: IP, vm: VM }, host, before, resumedAt);
 
 beforeAll(async () => {
   hosts = [await testbed.hostOf('a'), await testbed.hostOf('b')];
@@ -186,7 +178,7 @@ describe('live migration with local storage (NBD + mirror)', () => {
     expect(await hasVolume('a')).toBe(true); // kept by default
     const after = await status();
     expect(after.disk.ack).toBeGreaterThan(before.diskAck);
-    await expectIntactOn('b', before, r.resumedAt);
+    await intactOn('b', before, r.resumedAt);
   });
 
   it('moves it back with --delete-source, choosing write-blocking for a guest writing near the link rate', async () => {
@@ -211,7 +203,7 @@ describe('live migration with local storage (NBD + mirror)', () => {
       await guestCommand(IP, 'disk-stop');
       await guestCommand(IP, 'disk-start /dev/vda 512');
     }
-    await expectIntactOn('a', before, resumedAt);
+    await intactOn('a', before, resumedAt);
   });
 
   it('keeps the source running with its disk when the target QEMU is killed during the disk copy', async () => {
@@ -223,7 +215,7 @@ describe('live migration with local storage (NBD + mirror)', () => {
     expect(r.exitCode).toBe(1);
     expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_FAILED' } });
     await expectNothingOnB(pid);
-    await expectIntactOn('a', before);
+    await intactOn('a', before);
   });
 
   it('cancels on its own when the link is cut during the disk copy, and the guest disk never hangs', async () => {
@@ -252,7 +244,7 @@ describe('live migration with local storage (NBD + mirror)', () => {
     // The rollback closed the NBD connection itself (ss -K): nothing waits for TCP to give up.
     expect(await sourceLeftovers()).toEqual([]);
     await testbed.link('migration', 'up');
-    await expectIntactOn('a', before);
+    await intactOn('a', before);
   });
 
   it('cancels during the disk copy (domjobabort): source intact, nothing left on b or in the source QEMU', async () => {
@@ -264,7 +256,7 @@ describe('live migration with local storage (NBD + mirror)', () => {
     expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_CANCELLED' } });
     await expectNothingOnB(pid);
     expect(await sourceLeftovers()).toEqual([]);
-    await expectIntactOn('a', before);
+    await intactOn('a', before);
   });
 });
 

@@ -6,7 +6,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as testbed from '../../src/testbed/testbed.js';
 import { guestCommand, measureGaps, waitForGuest } from '../../src/testbed/client.js';
-import { expectGuestIntact, snapshotGuest, type GuestSnapshot } from '../../src/testbed/integrity.js';
+import { snapshotGuest, type GuestSnapshot } from '../../src/testbed/integrity.js';
+import { expectIntactOn } from './helpers/intact-on.js';
 import { isAlive } from '../../src/agent/process/signals.js';
 import type { HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
@@ -66,17 +67,8 @@ afterEach(async () => {
   await testbed.shape({});
 });
 
-/** The guest survived the move that left it on `host` (resumed there at `resumedAt`, or now). */
-async function expectIntactOn(host: string, before: GuestSnapshot, resumedAt?: number) {
-  const r = await expectGuestIntact({
-    ip: IP,
-    before,
-    targetHost: host,
-    vm: VM,
-    switchoverAt: resumedAt ?? Date.now(),
-  });
-  console.log(`guest intact on ${host}: ${r.summary}`);
-}
+const intactOn = (host: string, before: GuestSnapshot, resumedAt?: number) =>
+  expectIntactOn({ ip: IP, vm: VM }, host, before, resumedAt);
 
 afterAll(() => removeVmEverywhere(VM, [{ host: 'a', volume: `shared/${VM}-vda.qcow2` }]));
 
@@ -129,7 +121,7 @@ describe('live migration over shared storage', () => {
     expect(after.disk.ack).toBeGreaterThan(before.diskAck);
     const g = await gaps;
     expect(g.tickWentBackwards).toBe(false);
-    await expectIntactOn('b', before, job.json.report?.resumedAt);
+    await intactOn('b', before, job.json.report?.resumedAt);
   });
 
   it('moves it back with --keep-source, and the kept definition cannot start while b owns it', async () => {
@@ -137,7 +129,7 @@ describe('live migration over shared storage', () => {
     const job = await migrate('b', 'a', ['--keep-source']);
     expect(job.json.state).toBe('completed');
     await expectRunsOnlyOn('a');
-    await expectIntactOn('a', before, job.json.report?.resumedAt);
+    await intactOn('a', before, job.json.report?.resumedAt);
     expect((await vmStates(VM)).b).toBe('moved');
     const start = await vmhop(['-c', 'b', 'start', VM]);
     expect(start.exitCode).toBe(4);
@@ -155,11 +147,11 @@ describe('live migration over shared storage', () => {
       const beforeThere = await snapshotGuest(IP);
       there = await migrate('a', 'b', ['--parallel', '2']);
       expect(there.json.state).toBe('completed');
-      await expectIntactOn('b', beforeThere, there.json.report?.resumedAt);
+      await intactOn('b', beforeThere, there.json.report?.resumedAt);
       const beforeBack = await snapshotGuest(IP);
       back = await migrate('b', 'a', ['--parallel', '2', '--compressed', 'zstd']);
       expect(back.json.state).toBe('completed');
-      await expectIntactOn('a', beforeBack, back.json.report?.resumedAt);
+      await intactOn('a', beforeBack, back.json.report?.resumedAt);
     } finally {
       seen = await sampler.stop();
     }
@@ -187,7 +179,7 @@ describe('live migration over shared storage', () => {
     const r = await first;
     expect(r.json).toMatchObject({ error: { code: 'VMHOP_ERR_MIGRATION_CANCELLED' } });
     await expectRunsOnlyOn('a');
-    await expectIntactOn('a', before);
+    await intactOn('a', before);
   });
 
   it('keeps the source running when the target QEMU is killed during the RAM copy', async () => {
@@ -205,7 +197,7 @@ describe('live migration over shared storage', () => {
     await waitFor(async () => (await vmStates(VM)).b === undefined);
     await expectRunsOnlyOn('a');
     expect(isAlive(pid)).toBe(false);
-    await expectIntactOn('a', before);
+    await intactOn('a', before);
   });
 
   it('cancels on its own when the migration link is cut (stall watchdog), and succeeds once it is back', async () => {
@@ -226,17 +218,17 @@ describe('live migration over shared storage', () => {
     console.log(`link cut detected and the job ended after ${detectedMs} ms (stall timeout 3 s)`);
     await waitFor(async () => (await vmStates(VM)).b === undefined, 30_000);
     await expectRunsOnlyOn('a');
-    await expectIntactOn('a', before);
+    await intactOn('a', before);
     await testbed.link('migration', 'up');
     const beforeAgain = await snapshotGuest(IP);
     const again = await migrate('a', 'b');
     expect(again.json.state).toBe('completed');
     await expectRunsOnlyOn('b');
-    await expectIntactOn('b', beforeAgain, again.json.report?.resumedAt);
+    await intactOn('b', beforeAgain, again.json.report?.resumedAt);
     const beforeBack = await snapshotGuest(IP);
     const back = await migrate('b', 'a');
     expect(back.json.state).toBe('completed');
-    await expectIntactOn('a', beforeBack, back.json.report?.resumedAt);
+    await intactOn('a', beforeBack, back.json.report?.resumedAt);
   }, 360_000);
 
   it('refuses before anything starts when the target lacks the shared pool or is unknown', async () => {
