@@ -20,8 +20,12 @@ export async function fileVolumeNames(def: FilePoolDef): Promise<string[]> {
 }
 
 /** The path of an existing volume; a missing one names the volumes that do exist. */
-export async function existingVolumePath(def: FilePoolDef, name: string): Promise<string> {
-  const path = await volumePath(def, name);
+export async function existingVolumePath(
+  def: FilePoolDef,
+  name: string,
+  opts: { unlinking?: boolean } = {},
+): Promise<string> {
+  const path = await volumePath(def, name, opts);
   const st = await stat(path).catch(() => undefined);
   if (!st?.isFile()) throw volumeNotFound(def.name, name, await fileVolumeNames(def));
   return path;

@@ -1,4 +1,4 @@
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MemoryPoolStore } from './pool-store.js';
@@ -75,6 +75,32 @@ describe('volume names cannot escape the pool', () => {
       message: expect.stringMatching(/is a symbolic link to `.*planted.qcow2`, which does not exist/),
     });
     expect(await readdir(outside)).toEqual([]);
+  });
+
+  it('refuses a volume that is a hard link (its other name may be outside), but lets it be deleted', async () => {
+    await writeFile(join(outside, 'victim.raw'), Buffer.alloc(MiB, 7));
+    await link(join(outside, 'victim.raw'), join(pool, 'hl.raw'));
+    for (const attempt of [
+      () => storage.volumeInfo('default', 'hl.raw'),
+      () => storage.resolvePath('default', 'hl.raw'),
+      () => storage.resizeVolume('default', 'hl.raw', 2 * MiB),
+      () => storage.createVolume('default', { name: 'hl.raw', sizeBytes: MiB, format: 'raw' }),
+      () => storage.cloneVolume('default', 'hl.raw', { name: 'copy.raw' }),
+    ]) {
+      await expect(attempt()).rejects.toMatchObject({
+        code: 'VMHOP_ERR_VOLUME_HARD_LINKED',
+        message: expect.stringMatching(/^volume `hl.raw` in pool `default` \(`.*hl.raw`\) has 2 hard links/),
+      });
+    }
+    const listing = await storage.listVolumes('default');
+    expect(listing.volumes).toEqual([]);
+    expect(listing.problems).toMatchObject([
+      { volume: 'hl.raw', error: { code: 'VMHOP_ERR_VOLUME_HARD_LINKED' } },
+    ]);
+    await storage.deleteVolume('default', 'hl.raw');
+    expect(await readdir(pool)).toEqual([]);
+    expect((await stat(join(outside, 'victim.raw'))).size).toBe(MiB);
+    expect((await readFile(join(outside, 'victim.raw')))[0]).toBe(7);
   });
 
   it('follows a link that stays inside the pool', async () => {

@@ -2,10 +2,10 @@
 // the name is checked, the pool directory resolved with realpath, and an existing entry that
 // is a symbolic link must resolve inside the pool too. This is the guard between an API
 // string and the path qemu-img or QEMU opens; nothing else in storage builds volume paths.
-import { lstat, readlink, realpath } from 'node:fs/promises';
+import { lstat, readlink, realpath, stat } from 'node:fs/promises';
 import { dirname, resolve, sep } from 'node:path';
 import type { FilePoolDef } from './pool-store.js';
-import { outsidePool, poolDirUnusable } from './storage-errors.js';
+import { hardLinked, outsidePool, poolDirUnusable } from './storage-errors.js';
 import { assertVolumeName } from './volume-name.js';
 
 export function isInside(root: string, path: string): boolean {
@@ -32,9 +32,15 @@ export async function lstatOrUndefined(path: string) {
 
 /**
  * The absolute path of volume `name` in the pool, under the pool path as defined (not the
- * realpath: a shared pool must be named by the path every host mounts it at).
+ * realpath: a shared pool must be named by the path every host mounts it at). A file with
+ * other hard links is refused (its other names may lie outside every pool), except for
+ * `unlinking`, which removes only this name.
  */
-export async function volumePath(def: FilePoolDef, name: string): Promise<string> {
+export async function volumePath(
+  def: FilePoolDef,
+  name: string,
+  opts: { unlinking?: boolean } = {},
+): Promise<string> {
   assertVolumeName(name);
   const candidate = resolve(def.path, name);
   const root = await poolRoot(def);
@@ -49,6 +55,10 @@ export async function volumePath(def: FilePoolDef, name: string): Promise<string
       throw outsidePool(def.name, name, resolve(root, await readlink(candidate)), def.path, 'dangling');
     }
     if (!isInside(root, target)) throw outsidePool(def.name, name, target, def.path);
+  }
+  const file = entry?.isSymbolicLink() ? await stat(candidate) : entry;
+  if (file?.isFile() && file.nlink > 1 && !opts.unlinking) {
+    throw hardLinked(def.name, name, candidate, file.nlink);
   }
   return candidate;
 }

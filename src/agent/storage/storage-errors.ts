@@ -98,6 +98,16 @@ export function outsidePool(
   );
 }
 
+export function hardLinked(pool: string, name: string, path: string, links: number): VmhopError {
+  return new VmhopError(
+    'VMHOP_ERR_VOLUME_HARD_LINKED',
+    `volume ${q(name)} in pool ${q(pool)} (${q(path)}) has ${links} hard links: the others may be ` +
+      'files outside the pool, which a write to the volume would change too. Make it a file of its ' +
+      `own (\`cp --sparse=always ${path} ${path}.own && mv ${path}.own ${path}\`), or delete it`,
+    { pool, volume: name, path, links },
+  );
+}
+
 export function poolDirUnusable(pool: string, dir: string, cause: unknown): VmhopError {
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   const why =

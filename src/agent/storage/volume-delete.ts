@@ -35,7 +35,7 @@ async function findDependents(target: string, pools: readonly FilePoolDef[]): Pr
 }
 
 export async function deleteFileVolume(def: FilePoolDef, name: string, allPools: readonly FilePoolDef[]) {
-  const path = await existingVolumePath(def, name);
+  const path = await existingVolumePath(def, name, { unlinking: true });
   const dependents = await findDependents(path, allPools);
   if (dependents.length > 0) {
     const names = dependents.map((d) => `${q(d.volume)} (pool ${q(d.pool)})`).join(', ');
