@@ -39,7 +39,26 @@ export function parseXml(xml: string, rootName: string): XmlElement {
     const { msg, line, col } = verdict.err;
     throw xmlInvalid(`the domain XML is malformed at line ${line}, column ${col}: ${msg}`, { line, col });
   }
-  const roots = (parser.parse(xml) as OrderedNode[]).flatMap((n) => toElement(n) ?? []);
+  const { depth, reserved } = scanTags(xml);
+  if (depth > maxNesting) {
+    throw xmlInvalid(
+      `the domain XML nests elements ${depth} deep; a libvirt domain needs fewer than ${maxNesting} levels`,
+      { depth, limit: maxNesting },
+    );
+  }
+  if (reserved !== undefined) {
+    throw xmlInvalid(
+      `the domain XML has an element or attribute named \`${reserved}\`, which libvirt never writes`,
+      { name: reserved },
+    );
+  }
+  let parsed: OrderedNode[];
+  try {
+    parsed = parser.parse(xml) as OrderedNode[];
+  } catch (e) {
+    throw xmlInvalid(`the domain XML cannot be read: ${(e as Error).message}`);
+  }
+  const roots = parsed.flatMap((n) => toElement(n) ?? []);
   const [root] = roots;
   if (roots.length !== 1 || !root) {
     throw xmlInvalid(`the domain XML must have one root element, found ${roots.length}`);
@@ -48,6 +67,32 @@ export function parseXml(xml: string, rootName: string): XmlElement {
     throw xmlInvalid(`the root element is <${root.name}>; a libvirt domain starts with <${rootName}>`);
   }
   return root;
+}
+
+/** libvirt's deepest domain elements sit about 6 levels down; 64 leaves room and keeps recursion bounded. */
+const maxNesting = 64;
+
+const reservedNames = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * The deepest element nesting, and the first element or attribute name that is a JavaScript
+ * object key with a meaning of its own, over the tags outside comments, CDATA and
+ * processing instructions (the XML is well-formed by now).
+ */
+function scanTags(xml: string): { depth: number; reserved?: string } {
+  const stripped = xml.replace(/<!--[\s\S]*?-->|<!\[CDATA\[[\s\S]*?\]\]>|<\?[\s\S]*?\?>/g, '');
+  let depth = 0;
+  let max = 0;
+  for (const m of stripped.matchAll(/<(\/?)([^\s/>]+)([^>]*?)(\/?)>/g)) {
+    const [, closing, name = '', attrs = '', selfClosing] = m;
+    if (reservedNames.has(name)) return { depth: max, reserved: name };
+    for (const a of attrs.matchAll(/([^\s=]+)\s*=/g)) {
+      if (reservedNames.has(a[1] ?? '')) return { depth: max, reserved: a[1] };
+    }
+    if (closing) depth--;
+    else if (!selfClosing) max = Math.max(max, ++depth);
+  }
+  return { depth: max };
 }
 
 function toElement(node: OrderedNode): XmlElement | undefined {

@@ -103,6 +103,23 @@ describe('POST /v1/vms/import-xml', () => {
     expect(await agent.vmNames()).toEqual([]);
   });
 
+  it('refuses XML nested 100,000 deep with 400 VMHOP_ERR_XML_INVALID, not a 500 from the parser', async () => {
+    const n = 100_000;
+    const xml = `<domain type='kvm'>${'<a>'.repeat(n)}${'</a>'.repeat(n)}</domain>`;
+    expectApiError(await importXml(xml), 400, 'VMHOP_ERR_XML_INVALID', /nests elements 100001 deep/);
+    expect(await agent.vmNames()).toEqual([]);
+  });
+
+  it.each([
+    ['an element', '\n    <__proto__><polluted>1</polluted></__proto__>', '__proto__'],
+    ['an attribute', "\n    <graphics type='vnc' constructor='x'/>", 'constructor'],
+  ])('refuses %s named like a JavaScript prototype key with 400, naming it', async (_what, extra, name) => {
+    const xml = domainXml('proto', `${agent.defaultPoolDir}/d0.qcow2`, randomUUID(), extra);
+    expectApiError(await importXml(xml), 400, 'VMHOP_ERR_XML_INVALID', literally(`\`${name}\``));
+    expect(await agent.vmNames()).toEqual([]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
   it('refuses a disk outside every pool with 400 VMHOP_ERR_PATH_OUTSIDE_POOL naming the path and the fix', async () => {
     const res = await importXml(domainXml('outside', '/srv/elsewhere/disk.qcow2'));
     const err = expectApiError(
