@@ -48,6 +48,11 @@ export const errorCatalogue = {
     summary: 'the operation is not possible on this kind of pool',
   },
   VMHOP_ERR_PATH_OUTSIDE_POOL: { status: 400, exit: 2, summary: 'a path lies outside every storage pool' },
+  VMHOP_ERR_VOLUME_HARD_LINKED: {
+    status: 400,
+    exit: 2,
+    summary: 'the volume file has other hard links, possibly outside the pool',
+  },
   VMHOP_ERR_XML_INVALID: {
     status: 400,
     exit: 2,
