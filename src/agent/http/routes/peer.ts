@@ -39,6 +39,16 @@ export const peerRoutes =
       const job = who === undefined ? undefined : s.jobStore.find(jobId);
       if (who !== undefined && job && job.peer !== who) throw notOfJob(who, jobId, job.peer);
     };
+    /** A live prepare makes its job: an id this host already has is refused, not a registry error (500). */
+    const assertNewJob = (jobId: string) => {
+      const job = s.jobStore.find(jobId);
+      if (!job) return;
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_IN_PROGRESS',
+        `job \`${jobId}\` already exists on this host (${job.mode} ${job.role} of \`${job.vm}\`, ${job.state}): a live migration is prepared once per job; start a new job`,
+        { job: jobId, state: job.state },
+      );
+    };
     // Decided on the route that matched, never on the URL text: the router percent-decodes the
     // path, so `/v1/%70eer/host` reaches the peer routes while `req.url` does not say `/v1/peer/`.
     app.addHook('onRequest', async (req) => {
@@ -72,6 +82,7 @@ export const peerRoutes =
     app.post('/v1/peer/migrations', { schema: { body: PrepareRequest } }, async (req) => {
       assertSource(req, req.body);
       assertJobPeer(req, req.body.jobId);
+      assertNewJob(req.body.jobId);
       return s.engine.target.prepare(req.body);
     });
     app.post('/v1/peer/migrations/:id/finish', { schema: { params: Job, body: Versioned } }, async (req) => {
