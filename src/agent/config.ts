@@ -5,6 +5,13 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { VmhopError } from '../protocol/errors.js';
 
+/** An absolute directory other than `/` itself, for the allowed-path lists. */
+const absoluteDir = (setting: string) =>
+  z
+    .string()
+    .regex(/^\/[^\0]*$/, `${setting}: each entry must be an absolute directory`)
+    .refine((d) => d.replace(/\/+$/, '') !== '', `${setting}: \`/\` would allow every file of the host`);
+
 export const AgentConfig = z.object({
   /** This host's name, as peers and the CLI know it. */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/),
@@ -25,6 +32,15 @@ export const AgentConfig = z.object({
    * and UI use tokens), and with it any host of the cluster could act as an administrator here.
    */
   peerCertificatesAsClients: z.boolean().default(false),
+  /**
+   * Directories under which clients may define dir and shared pools (the data directory is
+   * always allowed). Not `/`: a pool there would let a client token read and write any file.
+   */
+  allowedPoolRoots: z
+    .array(absoluteDir('allowedPoolRoots'))
+    .default(['/var/lib/vmhop', '/var/lib/libvirt/images', '/srv', '/mnt', '/media']),
+  /** Directories a VM's kernel and initrd may come from (the data directory is always allowed). */
+  allowedBootDirs: z.array(absoluteDir('allowedBootDirs')).default(['/var/lib/libvirt/boot']),
   peers: z.record(z.string(), z.string().url()).default({}),
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   /** The QEMU every VM of this host runs: `qemu-system-x86_64` from PATH, or an absolute path (a build of one's own, or QEMU 7.2 for a comparison). */

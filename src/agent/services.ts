@@ -14,6 +14,7 @@ import { VmStore } from './db/vm-store.js';
 import { EventBus } from './events/bus.js';
 import { probeQemu, type QemuCapabilities } from './host/capabilities.js';
 import { hostMemory } from './host/memory.js';
+import { pathPolicyOf, type PathPolicy } from './host/path-policy.js';
 import { StorageService } from './storage/storage-service.js';
 import { queryStatus } from '../qmp/index.js';
 import { SaveRestore } from './vm/save-restore.js';
@@ -36,6 +37,8 @@ export class AgentServices {
   readonly saveRestore: SaveRestore;
   readonly jobStore: JobStore;
   readonly engine: MigrationEngine;
+  /** Where clients may put pools and boot files (config allowedPoolRoots, allowedBootDirs). */
+  readonly paths: PathPolicy;
   private readonly peers = new Map<string, PeerLink>();
   private capabilities: Promise<QemuCapabilities> | undefined;
 
@@ -45,8 +48,9 @@ export class AgentServices {
   ) {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
+    this.paths = pathPolicyOf(config);
     this.db = openDb(`${config.dataDir}/registry.sqlite`);
-    this.storage = new StorageService(new SqlitePoolStore(this.db));
+    this.storage = new StorageService(new SqlitePoolStore(this.db), { poolRoots: this.paths.poolRoots });
     this.vmStore = new VmStore(this.db);
     this.supervisor = new Supervisor(
       this.vmStore,
@@ -65,6 +69,7 @@ export class AgentServices {
       log: log.child({ part: 'vms' }),
       observerMonitor: config.observerMonitor,
       qemuBinary: config.qemuBinary,
+      paths: this.paths,
     });
     this.saveRestore = new SaveRestore(this.vms, this.supervisor, config.dataDir);
     this.jobStore = new JobStore(this.db);

@@ -48,6 +48,11 @@ export const errorCatalogue = {
     summary: 'the operation is not possible on this kind of pool',
   },
   VMHOP_ERR_PATH_OUTSIDE_POOL: { status: 400, exit: 2, summary: 'a path lies outside every storage pool' },
+  VMHOP_ERR_PATH_NOT_ALLOWED: {
+    status: 403,
+    exit: 2,
+    summary: 'the path lies outside the directories the agent config allows',
+  },
   VMHOP_ERR_VOLUME_HARD_LINKED: {
     status: 400,
     exit: 2,

@@ -51,6 +51,8 @@ async function writeAgentConfig(
     },
     tokenHashes: [hashToken(token)],
     peers: Object.fromEntries(all.filter((p) => p.name !== h.name).map((p) => [p.name, agentUrl(p)])),
+    // The test guest's kernels; the shared pool (/srv) and the data directory are allowed by default.
+    allowedBootDirs: [join(REPO_ROOT, '.cache', 'guest')],
     accel: 'tcg',
     observerMonitor: true,
     ...(qemuBinary ? { qemuBinary } : {}),

@@ -138,7 +138,9 @@ describe('a start that cannot happen', () => {
   });
 
   it("of a VM whose kernel is missing answers 500 VMHOP_ERR_QEMU_START_FAILED with QEMU's reason, and stays shutoff", async () => {
-    const spec = kernelVm('nokernel', { boot: { kind: 'kernel', kernel: '/nonexistent/vmhop/vmlinuz' } });
+    const spec = kernelVm('nokernel', {
+      boot: { kind: 'kernel', kernel: '/boot/vmhop-nonexistent/vmlinuz' },
+    });
     expect((await agent.api('POST', '/v1/vms', { spec })).status).toBe(201);
     const res = await agent.api('POST', '/v1/vms/nokernel/start', {});
     expectApiError(
@@ -146,7 +148,7 @@ describe('a start that cannot happen', () => {
       500,
       'VMHOP_ERR_QEMU_START_FAILED',
       quoted('nokernel'),
-      literally('/nonexistent/vmhop/vmlinuz'),
+      literally('/boot/vmhop-nonexistent/vmlinuz'),
     );
     await expectShutoff('nokernel');
   });

@@ -8,6 +8,7 @@ import { basename, resolve } from 'node:path';
 import { PoolDef } from '../../protocol/storage.js';
 import { isVmhopError, VmhopError } from '../../protocol/errors.js';
 import { isBlockDevice } from './block-device.js';
+import { checkPoolPath } from '../host/path-policy.js';
 import { ensureMarker } from './pool-marker.js';
 import { isFilePool, type BlockPoolDef, type FilePoolDef, type PoolStore } from './pool-store.js';
 import { q } from './storage-errors.js';
@@ -102,9 +103,20 @@ function markerUnwritable(def: PoolDef & { path: string }, e: unknown): never {
   );
 }
 
-/** Validates `input`, creates or adopts a shared pool's marker, and stores the definition. */
-export async function definePool(store: PoolStore, input: unknown): Promise<PoolDef> {
+/**
+ * Validates `input`, creates or adopts a shared pool's marker, and stores the definition.
+ * A dir or shared pool must lie under one of `poolRoots` when given (checked before its path
+ * is looked at, so a refusal tells nothing about what exists there).
+ */
+export async function definePool(
+  store: PoolStore,
+  input: unknown,
+  poolRoots?: readonly string[],
+): Promise<PoolDef> {
   const parsed = parse(input);
+  if (poolRoots && isFilePool(parsed)) {
+    await checkPoolPath({ poolRoots, bootDirs: [] }, parsed.name, parsed.path);
+  }
   const existing = store.get(parsed.name);
   if (existing) {
     throw new VmhopError(

@@ -26,9 +26,12 @@ type SharedPoolDef = Extract<FilePoolDef, { kind: 'shared' }>;
 
 export class StorageService {
   readonly #store: PoolStore;
+  readonly #poolRoots: readonly string[] | undefined;
 
-  constructor(store: PoolStore) {
+  /** `poolRoots`: where dir and shared pools may be defined (the agent config's; none given: anywhere). */
+  constructor(store: PoolStore, opts: { poolRoots?: readonly string[] } = {}) {
     this.#store = store;
+    this.#poolRoots = opts.poolRoots;
   }
 
   #pool(name: string) {
@@ -60,7 +63,7 @@ export class StorageService {
   }
 
   async definePool(input: unknown): Promise<PoolInfo> {
-    return describePool(await definePool(this.#store, input));
+    return describePool(await definePool(this.#store, input, this.#poolRoots));
   }
 
   async poolInfo(name: string): Promise<PoolInfo> {

@@ -12,6 +12,7 @@ import type { VmInfo } from '../../protocol/vm.js';
 import type { VmRow, VmStore } from '../db/vm-store.js';
 import type { EventBus } from '../events/bus.js';
 import { hostMemory } from '../host/memory.js';
+import { checkBootFiles, type PathPolicy } from '../host/path-policy.js';
 import { killAndWait, isAlive } from '../process/signals.js';
 import { spawnDetached } from '../process/qemu-process.js';
 import { buildArgv, runFiles } from './argv.js';
@@ -36,6 +37,8 @@ export interface VmServiceDeps {
   observerMonitor?: boolean;
   /** Agent config `qemuBinary`. */
   qemuBinary?: string;
+  /** Where kernels and initrds may come from (the agent's path policy); none given: anywhere. */
+  paths?: PathPolicy;
 }
 
 export const MIB = 1024 * 1024;
@@ -104,6 +107,7 @@ export class VmService {
       );
     }
     for (const disk of spec.disks) await this.d.disks.resolvePath(disk.pool, disk.volume);
+    if (this.d.paths) await checkBootFiles(this.d.paths, spec);
     const row = this.d.store.insert(spec);
     this.d.events.publish({ type: 'vm.defined', vm: spec.name });
     return toInfo(row);
@@ -156,6 +160,8 @@ export class VmService {
     const diskPaths: Record<string, string> = {};
     for (const disk of row.spec.disks)
       diskPaths[disk.target] = await this.d.disks.resolvePath(disk.pool, disk.volume);
+    // Again at each start: a spec may have come by migration, or been defined before the policy.
+    if (this.d.paths) await checkBootFiles(this.d.paths, row.spec);
     await checkBridges(row.spec);
     const runDir = this.runDirOf(row.name);
     const files = runFiles(runDir);

@@ -5,8 +5,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { InjectOptions } from 'fastify';
+import type { Logger } from 'pino';
 import { AgentConfig } from '../../../src/agent/config.js';
 import { buildApp, type App } from '../../../src/agent/http/app.js';
 import { hashToken } from '../../../src/agent/http/auth.js';
@@ -15,6 +16,9 @@ import type { IssuedCert } from '../../../src/agent/tls/ca.js';
 import { AgentServices } from '../../../src/agent/services.js';
 
 export const TOKEN = 'secret';
+
+/** Where scripts/build-guest.sh puts the test guest's kernels. */
+const GUEST_CACHE_DIR = resolve(import.meta.dirname, '../../../.cache/guest');
 
 /**
  * A reply body as the tests read it: its shape is what the assertions check (against the
@@ -39,10 +43,19 @@ export class TestAgent {
 
   /**
    * `name` is the host name (default `t`); `qemuBinary` another QEMU than the installed one;
-   * `tls` this host's certificate (tls/ca.ts), for an HTTPS app (listen()) and the data listener.
+   * `tls` this host's certificate (tls/ca.ts), for an HTTPS app (listen()) and the data listener;
+   * `logger` the app's logger (a test reading the request log), silent otherwise.
    */
   static async start(
-    opts: { name?: string; qemuBinary?: string; tls?: IssuedCert; peerCertificatesAsClients?: boolean } = {},
+    opts: {
+      name?: string;
+      qemuBinary?: string;
+      tls?: IssuedCert;
+      peerCertificatesAsClients?: boolean;
+      logger?: Logger;
+      /** The agent config's `allowedPoolRoots` (default: the system temp directory). */
+      allowedPoolRoots?: string[];
+    } = {},
   ): Promise<TestAgent> {
     const root = await mkdtemp(join(tmpdir(), 'vmhop-api-'));
     const tls = opts.tls;
@@ -56,6 +69,9 @@ export class TestAgent {
       runDir: join(root, 'run'),
       insecure: false,
       tokenHashes: [hashToken(TOKEN)],
+      // The tests' pools are temp directories; their kernels are kernelVm's /boot name and the test guest's.
+      allowedPoolRoots: opts.allowedPoolRoots ?? [tmpdir()],
+      allowedBootDirs: ['/boot', GUEST_CACHE_DIR],
       accel: 'tcg',
       logLevel: 'fatal',
     });
@@ -68,7 +84,7 @@ export class TestAgent {
           tokenHashes: config.tokenHashes,
           peerCertificatesAsClients: config.peerCertificatesAsClients,
         },
-        logger: false,
+        logger: opts.logger ?? false,
         ...(tls
           ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), ca: readFileSync(tls.ca) } }
           : {}),
