@@ -51,8 +51,18 @@ export class AgentProxy {
         },
       );
     }
+    // `//evil.example/x` (or `/\\evil.example/x`) is a URL of another host, not a path of
+    // this agent's: it would carry the agent's token there.
+    const url = new URL(path, entry.url);
+    if (url.origin !== new URL(entry.url).origin) {
+      throw new VmhopError(
+        'VMHOP_ERR_USAGE',
+        `the path \`${path.slice(0, 200)}\` leads away from the agent of \`${name}\` (${entry.url}): an agent path starts with a single /`,
+        { host: name },
+      );
+    }
     try {
-      return await request(new URL(path, entry.url), {
+      return await request(url, {
         method: o.method,
         dispatcher: this.dispatcherFor(name, entry),
         headers: { ...o.headers, ...(entry.token ? { authorization: `Bearer ${entry.token}` } : {}) },

@@ -131,6 +131,29 @@ describe('vmhop ui server', () => {
     expect(JSON.parse(readFileSync(hostsFile, 'utf8')).hosts.evil).toBeUndefined();
   });
 
+  it("never sends an agent's token to a host the path spells (`/api/hosts/a//HOST/...`)", async () => {
+    const reached: string[] = [];
+    const stranger = createServer((req, res) => {
+      reached.push(`${req.method} ${req.url} ${req.headers.authorization ?? ''}`);
+      res.end('{}');
+    });
+    await new Promise<void>((r) => stranger.listen(0, '127.0.0.1', r));
+    const evil = `127.0.0.1:${(stranger.address() as AddressInfo).port}`;
+    try {
+      for (const path of [`/api/hosts/a//${evil}/steal`, `/api/hosts/a//@${evil}/x`]) {
+        const r = await fetch(`${base}${path}`, { headers: withKey });
+        expect(r.status, path).toBe(400);
+        expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(
+          /leads away from the agent of `a`/,
+        );
+      }
+      expect(reached).toEqual([]);
+    } finally {
+      stranger.closeAllConnections();
+      await new Promise((r) => stranger.close(r));
+    }
+  });
+
   it('refuses the API without the per-start key, and with a wrong one', async () => {
     const none = await fetch(`${base}/api/hosts`);
     expect(none.status).toBe(401);
