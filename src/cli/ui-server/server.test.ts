@@ -82,6 +82,21 @@ describe('vmhop ui server', () => {
     ac.abort();
   });
 
+  it('follows each host of the merged stream once, however often the list names it', async () => {
+    const ac = new AbortController();
+    const streams = () => seen.filter((q) => q.url === '/v1/events').length;
+    const before = streams();
+    const r = await fetch(`${base}/api/events?hosts=${'a,'.repeat(50)}constructor,toString`, {
+      signal: ac.signal,
+      headers: withKey,
+    });
+    const reader = (r.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('event: vm.state')) text += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    expect(streams() - before).toBe(1);
+  });
+
   it('adds a connection to the hosts file and refuses a malformed URL naming the field', async () => {
     const post = (body: unknown) =>
       fetch(`${base}/api/hosts`, {

@@ -68,7 +68,10 @@ async function handleApi(
   }
   if (parts[0] === 'events' && parts.length === 1 && req.method === 'GET') {
     const known = readHostsFile().hosts;
-    const wanted = (url.searchParams.get('hosts') ?? '').split(',').filter((h) => h in known);
+    // Each known host once: `hosts=a,a,...` would open one agent stream per repetition, and
+    // `in` would take `constructor` for a host.
+    const listed = new Set((url.searchParams.get('hosts') ?? '').split(','));
+    const wanted = [...listed].filter((h) => Object.hasOwn(known, h));
     return mergeEvents(proxy, wanted, req, res);
   }
   if (parts[0] === 'test-guest' && req.method === 'GET') return sendJson(res, 200, guestArtifacts());
