@@ -17,6 +17,13 @@ export const errorCatalogue = {
   VMHOP_ERR_INTERNAL: { status: 500, exit: 1, summary: 'an unexpected internal error' },
   VMHOP_ERR_AUTH_MISSING: { status: 401, exit: 6, summary: 'no credentials were presented' },
   VMHOP_ERR_AUTH_INVALID: { status: 401, exit: 6, summary: 'the credentials were not accepted' },
+  VMHOP_ERR_AUTH_READ_ONLY: {
+    status: 403,
+    exit: 6,
+    summary: 'a read-only token may read but not change anything',
+  },
+  VMHOP_ERR_TOKEN_EXISTS: { status: 409, exit: 4, summary: 'a client token of that name exists' },
+  VMHOP_ERR_TOKEN_NOT_FOUND: { status: 404, exit: 3, summary: 'no client token of that name' },
   VMHOP_ERR_HOST_UNKNOWN: { status: 404, exit: 3, summary: 'no such host connection' },
   VMHOP_ERR_HOST_UNREACHABLE: { status: 503, exit: 6, summary: 'the host agent cannot be reached' },
   VMHOP_ERR_HOST_INSUFFICIENT_MEMORY: {

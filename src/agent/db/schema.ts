@@ -51,4 +51,33 @@ export const migrations: string[] = [
   `
   ALTER TABLE jobs ADD COLUMN preflight TEXT;
   `,
+  // Named client tokens (only their SHA-256) and the audit log. The audit table refuses
+  // UPDATE and DELETE, so no code path of the agent can rewrite what happened.
+  `
+  CREATE TABLE tokens (
+    name TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL CHECK (role IN ('admin', 'read-only')),
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    who TEXT NOT NULL,
+    who_kind TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    request_id TEXT,
+    job_id TEXT,
+    details TEXT NOT NULL DEFAULT '{}'
+  );
+  CREATE INDEX audit_at ON audit (at);
+  CREATE INDEX audit_job ON audit (job_id);
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+  `,
 ];
