@@ -10,6 +10,7 @@ import { loadConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { hashToken } from './http/auth.js';
 import { AgentServices } from './services.js';
+import { tokenCommand } from './token-command.js';
 
 const program = new Command('vmhop-agent').description('the vmhop host agent');
 
@@ -92,7 +93,9 @@ program
 
 program
   .command('hash-token <token>')
-  .description('print the SHA-256 hash to put in tokenHashes')
+  .description('print the SHA-256 hash to put in tokenHashes (unnamed admin tokens; `token add` names them)')
   .action((token: string) => console.log(hashToken(token)));
+
+program.addCommand(tokenCommand());
 
 await program.parseAsync(process.argv);

@@ -1,7 +1,9 @@
 // The agent's HTTP/JSON API: fastify with zod schemas (the same ones the CLI and UI use),
 // an OpenAPI document at /openapi.json, token or mutual-TLS authentication on every
-// route but /health, and errors as {error: {code, message, details}}.
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+// route but /health, and errors as {error: {code, message, details}}. Every request is
+// logged with the name of its token or peer; every route but GET is audited (audit-hook.ts).
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import swagger from '@fastify/swagger';
 import {
   jsonSchemaTransform,
@@ -10,8 +12,12 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { authenticate, type AuthConfig } from './auth.js';
+import { assertMayWrite, authenticate, type AuthConfig } from './auth.js';
+import { installAuditAndRequestLog } from './audit-hook.js';
 import { errorHandler } from './errors.js';
+import { AuditStore } from '../db/audit-store.js';
+import { TokenStore } from '../db/token-store.js';
+import { auditJobEnds } from '../audit/job-ends.js';
 import type { AgentServices } from '../services.js';
 import { hostRoutes } from './routes/host.js';
 import { eventRoutes } from './routes/events.js';
@@ -19,6 +25,7 @@ import { vmRoutes } from './routes/vms.js';
 import { poolRoutes } from './routes/pools.js';
 import { peerRoutes } from './routes/peer.js';
 import { jobRoutes } from './routes/jobs.js';
+import { auditRoutes } from './routes/audit.js';
 
 export interface AppOptions {
   services: AgentServices;
@@ -31,6 +38,10 @@ export async function buildApp(opts: AppOptions) {
   const app = Fastify({
     loggerInstance: (opts.logger || undefined) as FastifyBaseLogger | undefined,
     bodyLimit: 4 * 1024 * 1024,
+    // One line per request from audit-hook.ts instead, naming the token or peer.
+    logController: new LogController({ disableRequestLogging: true }),
+    // Unique across restarts: the audit log keeps request ids.
+    genReqId: () => randomUUID(),
     ...(opts.https
       ? {
           https: {
@@ -58,22 +69,32 @@ export async function buildApp(opts: AppOptions) {
     openapi: { info: { title: 'vmhop agent API', version: '1' } },
     transform: jsonSchemaTransform,
   });
+  const s = opts.services;
+  const audit = new AuditStore(s.db);
+  const tokens = new TokenStore(s.db);
+  const auth: AuthConfig = { namedTokens: () => tokens.list(), ...opts.auth };
+  installAuditAndRequestLog(app, audit);
+  const unsubscribe = auditJobEnds({ events: s.events, jobs: s.jobStore, audit, log: s.log });
+  app.addHook('onClose', async () => unsubscribe());
   app.decorateRequest('principal', null);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
     const path = req.url.split('?')[0];
     if (path === '/health' || path === '/openapi.json') return;
     // The matched route, not the URL text: the router percent-decodes the path before matching.
-    req.principal = authenticate(req, opts.auth, req.routeOptions.url?.startsWith('/v1/peer/') === true);
+    req.principal = authenticate(req, auth, req.routeOptions.url?.startsWith('/v1/peer/') === true);
   });
+  // After parsing, so a refused change is audited with what it would have changed.
+  app.addHook('preValidation', async (req) => assertMayWrite(req));
   app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  const s = opts.services;
   await app.register(hostRoutes(s));
   await app.register(eventRoutes(s));
   await app.register(vmRoutes(s));
   await app.register(poolRoutes(s));
   await app.register(peerRoutes(s));
   await app.register(jobRoutes(s));
+  await app.register(auditRoutes(audit));
   return app;
 }
 

@@ -2,16 +2,30 @@
 // constant time), and peer agents presenting a client certificate from the cluster CA
 // (mutual TLS). Peer-only routes accept only the latter; client routes only the former,
 // unless the config lets a peer certificate stand in for a token. Which peer may act on
-// which job is the peer routes' question (routes/peer.ts).
-import { createHash, timingSafeEqual } from 'node:crypto';
+// which job is the peer routes' question (routes/peer.ts). A token has a name (for the
+// request and audit logs) and a role: `read-only` tokens may only GET.
+import { timingSafeEqual } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { FastifyRequest } from 'fastify';
 import { VmhopError } from '../../protocol/errors.js';
+import type { AuditEntry } from '../../protocol/audit.js';
+import { isReadMethod } from '../audit/actions.js';
+import { CONFIG_TOKEN_PREFIX, hashToken, type TokenRole } from '../db/token-store.js';
 
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
+export { hashToken };
+
+/** A token the agent accepts: named ones from the registry, and the config's tokenHashes. */
+export interface AcceptedToken {
+  name: string;
+  hash: string;
+  role: TokenRole;
+}
 
 export interface AuthConfig {
+  /** Unnamed admin tokens of the config file, known as config-token-1, -2, ... (back-compat). */
   tokenHashes: string[];
+  /** Named tokens, read at every request so `vmhop-agent token add|remove` applies at once. */
+  namedTokens?: () => AcceptedToken[];
   /** Skip authentication entirely: only for inject() tests and a loopback demo. */
   disabled?: boolean;
   /**
@@ -22,7 +36,8 @@ export interface AuthConfig {
   peerCertificatesAsClients?: boolean;
 }
 
-export type Principal = { kind: 'client' } | { kind: 'peer'; name: string } | { kind: 'anonymous' };
+export type Principal =
+  { kind: 'client'; name: string; role: TokenRole } | { kind: 'peer'; name: string } | { kind: 'anonymous' };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -49,12 +64,50 @@ function peerOf(req: FastifyRequest): { kind: 'peer'; name: string } | undefined
   return typeof cn === 'string' ? { kind: 'peer', name: cn } : undefined;
 }
 
-function tokenMatches(presented: string, hashes: string[]): boolean {
+export function acceptedTokens(cfg: AuthConfig): AcceptedToken[] {
+  return [
+    ...cfg.tokenHashes.map((hash, i) => ({
+      name: `${CONFIG_TOKEN_PREFIX}${i + 1}`,
+      hash,
+      role: 'admin' as const,
+    })),
+    ...(cfg.namedTokens?.() ?? []),
+  ];
+}
+
+/** Every accepted hash is compared (in constant time), so timing says nothing about which matched. */
+function tokenMatch(presented: string, tokens: AcceptedToken[]): AcceptedToken | undefined {
   const h = Buffer.from(hashToken(presented), 'hex');
-  return hashes.some((x) => {
-    const b = Buffer.from(x, 'hex');
-    return b.length === h.length && timingSafeEqual(b, h);
-  });
+  let found: AcceptedToken | undefined;
+  for (const t of tokens) {
+    const b = Buffer.from(t.hash, 'hex');
+    if (b.length === h.length && timingSafeEqual(b, h)) found ??= t;
+  }
+  return found;
+}
+
+/** The audit log's `who` of a request: token name, peer name, anonymous, or - when unauthenticated. */
+export function whoOf(p: Principal | null): Pick<AuditEntry, 'who' | 'whoKind'> | undefined {
+  if (!p) return undefined;
+  if (p.kind === 'client') return { who: p.name, whoKind: 'token' };
+  if (p.kind === 'peer') return { who: p.name, whoKind: 'peer' };
+  return { who: 'anonymous', whoKind: 'anonymous' };
+}
+
+/**
+ * A read-only token may read everything a client may read, and change nothing: every method
+ * but GET and HEAD is refused, a dry-run migration (POST) included, since its pre-flight writes
+ * a probe file to shared storage, measures the guest's dirty rate and calls the peer agent.
+ */
+export function assertMayWrite(req: FastifyRequest): void {
+  const p = req.principal;
+  if (p?.kind !== 'client' || p.role !== 'read-only' || isReadMethod(req.method)) return;
+  const route = req.routeOptions.url ?? req.url.split('?')[0];
+  throw new VmhopError(
+    'VMHOP_ERR_AUTH_READ_ONLY',
+    `token \`${p.name}\` is read-only and may not ${req.method} ${route}: use an admin token for changes (\`vmhop-agent token add NAME\` on the host makes one)`,
+    { token: p.name, method: req.method, route },
+  );
 }
 
 /** `peerRoute`: the matched route is agent-to-agent (/v1/peer/*). */
@@ -73,17 +126,18 @@ export function authenticate(req: FastifyRequest, cfg: AuthConfig, peerRoute: bo
     }
     throw new VmhopError(
       'VMHOP_ERR_AUTH_MISSING',
-      'no token presented: pass `Authorization: Bearer TOKEN` (the CLI takes it from the hosts file or --token)',
+      'no token presented: pass `Authorization: Bearer TOKEN` (the CLI takes it from --token, --token-file, VMHOP_TOKEN or the hosts file)',
       {},
     );
   }
   const m = /^Bearer (\S+)$/.exec(header);
-  if (!m || !tokenMatches(m[1] as string, cfg.tokenHashes)) {
+  const token = m ? tokenMatch(m[1] as string, acceptedTokens(cfg)) : undefined;
+  if (!token) {
     throw new VmhopError(
       'VMHOP_ERR_AUTH_INVALID',
-      'the token was not accepted by this agent: check the token in your hosts file (`vmhop host add NAME URL --token ...`)',
+      'the token was not accepted by this agent (unknown, or removed): check the token in your hosts file, --token-file or VMHOP_TOKEN; `vmhop-agent token list` on the host shows the names it accepts',
       {},
     );
   }
-  return { kind: 'client' };
+  return { kind: 'client', name: token.name, role: token.role };
 }

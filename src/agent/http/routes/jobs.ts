@@ -17,6 +17,7 @@ export const jobRoutes =
     app.post(
       '/v1/migrations',
       {
+        config: { audit: 'migration.start' },
         schema: {
           body: MigrateRequest,
           response: {
@@ -51,12 +52,15 @@ export const jobRoutes =
         journal: s.jobStore.journalOf(req.params.id),
       }),
     );
-    app.post('/v1/jobs/:id/abort', { schema: { params: Id, response: { 200: JobInfo } } }, async (req) =>
-      s.engine.abort(req.params.id),
+    app.post(
+      '/v1/jobs/:id/abort',
+      { config: { audit: 'migration.abort' }, schema: { params: Id, response: { 200: JobInfo } } },
+      async (req) => s.engine.abort(req.params.id),
     );
     app.post(
       '/v1/volumes/copy',
       {
+        config: { audit: 'volume.copy' },
         schema: {
           body: z.object({
             pool: z.string().min(1),
@@ -69,8 +73,10 @@ export const jobRoutes =
       },
       async (req, reply) => reply.status(202).send(await s.engine.copyVolume(req.body)),
     );
-    app.post('/v1/jobs/:id/resume', { schema: { params: Id, response: { 200: JobInfo } } }, async (req) =>
-      s.engine.resume(req.params.id),
+    app.post(
+      '/v1/jobs/:id/resume',
+      { config: { audit: 'migration.resume' }, schema: { params: Id, response: { 200: JobInfo } } },
+      async (req) => s.engine.resume(req.params.id),
     );
     app.get(
       '/v1/vms/:name/job',
@@ -81,15 +87,17 @@ export const jobRoutes =
     );
     app.post(
       '/v1/vms/:name/job/abort',
-      { schema: { params: Name, response: { 200: JobInfo } } },
+      { config: { audit: 'migration.abort' }, schema: { params: Name, response: { 200: JobInfo } } },
       async (req) => s.engine.abortVm(req.params.name),
     );
-    app.post('/v1/jobs/:id/postcopy', { schema: { params: Id, response: { 200: JobInfo } } }, async (req) =>
-      s.engine.startPostcopy(req.params.id),
+    app.post(
+      '/v1/jobs/:id/postcopy',
+      { config: { audit: 'migration.postcopy' }, schema: { params: Id, response: { 200: JobInfo } } },
+      async (req) => s.engine.startPostcopy(req.params.id),
     );
     app.post(
       '/v1/vms/:name/job/postcopy',
-      { schema: { params: Name, response: { 200: JobInfo } } },
+      { config: { audit: 'migration.postcopy' }, schema: { params: Name, response: { 200: JobInfo } } },
       async (req) => s.engine.startPostcopyVm(req.params.name),
     );
   };

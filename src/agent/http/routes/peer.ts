@@ -61,7 +61,10 @@ export const peerRoutes =
     }));
     app.post(
       '/v1/peer/probe',
-      { schema: { body: Versioned.extend({ pool: z.string(), nonce: z.string() }) } },
+      {
+        config: { audit: 'pool.probe' },
+        schema: { body: Versioned.extend({ pool: z.string(), nonce: z.string() }) },
+      },
       async (req) => {
         checkProtocol(req.body.protocolVersion);
         const pool = await s.storage.poolInfo(req.body.pool).catch(() => undefined);
@@ -79,53 +82,76 @@ export const peerRoutes =
         volume: await s.storage.volumeInfo(req.params.pool, req.params.name).catch(() => null),
       }),
     );
-    app.post('/v1/peer/migrations', { schema: { body: PrepareRequest } }, async (req) => {
-      assertSource(req, req.body);
-      assertJobPeer(req, req.body.jobId);
-      assertNewJob(req.body.jobId);
-      return s.engine.target.prepare(req.body);
-    });
-    app.post('/v1/peer/migrations/:id/finish', { schema: { params: Job, body: Versioned } }, async (req) => {
-      assertJobPeer(req, req.params.id);
-      checkProtocol(req.body.protocolVersion);
-      await s.engine.target.finish(req.params.id);
-      return { ok: true };
-    });
+    app.post(
+      '/v1/peer/migrations',
+      { config: { audit: 'migration.prepare' }, schema: { body: PrepareRequest } },
+      async (req) => {
+        assertSource(req, req.body);
+        assertJobPeer(req, req.body.jobId);
+        assertNewJob(req.body.jobId);
+        return s.engine.target.prepare(req.body);
+      },
+    );
+    app.post(
+      '/v1/peer/migrations/:id/finish',
+      { config: { audit: 'migration.finish' }, schema: { params: Job, body: Versioned } },
+      async (req) => {
+        assertJobPeer(req, req.params.id);
+        checkProtocol(req.body.protocolVersion);
+        await s.engine.target.finish(req.params.id);
+        return { ok: true };
+      },
+    );
     app.post(
       '/v1/peer/migrations/:id/postcopy',
-      { schema: { params: Job, body: Versioned.extend({ action: PostcopyAction }) } },
+      {
+        config: { audit: 'migration.postcopy' },
+        schema: { params: Job, body: Versioned.extend({ action: PostcopyAction }) },
+      },
       async (req) => {
         assertJobPeer(req, req.params.id);
         checkProtocol(req.body.protocolVersion);
         return s.engine.target.postcopy(req.params.id, req.body.action);
       },
     );
-    app.post('/v1/peer/migrations/:id/abort', { schema: { params: Job, body: Versioned } }, async (req) => {
-      assertJobPeer(req, req.params.id);
-      checkProtocol(req.body.protocolVersion);
-      await s.engine.target.abort(req.params.id, req.body.reason ?? 'aborted by the source');
-      return { ok: true };
-    });
-    app.post('/v1/peer/offline', { schema: { body: OfflinePrepareRequest } }, async (req) => {
-      assertSource(req, req.body);
-      assertJobPeer(req, req.body.jobId);
-      return s.engine.target.offline.prepare(req.body);
-    });
+    app.post(
+      '/v1/peer/migrations/:id/abort',
+      { config: { audit: 'migration.abort' }, schema: { params: Job, body: Versioned } },
+      async (req) => {
+        assertJobPeer(req, req.params.id);
+        checkProtocol(req.body.protocolVersion);
+        await s.engine.target.abort(req.params.id, req.body.reason ?? 'aborted by the source');
+        return { ok: true };
+      },
+    );
+    app.post(
+      '/v1/peer/offline',
+      { config: { audit: 'migration.prepare' }, schema: { body: OfflinePrepareRequest } },
+      async (req) => {
+        assertSource(req, req.body);
+        assertJobPeer(req, req.body.jobId);
+        return s.engine.target.offline.prepare(req.body);
+      },
+    );
     app.post(
       '/v1/peer/offline/:id/commit',
-      { schema: { params: Job, body: OfflineCommitRequest } },
+      { config: { audit: 'migration.commit' }, schema: { params: Job, body: OfflineCommitRequest } },
       async (req) => {
         assertJobPeer(req, req.params.id);
         await s.engine.target.offline.commit({ ...req.body, jobId: req.params.id });
         return { ok: true };
       },
     );
-    app.post('/v1/peer/offline/:id/pause', { schema: { params: Job, body: Versioned } }, async (req) => {
-      assertJobPeer(req, req.params.id);
-      checkProtocol(req.body.protocolVersion);
-      await s.engine.target.offline.pause(req.params.id, req.body.reason ?? 'paused by the source');
-      return { ok: true };
-    });
+    app.post(
+      '/v1/peer/offline/:id/pause',
+      { config: { audit: 'migration.pause' }, schema: { params: Job, body: Versioned } },
+      async (req) => {
+        assertJobPeer(req, req.params.id);
+        checkProtocol(req.body.protocolVersion);
+        await s.engine.target.offline.pause(req.params.id, req.body.reason ?? 'paused by the source');
+        return { ok: true };
+      },
+    );
     app.get('/v1/peer/migrations/:id', { schema: { params: Job } }, async (req) => {
       assertJobPeer(req, req.params.id);
       return s.engine.info(req.params.id);

@@ -37,7 +37,7 @@ export const poolRoutes =
     );
     app.post(
       '/v1/pools',
-      { schema: { body: z.unknown(), response: { 201: PoolInfo } } },
+      { config: { audit: 'pool.define' }, schema: { body: z.unknown(), response: { 201: PoolInfo } } },
       async (req, reply) => reply.status(201).send(await s.storage.definePool(req.body)),
     );
     app.get('/v1/pools/:pool', { schema: { params: PoolParams, response: { 200: PoolInfo } } }, async (req) =>
@@ -46,6 +46,7 @@ export const poolRoutes =
     app.delete(
       '/v1/pools/:pool',
       {
+        config: { audit: 'pool.undefine' },
         schema: {
           params: PoolParams,
           querystring: z.object({
@@ -91,6 +92,7 @@ export const poolRoutes =
     app.post(
       '/v1/pools/:pool/volumes',
       {
+        config: { audit: 'volume.create' },
         schema: {
           params: PoolParams,
           body: VolumeCreate.extend({ name: z.string(), allowOvercommit: z.boolean().optional() }),
@@ -113,7 +115,7 @@ export const poolRoutes =
     );
     app.delete(
       '/v1/pools/:pool/volumes/:volume',
-      { schema: { params: VolParams, response: { 200: Ok } } },
+      { config: { audit: 'volume.delete' }, schema: { params: VolParams, response: { 200: Ok } } },
       async (req) => {
         s.assertVolumeUnused(req.params.pool, req.params.volume);
         await s.storage.deleteVolume(req.params.pool, req.params.volume);

@@ -30,7 +30,10 @@ export const vmRoutes =
 
     app.post(
       '/v1/vms',
-      { schema: { body: z.object({ spec: z.unknown() }), response: { 201: VmInfo } } },
+      {
+        config: { audit: 'vm.define' },
+        schema: { body: z.object({ spec: z.unknown() }), response: { 201: VmInfo } },
+      },
       async (req, reply) => {
         const info = await s.vms.define(req.body.spec);
         return reply.status(201).send(info);
@@ -46,15 +49,22 @@ export const vmRoutes =
       }),
     );
 
-    app.delete('/v1/vms/:name', { schema: { params: Name, response: { 200: Ok } } }, async (req) => {
-      s.vms.undefine(req.params.name);
-      return { ok: true as const };
-    });
+    app.delete(
+      '/v1/vms/:name',
+      { config: { audit: 'vm.undefine' }, schema: { params: Name, response: { 200: Ok } } },
+      async (req) => {
+        s.vms.undefine(req.params.name);
+        return { ok: true as const };
+      },
+    );
 
     for (const action of Actions) {
       app.post(
         `/v1/vms/:name/${action}`,
-        { schema: { params: Name, body: ActionBody, response: { 200: VmInfo.passthrough() } } },
+        {
+          config: { audit: `vm.${action}` },
+          schema: { params: Name, body: ActionBody, response: { 200: VmInfo.passthrough() } },
+        },
         async (req) => {
           const { name } = req.params;
           const b = req.body ?? {};
@@ -83,6 +93,7 @@ export const vmRoutes =
     app.post(
       '/v1/vms/import-xml',
       {
+        config: { audit: 'vm.import-xml' },
         schema: {
           body: z.object({
             xml: z
