@@ -80,6 +80,11 @@ export const errorCatalogue = {
     exit: 5,
     summary: 'a pre-flight check failed; nothing was moved',
   },
+  VMHOP_ERR_COPY_INCOMPLETE: {
+    status: 409,
+    exit: 1,
+    summary: 'the target did not receive all the data the source says it sent',
+  },
   VMHOP_ERR_MIGRATION_IN_PROGRESS: { status: 409, exit: 4, summary: 'the VM is already being migrated' },
   VMHOP_ERR_MIGRATION_FAILED: {
     status: 500,

@@ -16,7 +16,7 @@ import { PROTOCOL_VERSION } from '../../src/protocol/host.js';
 import { MigrationOptions } from '../../src/protocol/migration.js';
 import { clusterCerts, filesUnder, PeerClient, type PeerReply } from './helpers/peer-tls.js';
 import { kernelVm } from './helpers/vm-specs.js';
-import { TestAgent, type ApiReply } from './helpers/test-agent.js';
+import { TestAgent, TOKEN, type ApiReply } from './helpers/test-agent.js';
 import { expectApiError } from './helpers/api-expect.js';
 
 const MIB = 1024 * 1024;
@@ -326,5 +326,113 @@ describe('offline commit: only with the data announced (finding 3)', () => {
     });
     expect(commit.status, commit.text).toBe(200);
     expect(sha(readFileSync(join(agent.defaultPoolDir, 'd1.img')))).toBe(sha(readFileSync(source)));
+  });
+});
+
+describe('the definition a peer brings uses only what its job brings', () => {
+  /** A VM of this host whose disk `victim.qcow2` another job must not take over. */
+  async function victimVm() {
+    await agent.createVolume('victim.qcow2');
+    const res = await agent.api('POST', '/v1/vms', {
+      spec: kernelVm('owner', { disks: [{ target: 'vda', pool: 'default', volume: 'victim.qcow2' }] }),
+    });
+    expect(res.status, res.text).toBe(201);
+  }
+
+  it('refuses an offline commit defining the VM over a volume the job did not copy, and defines nothing', async () => {
+    await victimVm();
+    const body = offlinePrepare([volumeItem()]);
+    const prep = await a.call('POST', '/v1/peer/offline', body);
+    expect(prep.status, prep.text).toBe(200);
+    const sent = await send(prep, 'src/d1.img', await sourceFile());
+    const commit = await a.call('POST', `/v1/peer/offline/${body.jobId}/commit`, {
+      protocolVersion: PROTOCOL_VERSION,
+      jobId: body.jobId,
+      spec: kernelVm('v1', {
+        disks: [
+          { target: 'vda', pool: 'default', volume: 'd1.img', format: 'raw' },
+          { target: 'vdb', pool: 'default', volume: 'victim.qcow2' },
+        ],
+      }),
+      manifests: [{ key: 'src/d1.img', chunks: sent.manifest }],
+    });
+    expectApiError(
+      reply(commit),
+      400,
+      'VMHOP_ERR_USAGE',
+      /disk vdb `default\/victim.qcow2`, which this job does not copy/,
+    );
+    expect(await agent.vmNames()).toEqual(['owner']);
+    expect(agent.defaultPoolFiles().filter((f) => !f.startsWith('.vmhop'))).toEqual(['victim.qcow2']);
+    await a.call('POST', `/v1/peer/migrations/${body.jobId}/abort`, { protocolVersion: PROTOCOL_VERSION });
+  });
+
+  it('refuses an offline commit whose definition boots from a file outside the boot directories', async () => {
+    const body = offlinePrepare([volumeItem()]);
+    const prep = await a.call('POST', '/v1/peer/offline', body);
+    const sent = await send(prep, 'src/d1.img', await sourceFile());
+    const commit = await a.call('POST', `/v1/peer/offline/${body.jobId}/commit`, {
+      protocolVersion: PROTOCOL_VERSION,
+      jobId: body.jobId,
+      spec: kernelVm('v1', {
+        boot: { kind: 'kernel', kernel: '/etc/shadow' },
+        disks: [{ target: 'vda', pool: 'default', volume: 'd1.img', format: 'raw' }],
+      }),
+      manifests: [{ key: 'src/d1.img', chunks: sent.manifest }],
+    });
+    expectApiError(reply(commit), 403, 'VMHOP_ERR_PATH_NOT_ALLOWED', /\/etc\/shadow/);
+    expect(await agent.vmNames()).toEqual([]);
+    await a.call('POST', `/v1/peer/migrations/${body.jobId}/abort`, { protocolVersion: PROTOCOL_VERSION });
+  });
+
+  it('refuses a live prepare over a volume of a dir pool it does not create, and starts nothing', async () => {
+    await victimVm();
+    const res = await a.call('POST', '/v1/peer/migrations', {
+      protocolVersion: PROTOCOL_VERSION,
+      jobId: randomUUID(),
+      mode: 'live-shared',
+      source: 'a',
+      spec: kernelVm('v2', { disks: [{ target: 'vda', pool: 'default', volume: 'victim.qcow2' }] }),
+      settings: { capabilities: [], parameters: {} },
+      tls: true,
+      options: MigrationOptions.parse({}),
+    });
+    expectApiError(reply(res), 400, 'VMHOP_ERR_USAGE', /which this job does not copy/);
+    expect(await agent.vmNames()).toEqual(['owner']);
+    expect(agent.services.jobStore.list(10)).toEqual([]);
+  });
+});
+
+describe('offline commit: the manifest of a large copy', () => {
+  it('takes a manifest over the API-wide 4 MiB (50,000 chunks) and checks it against what arrived', async () => {
+    const n = 50_000;
+    const body = offlinePrepare([volumeItem({ sizeBytes: 2 * n, dataBytes: n })]);
+    const prep = await a.call('POST', '/v1/peer/offline', body);
+    expect(prep.status, prep.text).toBe(200);
+    const chunks = Array.from({ length: n }, (_, i) => ({
+      offset: 2 * i,
+      length: 1,
+      sha256: 'ab'.repeat(32),
+    }));
+    const commit = await a.call('POST', `/v1/peer/offline/${body.jobId}/commit`, {
+      protocolVersion: PROTOCOL_VERSION,
+      jobId: body.jobId,
+      manifests: [{ key: 'src/d1.img', chunks }],
+    });
+    expect(JSON.stringify(chunks).length).toBeGreaterThan(4 * MIB);
+    // Not 413: read, then refused because none of those chunks arrived.
+    expectApiError(reply(commit), 409, 'VMHOP_ERR_COPY_INCOMPLETE', /lacks the chunk at 0 \(1 bytes\)/);
+    expect(agent.defaultPoolFiles().filter((f) => !f.startsWith('.vmhop'))).toEqual([]);
+    await a.call('POST', `/v1/peer/migrations/${body.jobId}/abort`, { protocolVersion: PROTOCOL_VERSION });
+  });
+
+  it('refuses a client token on the commit route before reading its body', async () => {
+    const res = await agent.app.inject({
+      method: 'POST',
+      url: `/v1/peer/offline/${randomUUID()}/commit`,
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      payload: 'x'.repeat(8 * MIB),
+    });
+    expect(res.statusCode, res.body).toBe(403);
   });
 });

@@ -104,23 +104,35 @@ export const OfflinePrepareReply = z.object({
 });
 export type OfflinePrepareReply = z.infer<typeof OfflinePrepareReply>;
 
+/**
+ * What an offline commit may carry: its manifests list every data chunk (at most 4 MiB each,
+ * fewer bytes where a file's data is fragmented), about 110 bytes of JSON a chunk. 64 MiB holds
+ * about half a million chunks, 2 TiB of contiguous data; the source checks its files against
+ * this before copying anything (outgoing/manifest-size.ts). Only peer agents reach the route.
+ */
+export const OFFLINE_COMMIT_BODY_LIMIT = 64 * 1024 * 1024;
+/** An upper bound of one chunk's JSON in a manifest (offset and length as integers, SHA-256 hex). */
+export const MANIFEST_CHUNK_JSON_BYTES = 128;
+
 export const OfflineCommitRequest = z.object({
   protocolVersion: z.number().int(),
   jobId: z.string().uuid(),
   /** The definition with disks already pointing at the target pools (unset for a vol-copy). */
   spec: VmSpec.optional(),
-  manifests: z.array(
-    z.object({
-      key: z.string().max(200),
-      chunks: z.array(
-        z.object({
-          offset: z.number().int().nonnegative(),
-          length: z.number().int().positive(),
-          sha256: Sha,
-        }),
-      ),
-    }),
-  ),
+  manifests: z
+    .array(
+      z.object({
+        key: z.string().max(200),
+        chunks: z.array(
+          z.object({
+            offset: z.number().int().nonnegative(),
+            length: z.number().int().positive(),
+            sha256: Sha,
+          }),
+        ),
+      }),
+    )
+    .max(64),
   /** A saved VM state that goes with the disks: restore it after defining the VM. */
   state: z.object({ running: z.boolean(), savedAt: z.string() }).optional(),
 });

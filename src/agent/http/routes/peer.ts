@@ -8,7 +8,11 @@ import { z } from 'zod';
 import { VmhopError } from '../../../protocol/errors.js';
 import { requirePeer } from '../auth.js';
 import { PostcopyAction, PrepareRequest } from '../../peers/peer-link.js';
-import { OfflineCommitRequest, OfflinePrepareRequest } from '../../peers/offline-messages.js';
+import {
+  OFFLINE_COMMIT_BODY_LIMIT,
+  OfflineCommitRequest,
+  OfflinePrepareRequest,
+} from '../../peers/offline-messages.js';
 import { checkProtocol } from '../../migration/incoming/target-side.js';
 import { listBridges } from '../../vm/network.js';
 import type { AgentServices } from '../../services.js';
@@ -135,7 +139,13 @@ export const peerRoutes =
     );
     app.post(
       '/v1/peer/offline/:id/commit',
-      { config: { audit: 'migration.commit' }, schema: { params: Job, body: OfflineCommitRequest } },
+      {
+        config: { audit: 'migration.commit' },
+        // The manifests of a large copy outgrow the API's 4 MiB; the onRequest hook above
+        // refuses anyone but a peer agent before a byte of the body is read.
+        bodyLimit: OFFLINE_COMMIT_BODY_LIMIT,
+        schema: { params: Job, body: OfflineCommitRequest },
+      },
       async (req) => {
         assertJobPeer(req, req.params.id);
         await s.engine.target.offline.commit({ ...req.body, jobId: req.params.id });

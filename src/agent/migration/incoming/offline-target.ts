@@ -16,6 +16,7 @@ import type { MigrationContext } from '../context.js';
 import { serialized } from '../serialize.js';
 import { readChunkLog, VolumeReceiver, type ChunkRecord } from './volume-receiver.js';
 import { assertCovers, verifyPartial } from './verify-partial.js';
+import { assertDefinitionOfJob, offlineBrought } from './definition-of-job.js';
 import { assertSpace, locateItem, removePartial, startPartial, type Placed } from './place-partial.js';
 import { putInPlace, rebaseOverlays, restoreState } from './put-in-place.js';
 
@@ -160,6 +161,7 @@ export class OfflineTarget {
       }
       await this.closeReceiver(req.jobId);
       const placed = JSON.parse(await readFile(`${this.jobDir(req.jobId)}/items.json`, 'utf8')) as Placed[];
+      if (req.spec) await assertDefinitionOfJob(this.c, req.spec, offlineBrought(this.c, placed));
       for (const p of placed.filter((x) => x.status === 'copy')) {
         const m = req.manifests.find((x) => x.key === p.key);
         if (!m)

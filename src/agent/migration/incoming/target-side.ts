@@ -16,6 +16,7 @@ import {
 import type { MigrationContext } from '../context.js';
 import { addTlsCreds, applySettings } from '../qemu-settings.js';
 import { serialized } from '../serialize.js';
+import { assertDefinitionOfJob } from './definition-of-job.js';
 import { createTargetVolumes, deleteTargetVolume } from './create-target-volumes.js';
 import { exportDisks, NBD_SERVER_ARTIFACT, removeNbdArtifact } from './export-disks.js';
 import { listenIncoming } from './listen.js';
@@ -62,6 +63,8 @@ export class TargetSide {
           { vm: existing.name, host: this.c.config.name },
         );
       }
+      const created = new Set((req.disks ?? []).map((d) => `${d.pool}/${d.volume}`));
+      await assertDefinitionOfJob(this.c, spec, (d) => created.has(`${d.pool}/${d.volume}`));
       this.c.jobs.create({
         id: req.jobId,
         vm: spec.name,

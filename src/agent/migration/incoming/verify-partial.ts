@@ -43,8 +43,8 @@ export async function verifyPartial(partial: string, manifest: readonly ChunkRec
       const have = got.get(want.offset);
       if (!have || have.length !== want.length || have.sha256 !== want.sha256) {
         throw new VmhopError(
-          'VMHOP_ERR_MIGRATION_FAILED',
-          `the copy of \`${partial}\` lacks the chunk at ${want.offset} (${want.length} bytes) the source sent`,
+          'VMHOP_ERR_COPY_INCOMPLETE',
+          `the copy of \`${partial}\` lacks the chunk at ${want.offset} (${want.length} bytes) the source sent: nothing was put in place; migrate again to resend it`,
           { partial, offset: want.offset },
         );
       }

@@ -17,6 +17,7 @@ import { fileData, fileFingerprint, planOffline, type PlannedItem } from '../out
 import { retireSource } from '../outgoing/retire-source.js';
 import type { ModeResult, ModeRun, ModeRunner } from './types.js';
 import { resolvedMachine } from '../preflight-qemu.js';
+import { assertManifestsFit } from '../outgoing/manifest-size.js';
 
 const MIB = 1024 * 1024;
 
@@ -54,6 +55,7 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
     const plan = await planOffline(c, vm, peer, await peer.hostInfo(), job.options, staging);
     const state = saved ? await stateItem(c, vm.name, plan.items) : undefined;
     await dumpBlockDevices(plan.items, staging, r.signal);
+    await assertManifestsFit(plan.items.map((p) => ({ key: p.item.key, path: p.path })));
     forward(
       c,
       job,

@@ -15,6 +15,7 @@ import { dumpBlockDevices } from '../outgoing/dump-block-device.js';
 import { planOffline } from '../outgoing/plan-offline.js';
 import { figureNotes, stagingDirOf, undoOffline } from './offline.js';
 import type { ModeResult } from './types.js';
+import { assertManifestsFit } from '../outgoing/manifest-size.js';
 
 export const volumeOfJob = (vm: string) =>
   vm.includes('/') ? (vm.split('/', 2) as [string, string]) : undefined;
@@ -39,6 +40,7 @@ export async function runVolumeCopy(r: {
   if (plan.items.length === 0) return { notes };
   try {
     await dumpBlockDevices(plan.items, staging, r.signal);
+    await assertManifestsFit(plan.items.map((p) => ({ key: p.item.key, path: p.path })));
     const prep = await peer.offlinePrepare({
       protocolVersion: PROTOCOL_VERSION,
       jobId: job.id,
