@@ -1,15 +1,15 @@
-// Runs a verb against the agent named by the global -c/--token options.
+// Runs a verb against the agent named by the global -c/--token/--token-file options.
 import type { OutputOptions } from './output/emit.js';
 import { AgentClient } from './client.js';
 import { resolveConnection } from './hosts-file.js';
+import type { TokenOptions } from './token-source.js';
 
-export interface GlobalOptions extends OutputOptions {
+export interface GlobalOptions extends OutputOptions, TokenOptions {
   connect?: string;
-  token?: string;
 }
 
 export async function withClient<T>(g: GlobalOptions, fn: (c: AgentClient) => Promise<T>): Promise<T> {
-  const client = new AgentClient(resolveConnection(g.connect, g.token));
+  const client = new AgentClient(resolveConnection(g.connect, g));
   try {
     return await fn(client);
   } finally {

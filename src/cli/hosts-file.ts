@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { VmhopError } from '../protocol/errors.js';
+import { pickToken, type TokenOptions } from './token-source.js';
 
 export interface HostEntry {
   url: string;
@@ -39,28 +40,37 @@ export function writeHostsFile(data: HostsFile, file = hostsFilePath()): void {
   renameSync(tmp, file);
 }
 
-/** `-c NAME|URL`: a name from the hosts file, or a URL used as is. */
-export function resolveConnection(c: string | undefined, tokenFlag?: string): HostEntry & { name: string } {
+/**
+ * `-c NAME|URL`: a name from the hosts file, or a URL used as is. The token: --token, else
+ * --token-file, else $VMHOP_TOKEN, else the hosts file's (token-source.ts).
+ */
+export function resolveConnection(
+  c: string | undefined,
+  tokens: TokenOptions = {},
+): HostEntry & { name: string } {
   const file = readHostsFile();
   const key = c ?? process.env.VMHOP_CONNECT ?? file.default;
   if (!key) {
     throw new VmhopError(
       'VMHOP_ERR_USAGE',
-      'no host given: pass -c NAME (see `vmhop host list`) or add one with `vmhop host add NAME URL --token TOKEN`',
+      'no host given: pass -c NAME (see `vmhop host list`) or add one with `vmhop host add NAME URL --token-file FILE`',
       {},
     );
   }
-  const token = tokenFlag ?? process.env.VMHOP_TOKEN;
-  if (/^https?:\/\//.test(key)) return { name: key, url: key, ...(token ? { token } : {}) };
+  if (/^https?:\/\//.test(key)) {
+    const token = pickToken(tokens, undefined)?.token;
+    return { name: key, url: key, ...(token ? { token } : {}) };
+  }
   const entry = hostEntry(file, key);
   if (!entry) {
     const known = Object.keys(file.hosts);
     throw new VmhopError(
       'VMHOP_ERR_HOST_UNKNOWN',
-      `no connection named \`${key}\` in ${hostsFilePath()}; known: ${known.length ? known.join(', ') : '(none)'}; add it with \`vmhop host add ${key} URL --token TOKEN\``,
+      `no connection named \`${key}\` in ${hostsFilePath()}; known: ${known.length ? known.join(', ') : '(none)'}; add it with \`vmhop host add ${key} URL --token-file FILE\``,
       { host: key, known },
     );
   }
+  const token = pickToken(tokens, entry.token)?.token;
   return { name: key, ...entry, ...(token ? { token } : {}) };
 }
 

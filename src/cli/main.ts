@@ -12,11 +12,16 @@ import { registerCaVerbs } from './verbs/ca.js';
 import { registerMigrateVerbs } from './verbs/migrate.js';
 import { registerVolCopyVerb } from './verbs/vol-copy.js';
 import { registerUiVerb } from './verbs/ui.js';
+import { registerAuditVerb } from './verbs/audit.js';
 
 const program = new Command('vmhop')
   .description('move QEMU/KVM virtual machines between hosts')
   .option('-c, --connect <host>', 'host name from the hosts file, or an agent URL')
-  .option('--token <token>', 'client token (overrides the hosts file)')
+  .option('--token <token>', 'client token (shown by `ps`: prefer --token-file or VMHOP_TOKEN)')
+  .option(
+    '--token-file <file>',
+    'file holding the client token (after --token, before VMHOP_TOKEN and the hosts file)',
+  )
   .option('--json', 'print exactly one JSON document on stdout')
   .showHelpAfterError();
 
@@ -29,6 +34,7 @@ registerXmlVerbs(program);
 registerHostVerbs(program);
 registerCaVerbs(program);
 registerUiVerb(program);
+registerAuditVerb(program);
 program.addCommand(testbedCommand());
 
 await program.parseAsync(process.argv);

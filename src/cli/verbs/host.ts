@@ -8,6 +8,9 @@ import { emit, table } from '../output/emit.js';
 import { formatSize } from '../output/sizes.js';
 import { runVerb } from '../run-verb.js';
 import { VmhopError } from '../../protocol/errors.js';
+import { pickToken, type TokenOptions } from '../token-source.js';
+
+const sourceText = { flag: '--token', file: '--token-file', env: 'VMHOP_TOKEN', 'hosts-file': '' } as const;
 
 const labelWidth = 14;
 
@@ -63,11 +66,12 @@ export function registerHostVerbs(program: Command): void {
   host
     .command('add <name> <url>')
     .description('add or replace a connection')
-    .option('--token <token>', 'client token of that agent')
+    .option('--token <token>', 'client token of that agent (shown by `ps`: prefer --token-file)')
+    .option('--token-file <file>', 'file holding the client token (else $VMHOP_TOKEN)')
     .option('--ca <file>', 'PEM of the CA that signed the agent certificate')
     .option('--default', 'use it when -c is not given')
     .action(
-      runVerb(async (f: { token?: string; ca?: string; default?: boolean }, g: GlobalOptions, cmd) => {
+      runVerb(async (f: TokenOptions & { ca?: string; default?: boolean }, g: GlobalOptions, cmd) => {
         const [name, url] = cmd.args as [string, string];
         if (!/^https?:\/\/[^/]+\/?$/.test(url)) {
           throw new VmhopError(
@@ -76,14 +80,21 @@ export function registerHostVerbs(program: Command): void {
             { url },
           );
         }
+        // The token is kept in the hosts file (0600), so the UI and later verbs find it.
+        const picked = pickToken(
+          { token: f.token ?? g.token, tokenFile: f.tokenFile ?? g.tokenFile },
+          undefined,
+        );
         const file = readHostsFile();
-        file.hosts[name] = { url, ...(f.token ? { token: f.token } : {}), ...(f.ca ? { ca: f.ca } : {}) };
+        file.hosts[name] = { url, ...(picked ? { token: picked.token } : {}), ...(f.ca ? { ca: f.ca } : {}) };
         if (f.default || !file.default) file.default = name;
         writeHostsFile(file);
+        const from = picked ? sourceText[picked.source] : undefined;
         emit(
           g,
-          { name, url, file: hostsFilePath() },
-          (r) => `connection ${r.name} -> ${r.url} saved in ${r.file}`,
+          { name, url, file: hostsFilePath(), tokenFrom: from ?? null },
+          (r) =>
+            `connection ${r.name} -> ${r.url} saved in ${r.file} (${r.tokenFrom ? `token from ${r.tokenFrom}` : 'no token'})`,
         );
       }),
     );
