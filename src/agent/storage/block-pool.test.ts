@@ -1,4 +1,5 @@
-import { symlink } from 'node:fs/promises';
+import { readFile, symlink } from 'node:fs/promises';
+import { execa } from 'execa';
 import { basename, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import * as qemuImg from '../tools/qemu-img.js';
@@ -121,5 +122,61 @@ describe('a block pool', () => {
     await expect(storage.poolInfo('lvm')).rejects.toMatchObject({ code: 'VMHOP_ERR_POOL_NOT_FOUND' });
     const extents = await qemuImg.map(device, { format: 'raw' });
     expect(qemuImg.dataBytes(extents)).toBe(8 * MiB);
+  });
+});
+
+describe('a device the host itself uses', () => {
+  it('is refused as a block pool device while mounted, naming the mount, and accepted once unmounted', async () => {
+    const device = await tmp.loopDevice(16 * MiB);
+    const dir = await tmp.dir('vmhop-mnt-');
+    await execa('mkfs.ext4', ['-q', device]);
+    await execa('mount', [device, dir]);
+    try {
+      await expect(
+        storage.definePool({ name: 'blk', kind: 'block', devices: [device] }),
+      ).rejects.toMatchObject({
+        code: 'VMHOP_ERR_POOL_INVALID',
+        message: expect.stringContaining(
+          `device \`${device}\` is in use by this host: ${device} is mounted at ${dir}`,
+        ),
+      });
+    } finally {
+      await execa('umount', [dir]);
+    }
+    await expect(
+      storage.definePool({ name: 'blk', kind: 'block', devices: [device] }),
+    ).resolves.toMatchObject({
+      name: 'blk',
+    });
+  });
+
+  it('is refused as the target of a dump when it was mounted after its pool was defined', async () => {
+    const device = await tmp.loopDevice(16 * MiB);
+    await storage.definePool({ name: 'blk', kind: 'block', devices: [device] });
+    const dir = await tmp.dir('vmhop-mnt-');
+    await execa('mkfs.ext4', ['-q', device]);
+    await execa('mount', [device, dir]);
+    try {
+      await expect(storage.blockDevice(device)).rejects.toMatchObject({
+        code: 'VMHOP_ERR_PATH_OUTSIDE_POOL',
+        message: expect.stringContaining('is in use by this host'),
+      });
+    } finally {
+      await execa('umount', [dir]);
+    }
+  });
+
+  it('is refused when it is the disk of the root filesystem', async () => {
+    const root = (await readFile('/proc/self/mountinfo', 'utf8'))
+      .split('\n')
+      .find((l) => l.split(' ')[4] === '/');
+    const source = root?.split(' - ')[1]?.split(' ')[1] ?? '';
+    if (!source.startsWith('/dev/')) return; // an overlay or tmpfs root: no device to try
+    await expect(
+      storage.definePool({ name: 'host', kind: 'block', devices: [source] }),
+    ).rejects.toMatchObject({
+      code: 'VMHOP_ERR_POOL_INVALID',
+      message: expect.stringContaining('is mounted at /'),
+    });
   });
 });

@@ -6,6 +6,7 @@ import { realpath } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { VmhopError } from '../../protocol/errors.js';
 import { isBlockDevice } from './block-device.js';
+import { hostUseOf } from './device-host-use.js';
 import type { PoolDef } from '../../protocol/storage.js';
 import { hasControlChar, q } from './storage-errors.js';
 
@@ -31,8 +32,11 @@ export async function blockPoolDevice(pools: readonly PoolDef[], device: string)
   for (const def of pools) {
     if (def.kind !== 'block') continue;
     for (const d of def.devices) {
-      if ((await realpath(d).catch(() => undefined)) === real)
-        return { pool: def.name, volume: basename(d), path: real };
+      if ((await realpath(d).catch(() => undefined)) !== real) continue;
+      // Checked again before anything is written onto it: it may have been mounted since its pool was defined.
+      const use = await hostUseOf(real);
+      if (use !== undefined) throw refuse(`is in use by this host (${use})`);
+      return { pool: def.name, volume: basename(d), path: real };
     }
   }
   throw refuse(

@@ -8,6 +8,7 @@ import { basename, resolve } from 'node:path';
 import { PoolDef } from '../../protocol/storage.js';
 import { isVmhopError, VmhopError } from '../../protocol/errors.js';
 import { isBlockDevice } from './block-device.js';
+import { hostUseOf } from './device-host-use.js';
 import { checkPoolPath } from '../host/path-policy.js';
 import { ensureMarker } from './pool-marker.js';
 import { isFilePool, type BlockPoolDef, type FilePoolDef, type PoolStore } from './pool-store.js';
@@ -65,6 +66,13 @@ async function checkDevices(def: BlockPoolDef, others: readonly PoolDef[]): Prom
       });
     }
     const real = await realpath(device);
+    const use = await hostUseOf(real);
+    if (use !== undefined) {
+      throw invalid(
+        `device ${q(device)} is in use by this host: ${use}. A block pool lists devices only VMs use: pick a free partition, logical volume or loop device`,
+        { pool: def.name, device, use },
+      );
+    }
     const owner = taken.get(real);
     if (owner !== undefined) {
       throw invalid(
