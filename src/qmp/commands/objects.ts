@@ -1,6 +1,7 @@
 // QOM objects vmhop creates at run time: tls-creds-x509 (certificates for the migration stream and
-// NBD) and secret (a key password). object-add takes a union of these two types only. A secret is
-// read from a file, never passed inline: QMP arguments end up in error messages and traffic logs.
+// NBD), authz-simple (which client certificate a TLS server accepts) and secret (a key password).
+// object-add takes a union of these types only. A secret is read from a file, never passed
+// inline: QMP arguments end up in error messages and traffic logs.
 // qom-get reads one property, e.g. the running machine's versioned type.
 
 import type { QmpCommandOptions, QmpExecutor } from '../session.js';
@@ -26,7 +27,19 @@ export type SecretObject = {
   format?: 'raw' | 'base64';
 };
 
-export type ObjectAddArgs = TlsCredsX509Object | SecretObject;
+/**
+ * Admits exactly one identity: for a TLS server, the client certificate's distinguished name as
+ * gnutls prints it (RFC 4514, e.g. `CN=host-a` for a subject of only a CN). Named by a server's
+ * `tls-authz` (migrate-set-parameters, nbd-server-start); anyone else is refused after the handshake
+ * with "TLS x509 authz check for DN is denied".
+ */
+export type AuthzSimpleObject = {
+  'qom-type': 'authz-simple';
+  id: string;
+  identity: string;
+};
+
+export type ObjectAddArgs = TlsCredsX509Object | AuthzSimpleObject | SecretObject;
 
 /** Fails with GenericError when the id exists or the credential files cannot be read. */
 export async function objectAdd(

@@ -1,7 +1,8 @@
-// Target, live-copy: one NBD server on the migration address (never 0.0.0.0), TLS unless the
-// user chose --insecure, and one writable export per copied disk of the paused incoming QEMU
-// (QEMU activates an exported node although the guest waits for -incoming). Server and exports
-// are the job's artifacts; the commit and every rollback take them down (nbd-server-stop).
+// Target, live-copy: one NBD server on the migration address (never 0.0.0.0), TLS admitting only
+// the job's source certificate (tls-authz) unless the user chose --insecure, and one writable
+// export per copied disk of the paused incoming QEMU (QEMU activates an exported node although
+// the guest waits for -incoming). Server and exports are the job's artifacts; the commit and
+// every rollback take them down (nbd-server-stop).
 import net from 'node:net';
 import {
   blockExportAdd,
@@ -13,7 +14,7 @@ import {
 } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
 import type { MigrationContext } from '../context.js';
-import { TLS_OBJECT_ID } from '../qemu-settings.js';
+import { AUTHZ_OBJECT_ID, TLS_OBJECT_ID } from '../qemu-settings.js';
 import { PORT_RANGE } from './listen.js';
 
 export const NBD_SERVER_ARTIFACT = 'nbd-server';
@@ -34,7 +35,7 @@ async function startServer(qmp: QmpExecutor, address: string, tls: boolean): Pro
     if (!(await portFree(address, port))) continue;
     await nbdServerStart(qmp, {
       addr: { type: 'inet', host: address, port: String(port) },
-      ...(tls ? { 'tls-creds': TLS_OBJECT_ID } : {}),
+      ...(tls ? { 'tls-creds': TLS_OBJECT_ID, 'tls-authz': AUTHZ_OBJECT_ID } : {}),
     });
     return port;
   }

@@ -14,7 +14,7 @@ import {
   type PrepareReply,
 } from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
-import { addTlsCreds, applySettings } from '../qemu-settings.js';
+import { addTlsCreds, admitOnlyPeer, applySettings, removePeerAuthz } from '../qemu-settings.js';
 import { serialized } from '../serialize.js';
 import { assertDefinitionOfJob } from './definition-of-job.js';
 import { createTargetVolumes, deleteTargetVolume } from './create-target-volumes.js';
@@ -90,6 +90,8 @@ export class TargetSide {
               {},
             );
           await addTlsCreds(qmp, this.c.tlsDir, 'server');
+          // The route checked that the caller's certificate is `source`'s; QEMU checks it again.
+          await admitOnlyPeer(qmp, req.source);
         }
         const nbd = req.disks?.length
           ? await exportDisks(
@@ -151,9 +153,14 @@ export class TargetSide {
       await announceSelf(qmp, { initial: 50, max: 550, rounds: 5, step: 100 }).catch(() => undefined);
       if (postcopy) {
         this.c.jobs.journal(jobId, 'resumed; post-copy brings the remaining pages');
-        void followPostcopyIncoming(this.c, jobId).finally(() => this.recovering.delete(jobId));
+        // migrate-recover needs the peer rule until the last page: it goes when the job ends.
+        void followPostcopyIncoming(this.c, jobId).finally(() => {
+          this.recovering.delete(jobId);
+          return this.dropPeerAuthz(jobId);
+        });
         return;
       }
+      await this.dropPeerAuthz(jobId);
       this.c.jobs.end(jobId, 'completed');
       this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'completed' });
     });
@@ -227,6 +234,19 @@ export class TargetSide {
       this.c.jobs.end(jobId, 'failed', undefined);
       this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'failed' });
     });
+  }
+
+  /**
+   * The resumed VM's QEMU keeps no authz rule naming the old source. A failure is journalled, not
+   * thrown: the guest already runs here, and nothing listens that the rule would guard.
+   */
+  private async dropPeerAuthz(jobId: string): Promise<void> {
+    const job = this.c.jobs.find(jobId);
+    const qmp = job && !job.options.insecure ? this.c.supervisor.qmpOf(job.vm) : undefined;
+    if (!qmp) return;
+    await removePeerAuthz(qmp).catch((e: unknown) =>
+      this.c.jobs.journal(jobId, `removing the TLS peer rule failed: ${(e as Error).message}`),
+    );
   }
 
   /** No export outlives the copy: the source ended its mirrors before the switchover. */
