@@ -22,7 +22,11 @@ export const AgentConfig = z.object({
   /** Address QEMU listens on for incoming migrations and NBD exports (defaults to the listen address). */
   migrationAddress: z.string().optional(),
   tls: z.object({ cert: z.string(), key: z.string(), ca: z.string(), dir: z.string().optional() }).optional(),
-  /** SHA-256 hex of each accepted client token (`vmhop-agent hash-token` prints one). */
+  /**
+   * SHA-256 hex of client tokens accepted as admin tokens without a name of their own (logged and
+   * audited as config-token-1, -2, ...; `vmhop-agent hash-token` prints one). Named tokens with a
+   * role live in the registry instead (`vmhop-agent token add NAME [--role read-only]`).
+   */
   tokenHashes: z.array(z.string().regex(/^[0-9a-f]{64}$/)).default([]),
   /** Plain HTTP without authentication: only for a loopback-only development agent. */
   insecure: z.boolean().default(false),
@@ -55,6 +59,15 @@ export const AgentConfig = z.object({
   observerMonitor: z.boolean().default(false),
   /** Partial volumes of an interrupted offline copy are kept this long for a resume, then removed. */
   interruptedTtlHours: z
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24),
+  /**
+   * A switchover whose outcome nobody knew (`needs-operator`) is settled by asking the target
+   * until it answers, with back-off, for this long after the job stopped; then by an operator.
+   */
+  unresolvedFollowHours: z
     .number()
     .positive()
     .max(24 * 365)
