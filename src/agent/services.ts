@@ -21,7 +21,9 @@ import { SaveRestore } from './vm/save-restore.js';
 import { Supervisor } from './vm/supervisor.js';
 import { VmService, toInfo } from './vm/service.js';
 import { JobStore } from './db/job-store.js';
+import type { MigrationContext } from './migration/context.js';
 import { MigrationEngine } from './migration/engine.js';
+import { unresolvedJobOf, unresolvedRefusal } from './migration/unresolved.js';
 import { HttpPeerLink } from './peers/http-peer-link.js';
 import type { PeerLink } from './peers/peer-link.js';
 
@@ -37,6 +39,8 @@ export class AgentServices {
   readonly saveRestore: SaveRestore;
   readonly jobStore: JobStore;
   readonly engine: MigrationEngine;
+  /** What the migration engine works with (also the tests' way to drive its parts). */
+  readonly migration: MigrationContext;
   /** Where clients may put pools and boot files (config allowedPoolRoots, allowedBootDirs). */
   readonly paths: PathPolicy;
   private readonly peers = new Map<string, PeerLink>();
@@ -70,10 +74,14 @@ export class AgentServices {
       observerMonitor: config.observerMonitor,
       qemuBinary: config.qemuBinary,
       paths: this.paths,
+      refuseIfUnresolved: (vm, action) => {
+        const job = unresolvedJobOf({ jobs: this.jobStore }, vm);
+        if (job) throw unresolvedRefusal(job, action);
+      },
     });
     this.saveRestore = new SaveRestore(this.vms, this.supervisor, config.dataDir);
     this.jobStore = new JobStore(this.db);
-    this.engine = new MigrationEngine({
+    this.migration = {
       config,
       jobs: this.jobStore,
       vms: this.vms,
@@ -87,7 +95,8 @@ export class AgentServices {
       tlsDir: config.tls?.dir,
       qemu: () => this.qemu(),
       accel: () => this.accel(),
-    });
+    };
+    this.engine = new MigrationEngine(this.migration);
   }
 
   migrationAddress(): string {
@@ -219,6 +228,7 @@ export class AgentServices {
   }
 
   async close(): Promise<void> {
+    this.engine.close();
     for (const p of this.peers.values()) await p.close();
     await this.supervisor.detachAll();
     this.db.close();

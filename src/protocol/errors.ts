@@ -85,6 +85,11 @@ export const errorCatalogue = {
     exit: 1,
     summary: 'the target did not receive all the data the source says it sent',
   },
+  VMHOP_ERR_MIGRATION_UNRESOLVED: {
+    status: 409,
+    exit: 4,
+    summary: "the VM's last migration has an unknown outcome; settle it with `vmhop job resolve`",
+  },
   VMHOP_ERR_MIGRATION_IN_PROGRESS: { status: 409, exit: 4, summary: 'the VM is already being migrated' },
   VMHOP_ERR_MIGRATION_FAILED: {
     status: 500,

@@ -26,6 +26,7 @@ export const AUDIT_ACTIONS = [
   'migration.dry-run',
   'migration.abort',
   'migration.resume',
+  'migration.resolve',
   'migration.postcopy',
   'migration.prepare',
   'migration.finish',

@@ -26,6 +26,7 @@ import { preflight } from './preflight.js';
 import { qemuSides } from './preflight-qemu.js';
 import type { QemuSides } from './qemu-rules.js';
 import { recoverJobs } from './recovery.js';
+import { settleOnce, UnresolvedFollower, type Runs } from './unresolved.js';
 import { TLS_OBJECT_ID } from './qemu-settings.js';
 import { progressOf, stalledForMs, type Sample } from './progress.js';
 
@@ -43,8 +44,35 @@ export class MigrationEngine {
   readonly target: TargetSide;
   private readonly running = new Map<string, Running>();
 
+  /** Asks the target about switchovers of unknown outcome until it says who owns the VM. */
+  private readonly follower: UnresolvedFollower;
+
   constructor(private readonly c: MigrationContext) {
     this.target = new TargetSide(c);
+    this.follower = new UnresolvedFollower(c, { windowMs: c.config.unresolvedFollowHours * 3_600_000 });
+  }
+
+  /**
+   * `vmhop job resolve`: settles a switchover of unknown outcome now, with the operator's word
+   * on who runs the VM; the target is asked first and must agree (`force` only when it cannot be asked).
+   */
+  async resolve(jobId: string, runs: Runs, force = false): Promise<JobInfo> {
+    const job = this.c.jobs.get(jobId);
+    if (job.role !== 'source' || job.state !== 'needs-operator') {
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `job \`${jobId}\` is ${job.state} (${job.role}): only a source job whose outcome is unknown (needs-operator) is resolved`,
+        { job: jobId, state: job.state },
+      );
+    }
+    const settled = await settleOnce(this.c, job, { runs, force });
+    this.c.jobs.journal(jobId, `resolved by the operator: ${settled.note}`);
+    return this.info(jobId);
+  }
+
+  /** Stops the follow-up timers (agent shutdown, tests). */
+  close(): void {
+    this.follower.close();
   }
 
   /** Starts a migration; resolves once it runs (or with the pre-flight for a dry run). */
@@ -249,6 +277,7 @@ export class MigrationEngine {
     this.c.jobs.end(job.id, state, report);
     this.c.events.publish({ type: 'job.ended', job: job.id, vm: vmName, state });
     this.running.delete(job.id);
+    if (state === 'needs-operator') this.follower.follow(job.id);
     return this.info(job.id);
   }
 
@@ -303,8 +332,9 @@ export class MigrationEngine {
   }
 
   /** Finishes or rolls back the jobs a previous agent process left running. */
-  recover(): Promise<void> {
-    return recoverJobs(this.c, this.target);
+  async recover(): Promise<void> {
+    await recoverJobs(this.c, this.target);
+    this.follower.followAll();
   }
 
   /** Waits for a job this engine runs to end. */

@@ -98,6 +98,7 @@ export class SaveRestore {
 
   async restore(name: string): Promise<VmInfo> {
     const row = this.vms.get(name);
+    this.vms.refuseIfUnresolved(name, 'restore');
     if (row.state === 'running' || row.state === 'paused') {
       throw new VmhopError(
         'VMHOP_ERR_VM_STATE',

@@ -39,6 +39,11 @@ export interface VmServiceDeps {
   qemuBinary?: string;
   /** Where kernels and initrds may come from (the agent's path policy); none given: anywhere. */
   paths?: PathPolicy;
+  /**
+   * Throws when the VM's last migration has an unknown outcome (the target may run it): what
+   * would run it here (start, resume, restore) waits for that to be settled.
+   */
+  refuseIfUnresolved?: (vm: string, action: string) => void;
 }
 
 export const MIB = 1024 * 1024;
@@ -128,8 +133,14 @@ export class VmService {
     this.d.events.publish({ type: 'vm.undefined', vm: name });
   }
 
+  /** See VmServiceDeps.refuseIfUnresolved. */
+  refuseIfUnresolved(name: string, action: string): void {
+    this.d.refuseIfUnresolved?.(name, action);
+  }
+
   async start(name: string, opts: { paused?: boolean; force?: boolean } = {}): Promise<VmInfo> {
     const row = this.get(name);
+    this.refuseIfUnresolved(name, 'start');
     if (row.state === 'running' || row.state === 'paused') {
       throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is already ${row.state}`, {
         vm: name,
@@ -215,7 +226,9 @@ export class VmService {
   }
 
   async resume(name: string): Promise<VmInfo> {
-    await cont(this.attachedQmp(name).qmp);
+    const { qmp } = this.attachedQmp(name);
+    this.refuseIfUnresolved(name, 'resume');
+    await cont(qmp);
     this.d.supervisor.setState(name, 'running');
     return toInfo(this.get(name));
   }

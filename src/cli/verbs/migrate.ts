@@ -260,6 +260,32 @@ export function registerMigrateVerbs(program: Command): void {
       }),
     );
   job
+    .command('resolve <id>')
+    .description(
+      'settle a migration whose outcome is unknown (needs-operator): the target is asked first, and must agree',
+    )
+    .option('--source-runs', 'the VM runs on the source again (the target must not have committed)')
+    .option('--target-runs', 'the target runs the VM (it must have committed); the source copy is retired')
+    .option('--force', 'decide even when the target cannot be asked: only if you know it does not run the VM')
+    .action(
+      runVerb(
+        async (f: { sourceRuns?: boolean; targetRuns?: boolean; force?: boolean }, g: GlobalOptions, cmd) => {
+          if (f.sourceRuns === f.targetRuns) {
+            throw new VmhopError(
+              'VMHOP_ERR_USAGE',
+              'say who runs the VM: --source-runs or --target-runs (one of them)',
+              {},
+            );
+          }
+          const body = { runs: f.sourceRuns ? 'source' : 'target', force: f.force === true };
+          const j = await withClient(g, (c) =>
+            c.call<JobInfo>('POST', `/v1/jobs/${encodeURIComponent(cmd.args[0] as string)}/resolve`, body),
+          );
+          emit(g, j, humanJob);
+        },
+      ),
+    );
+  job
     .command('abort <id>')
     .description('cancel a running job')
     .action(

@@ -78,6 +78,18 @@ export const jobRoutes =
       { config: { audit: 'migration.resume' }, schema: { params: Id, response: { 200: JobInfo } } },
       async (req) => s.engine.resume(req.params.id),
     );
+    app.post(
+      '/v1/jobs/:id/resolve',
+      {
+        config: { audit: 'migration.resolve' },
+        schema: {
+          params: Id,
+          body: z.object({ runs: z.enum(['source', 'target']), force: z.boolean().default(false) }).strict(),
+          response: { 200: JobInfo },
+        },
+      },
+      async (req) => s.engine.resolve(req.params.id, req.body.runs, req.body.force),
+    );
     app.get(
       '/v1/vms/:name/job',
       { schema: { params: Name, response: { 200: z.object({ job: JobInfo.nullable() }) } } },
