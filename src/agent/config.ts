@@ -63,6 +63,15 @@ export const AgentConfig = z.object({
     .positive()
     .max(24 * 365)
     .default(24),
+  /**
+   * A switchover whose outcome nobody knew (`needs-operator`) is settled by asking the target
+   * until it answers, with back-off, for this long after the job stopped; then by an operator.
+   */
+  unresolvedFollowHours: z
+    .number()
+    .positive()
+    .max(24 * 365)
+    .default(24),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
