@@ -188,6 +188,7 @@ describe('every route that changes something has an audit action', () => {
       'POST /v1/vms/:name/job/abort': 'migration.abort',
       'POST /v1/jobs/:id/postcopy': 'migration.postcopy',
       'POST /v1/vms/:name/job/postcopy': 'migration.postcopy',
+      'POST /v1/jobs/:id/resolve': 'migration.resolve',
       'POST /v1/peer/probe': 'pool.probe',
       'POST /v1/peer/migrations': 'migration.prepare',
       'POST /v1/peer/migrations/:id/finish': 'migration.finish',
