@@ -41,6 +41,9 @@ export function hostileStrings(sb: string): string[] {
   ];
 }
 
+/** Strings of hostileStrings() that are valid VM, pool and volume names all the same. */
+export const VALID_NAMES = new Set(['constructor', 'toString']);
+
 /** Hostile path segments, placed in the URL as they are (already percent-encoded where they should be). */
 export const HOSTILE_SEGMENTS = [
   '..',

@@ -1,7 +1,7 @@
 // Field-by-field mutations of a valid body: each leaf gets wrong types, hostile strings,
 // extreme numbers, or goes missing; objects get unknown and prototype-polluting keys. Each
 // mutation says whether the agent must refuse it (4xx) or only survive it (no 5xx).
-import { EXTREME_NUMBERS, wrongTypes } from './hostile-values.js';
+import { EXTREME_NUMBERS, VALID_NAMES, wrongTypes } from './hostile-values.js';
 
 export type Path = (string | number)[];
 
@@ -40,7 +40,6 @@ const CONSTRAINED = new Set([
 ]);
 /** Routes where such a key is a lookup that answers "not seen" rather than a refusal. */
 const LOOKUP_ROUTES = new Set(['POST /v1/peer/probe']);
-const VALID_NAMES = new Set(['constructor', 'toString', '__proto__']);
 
 function leaves(v: unknown, path: Path = []): { path: Path; value: unknown }[] {
   if (Array.isArray(v)) return v.flatMap((x, i) => leaves(x, [...path, i]));

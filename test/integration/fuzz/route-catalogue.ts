@@ -5,7 +5,7 @@
 import type { InjectOptions } from 'fastify';
 import type { App } from '../../../src/agent/http/app.js';
 
-export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH' | 'OPTIONS';
 
 export interface Route {
   method: Method;

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path';
 export interface Sent {
   method: string;
   url: string;
-  body?: string | undefined;
+  /** JSON text, or bytes that are not UTF-8. */
+  body?: string | Buffer | undefined;
   headers?: Record<string, string>;
 }
 
@@ -26,8 +27,10 @@ interface Row {
   other: number;
 }
 
-const preview = (s: string | undefined, n = 300) =>
-  s === undefined ? '' : s.length > n ? `${s.slice(0, n)}... (${s.length} chars)` : s;
+const preview = (b: string | Buffer | undefined, n = 300) => {
+  const s = Buffer.isBuffer(b) ? `(bytes) ${b.toString('latin1')}` : b;
+  return s === undefined ? '' : s.length > n ? `${s.slice(0, n)}... (${s.length} chars)` : s;
+};
 
 export class Tally {
   readonly rows: Record<string, Row> = {};
