@@ -3,6 +3,7 @@
 // samples and the final report. One set of string unions shared by engine, events and UI.
 import { z } from 'zod';
 import type { ErrorCode } from './errors.js';
+import { POOL_NAME } from './storage.js';
 import { VM_NAME } from './vm-spec.js';
 
 export const MigrationMode = z.enum(['offline', 'live-shared', 'live-copy']);
@@ -85,12 +86,18 @@ export const MigrationOptions = z.object({
 });
 export type MigrationOptions = z.infer<typeof MigrationOptions>;
 
+/**
+ * A pool of the target, by name: a request's is checked at the edge, not first by the target
+ * after the job started. (Stored options of older jobs keep the looser shape, so they still read.)
+ */
+export const TargetPool = z.string().regex(POOL_NAME, 'a pool name: letters, digits, _ . -');
+
 export const MigrateRequest = z.object({
   vm: z.string().regex(VM_NAME),
   /** Target host: a peer name from the agent's config. */
   to: z.string().min(1),
   mode: MigrationMode,
-  options: MigrationOptions.default({}),
+  options: MigrationOptions.extend({ targetPool: TargetPool.optional() }).default({}),
   dryRun: z.boolean().default(false),
 });
 export type MigrateRequest = z.infer<typeof MigrateRequest>;

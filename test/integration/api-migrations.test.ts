@@ -1,6 +1,6 @@
 // POST /v1/migrations at the HTTP edge: refusals that need no peer and start nothing.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { expectApiError } from './helpers/api-expect.js';
+import { expectApiError, literally } from './helpers/api-expect.js';
 import { TestAgent } from './helpers/test-agent.js';
 
 let agent: TestAgent;
@@ -62,4 +62,23 @@ describe('migration requests', () => {
     const res = await agent.api('POST', '/v1/migrations', { vm: 'web1', to: 'b', mode: 'teleport' });
     expectApiError(res, 400, 'VMHOP_ERR_USAGE', /mode/);
   });
+});
+
+describe('a target pool that is not a pool name', () => {
+  it.each(['../../x', '/etc', 'a b', 'x'.repeat(300)])(
+    'is refused at the edge with 400 naming it (%s), for a migration and for a volume copy, and starts no job',
+    async (targetPool) => {
+      const shown = targetPool.length > 100 ? /targetPool/ : literally(targetPool);
+      const mig = await migrate({ targetPool });
+      expectApiError(mig, 400, 'VMHOP_ERR_USAGE', /options\.targetPool: a pool name/, shown);
+      const copy = await agent.api('POST', '/v1/volumes/copy', {
+        pool: 'default',
+        volume: 'd1',
+        to: 'b',
+        targetPool,
+      });
+      expectApiError(copy, 400, 'VMHOP_ERR_USAGE', /targetPool: a pool name/, shown);
+      expect((await agent.api('GET', '/v1/jobs')).body).toEqual({ jobs: [] });
+    },
+  );
 });

@@ -64,7 +64,15 @@ export function baseBodies(d: BodyDirs): Record<string, unknown[]> {
         allowOvercommit: false,
       },
     ],
-    'POST /v1/migrations': [{ vm: 'web1', to: 'b', mode: 'live-copy', options, dryRun: true }],
+    'POST /v1/migrations': [
+      {
+        vm: 'web1',
+        to: 'b',
+        mode: 'live-copy',
+        options: { ...options, targetPool: 'default' },
+        dryRun: true,
+      },
+    ],
     'POST /v1/volumes/copy': [{ pool: 'default', volume: 'd1.qcow2', to: 'b', targetPool: 'default' }],
     'POST /v1/peer/probe': [{ ...v, pool: 'default', nonce: 'n1' }],
     'POST /v1/peer/migrations': [

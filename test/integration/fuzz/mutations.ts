@@ -38,6 +38,8 @@ const CONSTRAINED = new Set([
   'sha256',
   'device',
 ]);
+/** Checked only on client requests: a peer's copy of the options is not where the pool is chosen. */
+const CLIENT_CONSTRAINED = new Set(['targetPool']);
 /** Routes where such a key is a lookup that answers "not seen" rather than a refusal. */
 const LOOKUP_ROUTES = new Set(['POST /v1/peer/probe']);
 
@@ -99,7 +101,11 @@ export function mutations(routeKey: string, base: unknown, hostile: string[]): M
     }
     if (typeof value === 'string') {
       for (const h of hostile) {
-        const constrained = CONSTRAINED.has(key) && !LOOKUP_ROUTES.has(routeKey) && !VALID_NAMES.has(h);
+        const peer = routeKey.includes(' /v1/peer/');
+        const constrained =
+          (CONSTRAINED.has(key) || (CLIENT_CONSTRAINED.has(key) && !peer)) &&
+          !LOOKUP_ROUTES.has(routeKey) &&
+          !VALID_NAMES.has(h);
         out.push({
           category: 'hostile-strings',
           text: JSON.stringify(setAt(base, path, h)),

@@ -3,7 +3,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { JobInfo, MigrateRequest, PreflightCheck } from '../../../protocol/migration.js';
+import { JobInfo, MigrateRequest, PreflightCheck, TargetPool } from '../../../protocol/migration.js';
 import { VM_NAME } from '../../../protocol/vm-spec.js';
 import type { AgentServices } from '../../services.js';
 
@@ -66,7 +66,7 @@ export const jobRoutes =
             pool: z.string().min(1),
             volume: z.string().min(1),
             to: z.string().min(1),
-            targetPool: z.string().optional(),
+            targetPool: TargetPool.optional(),
           }),
           response: { 202: JobInfo },
         },
