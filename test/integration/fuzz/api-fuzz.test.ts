@@ -610,10 +610,10 @@ describe('fuzzing the agent API', () => {
       bounds: { maxRequests: MAX_REQUESTS, phaseMs: PHASE_MS },
     });
     expect(doc.failures, tally.describeFailures()).toBe(0);
-    expect(crashes).toEqual([]);
+    expect(crashes, `replay with VMHOP_FUZZ_SEED=${seed}`).toEqual([]);
     expect(outside).toEqual({ created: [], removed: [], changed: [] });
     expect(polluted).toEqual(protoKeysBefore);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
-    expect(tally.total).toBeGreaterThan(2_000);
+    expect(tally.total, `seed ${seed}`).toBeGreaterThan(1_000);
   }, 30_000);
 });
