@@ -73,6 +73,7 @@ export function baseBodies(d: BodyDirs): Record<string, unknown[]> {
         dryRun: true,
       },
     ],
+    'POST /v1/jobs/:id/resolve': [{ runs: 'source', force: false }],
     'POST /v1/volumes/copy': [{ pool: 'default', volume: 'd1.qcow2', to: 'b', targetPool: 'default' }],
     'POST /v1/peer/probe': [{ ...v, pool: 'default', nonce: 'n1' }],
     'POST /v1/peer/migrations': [
