@@ -595,16 +595,18 @@ describe('fuzzing the agent API', () => {
     const outside = diff(outsideBefore, await outsideFiles(sb, [t.root, p.root]));
     const state = diff(stateBefore, await stateFiles([t.dataDir, t.runDir, p.dataDir, p.runDir]));
     const polluted = Object.getOwnPropertyNames(Object.prototype).sort();
+    const rel = (f: string) => f.replace(t.root, 't').replace(p.root, 'p');
     const doc = tally.report('api', {
       routes: routes.length,
       peerRoutes: routes.filter((r) => r.peer).length,
       routesWithoutBaseBody: routes.filter((r) => r.hasBody && !bodies[key(r)]).map(key),
       crashes: crashes.length,
       filesOutside: outside,
+      // What the run made or changed where it may: each agent's data and run folders.
       stateFolders: {
-        created: state.created.length,
-        changed: state.changed.length,
-        removed: state.removed.length,
+        created: state.created.map(rel),
+        changed: state.changed.map(rel),
+        removed: state.removed.map(rel),
       },
       truncatedByBound: [...truncated],
       bounds: { maxRequests: MAX_REQUESTS, phaseMs: PHASE_MS },
