@@ -111,6 +111,7 @@ export const errorCatalogue = {
     exit: 7,
     summary: 'the outcome is unknown; the source stays paused',
   },
+  VMHOP_ERR_JOB_ENDED: { status: 409, exit: 4, summary: 'the migration job already ended on this host' },
   VMHOP_ERR_JOB_NOT_FOUND: { status: 404, exit: 3, summary: 'no such migration job' },
   VMHOP_ERR_PEER_UNKNOWN: { status: 404, exit: 3, summary: 'no such peer host in the agent configuration' },
   VMHOP_ERR_PEER_PROTOCOL: {

@@ -198,3 +198,46 @@ async function until(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe("the target's answer to a finish asked again", () => {
+  async function targetJob(end: 'committed-then-failed' | 'cancelled-before-commit') {
+    const b = await TestAgent.start({ name: 'b' });
+    agents.push(b);
+    const id = randomUUID();
+    const options = MigrationOptions.parse({ insecure: true });
+    b.services.jobStore.create({
+      id,
+      vm: 'v1',
+      mode: 'live-shared',
+      options,
+      role: 'target',
+      peer: 'a',
+      phase: 'prepare',
+    });
+    if (end === 'committed-then-failed') {
+      b.services.jobStore.advance(id, 'finish', 'target owns the VM (commit record written)');
+      b.services.jobStore.end(id, 'failed'); // its QEMU died after the commit
+    } else b.services.jobStore.end(id, 'cancelled');
+    return { b, id };
+  }
+
+  it('is "committed" when the target committed and failed afterwards: the source must never run the VM again', async () => {
+    const { b, id } = await targetJob('committed-then-failed');
+    await expect(b.services.engine.target.finish(id)).resolves.toBeUndefined();
+    await expect(b.services.engine.target.postcopy(id, 'commit')).resolves.toEqual({ status: 'committed' });
+    expect(b.services.jobStore.journalOf(id).at(-1)?.entry).toMatch(
+      /finish asked again after the commit; the job ended failed/,
+    );
+  });
+
+  it('is a 409 VMHOP_ERR_JOB_ENDED (not a 500) when the job ended before any commit', async () => {
+    const { b, id } = await targetJob('cancelled-before-commit');
+    await expect(b.services.engine.target.finish(id)).rejects.toMatchObject({
+      code: 'VMHOP_ERR_JOB_ENDED',
+      message: expect.stringMatching(/already ended cancelled before any commit/),
+    });
+    await expect(b.services.engine.target.postcopy(id, 'commit')).rejects.toMatchObject({
+      code: 'VMHOP_ERR_JOB_ENDED',
+    });
+  });
+});

@@ -73,13 +73,9 @@ export class OfflineTarget {
         );
       }
       if (job.role !== 'target' || (job.state !== 'running' && job.state !== 'interrupted')) {
-        throw new VmhopError(
-          'VMHOP_ERR_MIGRATION_FAILED',
-          `job \`${req.jobId}\` already ended ${job.state} here`,
-          {
-            job: req.jobId,
-          },
-        );
+        throw new VmhopError('VMHOP_ERR_JOB_ENDED', `job \`${req.jobId}\` already ended ${job.state} here`, {
+          job: req.jobId,
+        });
       }
       if (job.state === 'interrupted')
         this.c.jobs.reopen(req.jobId, `the source \`${req.source}\` resumes the copy`);
@@ -143,13 +139,9 @@ export class OfflineTarget {
     return serialized(req.jobId, async () => {
       const job = this.c.jobs.get(req.jobId);
       if (job.role !== 'target' || job.state !== 'running') {
-        throw new VmhopError(
-          'VMHOP_ERR_MIGRATION_FAILED',
-          `incoming job \`${req.jobId}\` is ${job.state} here`,
-          {
-            job: req.jobId,
-          },
-        );
+        throw new VmhopError('VMHOP_ERR_JOB_ENDED', `incoming job \`${req.jobId}\` is ${job.state} here`, {
+          job: req.jobId,
+        });
       }
       // The definition is the VM this job's prepare reserved (and whose state file it placed).
       if (req.spec && req.spec.name !== job.vm) {

@@ -132,11 +132,17 @@ export class TargetSide {
   async finish(jobId: string): Promise<void> {
     return serialized(jobId, async () => {
       const job = this.incoming(jobId);
-      if (job.phase === 'finish' && job.state === 'completed') return;
+      // Committed (phase finish) is an answer that never changes, whatever happened here since:
+      // a target whose QEMU died after its commit still owns the VM, and the source must not run it.
+      if (job.phase === 'finish' && job.state !== 'running') {
+        if (job.state !== 'completed')
+          this.c.jobs.journal(jobId, `finish asked again after the commit; the job ended ${job.state} here`);
+        return;
+      }
       if (job.state !== 'running') {
         throw new VmhopError(
-          'VMHOP_ERR_MIGRATION_FAILED',
-          `incoming job \`${jobId}\` already ended ${job.state}; the target did not resume the VM`,
+          'VMHOP_ERR_JOB_ENDED',
+          `incoming job \`${jobId}\` already ended ${job.state} before any commit; the target did not resume the VM`,
           { job: jobId, state: job.state },
         );
       }
@@ -170,12 +176,14 @@ export class TargetSide {
   async postcopy(jobId: string, action: PostcopyAction): Promise<PostcopyReply> {
     return serialized(jobId, async () => {
       const job = this.incoming(jobId);
+      if (job.state !== 'running' && job.phase === 'finish' && action === 'commit')
+        return { status: 'committed' };
       if (job.state !== 'running') {
-        throw new VmhopError(
-          'VMHOP_ERR_MIGRATION_FAILED',
-          `incoming job \`${jobId}\` already ended ${job.state}`,
-          { job: jobId, state: job.state, outcomeKnown: true },
-        );
+        throw new VmhopError('VMHOP_ERR_JOB_ENDED', `incoming job \`${jobId}\` already ended ${job.state}`, {
+          job: jobId,
+          state: job.state,
+          outcomeKnown: true,
+        });
       }
       const qmp = this.qmp(job.vm);
       if (action === 'commit') {
