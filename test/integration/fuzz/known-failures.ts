@@ -8,14 +8,6 @@ interface Known {
   matches(f: Failure): boolean;
 }
 
-const code = (f: Failure) => {
-  try {
-    return (JSON.parse(f.response) as { error?: { code?: string; message?: string } }).error;
-  } catch {
-    return undefined;
-  }
-};
-
 // Empty: the two 500s found in the migration code (a peer's prepare, commit, finish or
 // post-copy call on a job that already ended here) answer 409 VMHOP_ERR_JOB_ENDED now.
 export const KNOWN_FAILURES: Known[] = [];
