@@ -10,6 +10,7 @@ import { commitOnTarget } from '../outgoing/commit.js';
 import { retireSource } from '../outgoing/retire-source.js';
 import { cancelAndResume } from '../outgoing/rollback.js';
 import { startMigration } from '../outgoing/start-migration.js';
+import { confirmTargetReady } from '../outgoing/target-ready.js';
 import { completeSwitchover } from '../outgoing/switchover.js';
 import { watchUntilSwitchover, type SwitchoverPause } from '../outgoing/watch-migration.js';
 import { resolvedMachine } from '../preflight-qemu.js';
@@ -65,7 +66,10 @@ export async function sendRam(
   return switchOver(r, qmp, pause);
 }
 
-/** Starts the RAM copy and follows it until QEMU stops the guest at the pre-switchover pause. */
+/**
+ * Starts the RAM copy and follows it until QEMU stops the guest at the pre-switchover pause,
+ * then has the target's agent confirm it is ready before anything is asked to commit.
+ */
 export async function runUntilPause(
   r: ModeRun,
   qmp: QmpSession,
@@ -83,6 +87,7 @@ export async function runUntilPause(
     },
   });
   r.c.jobs.journal(r.job.id, 'source paused at pre-switchover');
+  await confirmTargetReady(r.peer, r.job.id);
   return { ...pause, last };
 }
 

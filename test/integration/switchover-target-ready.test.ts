@@ -1,0 +1,76 @@
+// At the pre-switchover pause the source asks the target's agent to confirm it is ready before
+// anything is asked to commit (issue 13, "paused for nothing"): a target agent that does not
+// answer (frozen by SIGSTOP, say) is a known outcome there, so the source rolls back after
+// the 2 s bound instead of sitting paused for the minute of commit retries and ending
+// needs-operator. Two agents in one process over a direct peer link, real QEMU on both sides,
+// the guest paused throughout (what is checked is the engine's, not the guest's).
+import { afterEach, describe, expect, it } from 'vitest';
+import { TARGET_READY_TIMEOUT_MS } from '../../src/agent/migration/outgoing/target-ready.js';
+import { DirectPeerLink } from './helpers/direct-peer-link.js';
+import { TestAgent } from './helpers/test-agent.js';
+import { kernelVm, testGuest } from './helpers/vm-specs.js';
+
+const guest = testGuest();
+let agents: TestAgent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.map((x) => x.close()));
+  agents = [];
+});
+
+/** A link whose job() never answers while `frozen`, as a stopped agent's socket would. */
+class FreezableLink extends DirectPeerLink {
+  frozen = false;
+  override job(jobId: string) {
+    return this.frozen ? new Promise<never>(() => undefined) : super.job(jobId);
+  }
+}
+
+async function pair() {
+  const a = await TestAgent.start({ name: 'a' });
+  const b = await TestAgent.start({ name: 'b' });
+  agents.push(a, b);
+  const link = new FreezableLink('b', b.services);
+  a.services.attachPeer(link);
+  const spec = kernelVm('v1', {
+    memoryMiB: 64,
+    machine: 'pc',
+    boot: { kind: 'kernel', kernel: guest!.kernel, initrd: guest!.initrd, cmdline: 'console=ttyS0 quiet' },
+  });
+  expect((await a.api('POST', '/v1/vms', { spec })).status).toBe(201);
+  expect((await a.api('POST', '/v1/vms/v1/start', { paused: true })).status).toBe(200);
+  return { a, b, link };
+}
+
+const migrate = async (a: TestAgent) => {
+  const res = await a.api('POST', '/v1/migrations', {
+    vm: 'v1',
+    to: 'b',
+    mode: 'live-shared',
+    options: { insecure: true },
+  });
+  expect(res.status, res.text).toBe(202);
+  return a.services.engine.wait(res.body.job.id as string);
+};
+
+describe.skipIf(!guest)('the target confirms it is ready at the switchover', () => {
+  it('rolls back within the bound when the target agent does not answer, and a later migration succeeds', async () => {
+    const { a, b, link } = await pair();
+    link.frozen = true;
+    const job = await migrate(a);
+    expect(job.state).toBe('failed');
+    expect(job.report?.error?.message).toMatch(
+      new RegExp(
+        `the agent of \`b\` did not confirm it is ready at the switchover \\(no answer within ${TARGET_READY_TIMEOUT_MS} ms\\); nothing was committed`,
+      ),
+    );
+    // The source has its VM (paused as before: it was paused when the move began); the target nothing.
+    expect(a.services.vmStore.get('v1')?.state).toBe('paused');
+    expect(b.services.vmStore.get('v1')).toBeUndefined();
+    expect(b.services.jobStore.get(job.id).state).toBe('failed');
+    link.frozen = false;
+    const again = await migrate(a);
+    expect(again.state, JSON.stringify(again.report)).toBe('completed');
+    expect(b.services.vmStore.get('v1')).toBeDefined();
+    expect(a.services.vmStore.get('v1')).toBeUndefined();
+  });
+});
