@@ -41,7 +41,7 @@ class CuttableLink extends DirectPeerLink {
  * Source `a` with VM `v1` paused in a real QEMU and its job `needs-operator` at phase finish;
  * target `b` with the target side of that job in `targetState` (committed: phase finish).
  */
-async function unresolved(target: 'committed' | 'running' | 'failed' | 'none') {
+async function unresolved(target: 'committed' | 'running' | 'failed' | 'none', guestWasRunning?: boolean) {
   const a = await TestAgent.start({ name: 'a' });
   const b = await TestAgent.start({ name: 'b' });
   agents.push(a, b);
@@ -58,7 +58,13 @@ async function unresolved(target: 'committed' | 'running' | 'failed' | 'none') {
   const id = randomUUID();
   const options = MigrationOptions.parse({ insecure: true });
   const job = { id, vm: 'v1', mode: 'live-shared' as const, options };
-  a.services.jobStore.create({ ...job, role: 'source', peer: 'b', phase: 'begin' });
+  a.services.jobStore.create({
+    ...job,
+    role: 'source',
+    peer: 'b',
+    phase: 'begin',
+    ...(guestWasRunning === undefined ? {} : { guestWasRunning }),
+  });
   a.services.jobStore.advance(id, 'finish', 'RAM and device state sent; asking the target to commit');
   a.services.jobStore.end(id, 'needs-operator', {
     result: 'needs-operator',
@@ -198,6 +204,50 @@ async function until(ok: () => boolean, timeoutMs = 10_000): Promise<void> {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+describe.skipIf(!guest)('a guest paused before its migration', () => {
+  it('stays paused when an unresolved switchover is settled for the source', async () => {
+    const { a, id } = await unresolved('failed', false);
+    const r = await a.api('POST', `/v1/jobs/${id}/resolve`, { runs: 'source' });
+    expect(r.status, r.text).toBe(200);
+    expect(r.body.report.notes.at(-1)).toMatch(
+      /is paused, as it was before the migration, on the source again/,
+    );
+    expect(await vmState(a)).toBe('paused');
+  });
+
+  it('stays paused when a restarted source agent rolls back a migration that had not switched over', async () => {
+    const a = await TestAgent.start({ name: 'a' });
+    const b = await TestAgent.start({ name: 'b' });
+    agents.push(a, b);
+    a.services.attachPeer(new DirectPeerLink('b', b.services));
+    const spec = kernelVm('v1', {
+      memoryMiB: 64,
+      machine: 'pc',
+      boot: { kind: 'kernel', kernel: guest!.kernel, initrd: guest!.initrd, cmdline: 'console=ttyS0 quiet' },
+    });
+    expect((await a.api('POST', '/v1/vms', { spec })).status).toBe(201);
+    expect((await a.api('POST', '/v1/vms/v1/start', { paused: true })).status).toBe(200);
+    for (const guestWasRunning of [false, true]) {
+      const id = randomUUID();
+      const options = MigrationOptions.parse({ insecure: true });
+      a.services.jobStore.create({
+        id,
+        vm: 'v1',
+        mode: 'live-shared',
+        options,
+        role: 'source',
+        peer: 'b',
+        phase: 'begin',
+        guestWasRunning,
+      });
+      a.services.jobStore.advance(id, 'perform', 'RAM copy running when the agent died');
+      await a.services.engine.recover();
+      expect(a.services.jobStore.get(id).state).toBe('failed');
+      expect(await vmState(a)).toBe(guestWasRunning ? 'running' : 'paused');
+    }
+  });
+});
 
 describe("the target's answer to a finish asked again", () => {
   async function targetJob(end: 'committed-then-failed' | 'cancelled-before-commit') {

@@ -29,12 +29,15 @@ interface RawJob {
   report: string | null;
   error: string | null;
   preflight: string | null;
+  guest_was_running: number | null;
   created_at: string;
   updated_at: string;
 }
 
 export interface JobRow extends Omit<JobInfo, 'progress'> {
   options: MigrationOptions;
+  /** A source job's guest ran when it began (false: it was paused, and is left paused on a rollback). */
+  guestWasRunning: boolean;
 }
 
 const phaseIndex = (p: Phase) => Phase.options.indexOf(p);
@@ -54,6 +57,7 @@ export class JobStore {
       createdAt: r.created_at,
       updatedAt: r.updated_at,
       options: JSON.parse(r.options) as MigrationOptions,
+      guestWasRunning: r.guest_was_running !== 0,
       ...(r.report ? { report: JSON.parse(r.report) as JobReport } : {}),
       ...(r.preflight ? { preflight: JSON.parse(r.preflight) as PreflightCheck[] } : {}),
     };
@@ -67,14 +71,27 @@ export class JobStore {
     peer: string;
     phase: Phase;
     options: MigrationOptions;
+    guestWasRunning?: boolean;
   }): JobRow {
     const now = new Date().toISOString();
     this.db.transaction(() => {
       this.db
         .prepare(
-          'INSERT INTO jobs (id, vm, kind, role, phase, state, peer, options, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO jobs (id, vm, kind, role, phase, state, peer, options, guest_was_running, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
-        .run(j.id, j.vm, j.mode, j.role, j.phase, 'running', j.peer, JSON.stringify(j.options), now, now);
+        .run(
+          j.id,
+          j.vm,
+          j.mode,
+          j.role,
+          j.phase,
+          'running',
+          j.peer,
+          JSON.stringify(j.options),
+          j.guestWasRunning === undefined ? null : Number(j.guestWasRunning),
+          now,
+          now,
+        );
       this.journal(
         j.id,
         `created as ${j.role} of a ${j.mode} migration of ${j.vm} (peer ${j.peer}), phase ${j.phase}`,

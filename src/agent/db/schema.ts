@@ -80,4 +80,9 @@ export const migrations: string[] = [
   CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
   `,
+  // Whether the source's guest ran when its migration began: a rollback or a recovery after a
+  // restart resumes only a guest that was running (NULL, jobs from before: taken as running).
+  `
+  ALTER TABLE jobs ADD COLUMN guest_was_running INTEGER;
+  `,
 ];

@@ -135,6 +135,7 @@ export class MigrationEngine {
       peer: req.to,
       phase: 'begin',
       options: req.options,
+      guestWasRunning: vm.state === 'running',
     });
     this.c.jobs.setPreflight(job.id, checks);
     const target = await peer.hostInfo();

@@ -55,7 +55,7 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
     return;
   }
   if (job.phase === 'begin' || job.phase === 'prepare' || job.phase === 'perform') {
-    if (qmp) await cancelAndResume(qmp, true);
+    if (qmp) await cancelAndResume(qmp, job.guestWasRunning);
     await c
       .peer(job.peer)
       .abort(job.id, 'the source agent restarted')
@@ -99,7 +99,7 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
     await retireSource(c, job.vm, job.peer, job.options.keepSource);
     c.jobs.end(job.id, 'completed', report(job, 'completed', 'finished after an agent restart'));
   } else if (remote.state !== 'running') {
-    if (qmp) await cancelAndResume(qmp, true);
+    if (qmp) await cancelAndResume(qmp, job.guestWasRunning);
     fail(`the target did not commit (${remote.state}); the VM runs on the source`);
   } else {
     c.jobs.end(

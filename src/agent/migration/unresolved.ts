@@ -56,8 +56,13 @@ function ended(c: MigrationContext, job: JobRow, runs: Runs, note: string): Sett
 
 async function sourceRuns(c: MigrationContext, job: JobRow, note: string): Promise<Settled> {
   const qmp = c.supervisor.qmpOf(job.vm);
-  if (qmp) await cancelAndResume(qmp, true);
-  return ended(c, job, 'source', `${note}; the VM runs on the source again`);
+  if (qmp) await cancelAndResume(qmp, job.guestWasRunning);
+  return ended(
+    c,
+    job,
+    'source',
+    `${note}; the VM ${job.guestWasRunning ? 'runs' : 'is paused, as it was before the migration,'} on the source again`,
+  );
 }
 
 async function targetRuns(c: MigrationContext, job: JobRow, note: string): Promise<Settled> {
