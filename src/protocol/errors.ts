@@ -34,6 +34,7 @@ export const errorCatalogue = {
   VMHOP_ERR_VM_NOT_FOUND: { status: 404, exit: 3, summary: 'no such VM' },
   VMHOP_ERR_VM_EXISTS: { status: 409, exit: 4, summary: 'a VM of that name or uuid exists' },
   VMHOP_ERR_VM_STATE: { status: 409, exit: 4, summary: 'the VM is not in a state that allows this' },
+  VMHOP_ERR_VM_CRASHED: { status: 409, exit: 1, summary: "the VM's QEMU exited without being asked" },
   VMHOP_ERR_VM_SPEC_INVALID: { status: 400, exit: 2, summary: 'the VM definition is malformed' },
   VMHOP_ERR_QEMU_START_FAILED: { status: 500, exit: 1, summary: 'QEMU did not start' },
   VMHOP_ERR_POOL_NOT_FOUND: { status: 404, exit: 3, summary: 'no such storage pool' },

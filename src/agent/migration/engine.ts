@@ -255,9 +255,9 @@ export class MigrationEngine {
             postcopyRequested: () => run.postcopyRequested,
           });
     } catch (e) {
-      const err = isVmhopError(e)
-        ? e
-        : new VmhopError('VMHOP_ERR_MIGRATION_FAILED', (e as Error).message, {}, e);
+      const err =
+        (await this.sourceCrash(job, vmName, e)) ??
+        (isVmhopError(e) ? e : new VmhopError('VMHOP_ERR_MIGRATION_FAILED', (e as Error).message, {}, e));
       state = endOfErrorCode(err.code);
       error = { code: err.code, message: err.message };
     }
@@ -280,6 +280,28 @@ export class MigrationEngine {
     this.running.delete(job.id);
     if (state === 'needs-operator') this.follower.follow(job.id);
     return this.info(job.id);
+  }
+
+  /**
+   * A live migration that failed before its commit because the source QEMU died is a crash of
+   * the VM, not a failed move: said so, with how to start it again (the supervisor marks the VM
+   * crashed when QEMU's socket closes, which may come just after the mode's own QMP error).
+   */
+  private async sourceCrash(job: JobRow, vm: string, cause: unknown): Promise<VmhopError | undefined> {
+    if (job.mode === 'offline' || volumeOfJob(job.vm)) return undefined;
+    const phase = this.c.jobs.get(job.id).phase;
+    if (phase === 'finish' || phase === 'confirm') return undefined;
+    // A QEMU that still answers did not crash: no wait for the supervisor then.
+    if (this.c.supervisor.qmpOf(vm)?.isClosed === false) return undefined;
+    for (let i = 0; i < 20 && this.c.vmStore.get(vm)?.state !== 'crashed'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    if (this.c.vmStore.get(vm)?.state !== 'crashed') return undefined;
+    return new VmhopError(
+      'VMHOP_ERR_VM_CRASHED',
+      `the source QEMU of \`${vm}\` exited during the migration (the VM crashed); nothing was committed on \`${job.peer}\`, which drops its side. The disks are as the guest left them: \`vmhop start ${vm}\` boots it again here, and its console (\`vmhop console-log ${vm}\`) may say why it died`,
+      { vm, job: job.id, cause: (cause as Error).message },
+    );
   }
 
   private sample(
