@@ -3,9 +3,9 @@
 // cleans up, and the VM starts again from the source's disks. Two agents in one process over
 // a direct peer link, real QEMU on both sides, the copy slowed to 1 MiB/s so the kill lands in it.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DirectPeerLink } from './helpers/direct-peer-link.js';
-import { TestAgent } from './helpers/test-agent.js';
-import { kernelVm, testGuest } from './helpers/vm-specs.js';
+import { agentPair } from './helpers/agent-pair.js';
+import type { TestAgent } from './helpers/test-agent.js';
+import { testGuest } from './helpers/vm-specs.js';
 
 const guest = testGuest();
 let agents: TestAgent[] = [];
@@ -16,17 +16,7 @@ afterEach(async () => {
 
 describe.skipIf(!guest)('the source QEMU dies during the RAM copy', () => {
   it('is reported as a crash of the VM with the command to start it, and the target keeps nothing', async () => {
-    const a = await TestAgent.start({ name: 'a' });
-    const b = await TestAgent.start({ name: 'b' });
-    agents.push(a, b);
-    a.services.attachPeer(new DirectPeerLink('b', b.services));
-    const spec = kernelVm('v1', {
-      memoryMiB: 64,
-      machine: 'pc',
-      boot: { kind: 'kernel', kernel: guest!.kernel, initrd: guest!.initrd, cmdline: 'console=ttyS0 quiet' },
-    });
-    expect((await a.api('POST', '/v1/vms', { spec })).status).toBe(201);
-    expect((await a.api('POST', '/v1/vms/v1/start', {})).status).toBe(200);
+    const { a, b } = await agentPair(agents);
     const res = await a.api('POST', '/v1/migrations', {
       vm: 'v1',
       to: 'b',

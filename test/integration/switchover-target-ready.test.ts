@@ -7,8 +7,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TARGET_READY_TIMEOUT_MS } from '../../src/agent/migration/outgoing/target-ready.js';
 import { DirectPeerLink } from './helpers/direct-peer-link.js';
-import { TestAgent } from './helpers/test-agent.js';
-import { kernelVm, testGuest } from './helpers/vm-specs.js';
+import { agentPair } from './helpers/agent-pair.js';
+import type { TestAgent } from './helpers/test-agent.js';
+import { testGuest } from './helpers/vm-specs.js';
 
 const guest = testGuest();
 let agents: TestAgent[] = [];
@@ -25,21 +26,7 @@ class FreezableLink extends DirectPeerLink {
   }
 }
 
-async function pair() {
-  const a = await TestAgent.start({ name: 'a' });
-  const b = await TestAgent.start({ name: 'b' });
-  agents.push(a, b);
-  const link = new FreezableLink('b', b.services);
-  a.services.attachPeer(link);
-  const spec = kernelVm('v1', {
-    memoryMiB: 64,
-    machine: 'pc',
-    boot: { kind: 'kernel', kernel: guest!.kernel, initrd: guest!.initrd, cmdline: 'console=ttyS0 quiet' },
-  });
-  expect((await a.api('POST', '/v1/vms', { spec })).status).toBe(201);
-  expect((await a.api('POST', '/v1/vms/v1/start', { paused: true })).status).toBe(200);
-  return { a, b, link };
-}
+const pair = () => agentPair(agents, { paused: true, link: (name, b) => new FreezableLink(name, b) });
 
 const migrate = async (a: TestAgent) => {
   const res = await a.api('POST', '/v1/migrations', {

@@ -8,12 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { UnresolvedFollower } from '../../src/agent/migration/unresolved.js';
-import type { PeerLink } from '../../src/agent/peers/peer-link.js';
 import { MigrationOptions } from '../../src/protocol/migration.js';
 import { expectApiError } from './helpers/api-expect.js';
 import { DirectPeerLink } from './helpers/direct-peer-link.js';
+import { agentPair } from './helpers/agent-pair.js';
 import { TestAgent } from './helpers/test-agent.js';
-import { kernelVm, testGuest } from './helpers/vm-specs.js';
+import type { AgentServices } from '../../src/agent/services.js';
+import { testGuest } from './helpers/vm-specs.js';
 
 const guest = testGuest();
 let agents: TestAgent[] = [];
@@ -25,8 +26,8 @@ afterEach(async () => {
 /** A peer link that answers nothing while `down` (the links were cut). */
 class CuttableLink extends DirectPeerLink {
   down = false;
-  constructor(name: string, target: TestAgent) {
-    super(name, target.services);
+  constructor(name: string, target: AgentServices) {
+    super(name, target);
     for (const m of ['job', 'abort', 'finish', 'hostInfo'] as const) {
       const real = (this as unknown as Record<string, (...a: unknown[]) => unknown>)[m]!.bind(this);
       (this as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => {
@@ -42,19 +43,10 @@ class CuttableLink extends DirectPeerLink {
  * target `b` with the target side of that job in `targetState` (committed: phase finish).
  */
 async function unresolved(target: 'committed' | 'running' | 'failed' | 'none', guestWasRunning?: boolean) {
-  const a = await TestAgent.start({ name: 'a' });
-  const b = await TestAgent.start({ name: 'b' });
-  agents.push(a, b);
-  const link = new CuttableLink('b', b);
-  a.services.attachPeer(link as PeerLink);
-  const spec = kernelVm('v1', {
-    memoryMiB: 64,
-    machine: 'pc',
-    boot: { kind: 'kernel', kernel: guest!.kernel, initrd: guest!.initrd, cmdline: 'console=ttyS0 quiet' },
+  const { a, b, link } = await agentPair(agents, {
+    paused: true,
+    link: (name, t) => new CuttableLink(name, t),
   });
-  expect((await a.api('POST', '/v1/vms', { spec })).status).toBe(201);
-  const started = await a.api('POST', '/v1/vms/v1/start', { paused: true });
-  expect(started.status, started.text).toBe(200);
   const id = randomUUID();
   const options = MigrationOptions.parse({ insecure: true });
   const job = { id, vm: 'v1', mode: 'live-shared' as const, options };
@@ -217,17 +209,7 @@ describe.skipIf(!guest)('a guest paused before its migration', () => {
   });
 
   it('stays paused when a restarted source agent rolls back a migration that had not switched over', async () => {
-    const a = await TestAgent.start({ name: 'a' });
-    const b = await TestAgent.start({ name: 'b' });
-    agents.push(a, b);
-    a.services.attachPeer(new DirectPeerLink('b', b.services));
-    const spec = kernelVm('v1', {
-      memoryMiB: 64,
-      machine: 'pc',
-      boot: { kind: 'kernel', kernel: guest!.kernel, initrd: guest!.initrd, cmdline: 'console=ttyS0 quiet' },
-    });
-    expect((await a.api('POST', '/v1/vms', { spec })).status).toBe(201);
-    expect((await a.api('POST', '/v1/vms/v1/start', { paused: true })).status).toBe(200);
+    const { a } = await agentPair(agents, { paused: true });
     for (const guestWasRunning of [false, true]) {
       const id = randomUUID();
       const options = MigrationOptions.parse({ insecure: true });

@@ -1,0 +1,32 @@
+// Two agents in one process, `a` (the source) joined to `b` by a direct peer link (or a link of
+// the test's own that wraps b's services), `a` with VM `v1` of the test guest started (or
+// paused). Each agent goes into `agents`, which the test's afterEach closes.
+import { expect } from 'vitest';
+import type { PeerLink } from '../../../src/agent/peers/peer-link.js';
+import type { AgentServices } from '../../../src/agent/services.js';
+import { DirectPeerLink } from './direct-peer-link.js';
+import { TestAgent } from './test-agent.js';
+import { kernelVm, testGuest } from './vm-specs.js';
+
+export async function agentPair<L extends PeerLink = DirectPeerLink>(
+  agents: TestAgent[],
+  opts: { paused?: boolean; link?: (name: string, target: AgentServices) => L } = {},
+): Promise<{ a: TestAgent; b: TestAgent; link: L }> {
+  const guest = testGuest();
+  if (!guest) throw new Error('the test guest is not built (scripts/build-guest.sh)');
+  const a = await TestAgent.start({ name: 'a' });
+  agents.push(a);
+  const b = await TestAgent.start({ name: 'b' });
+  agents.push(b);
+  const link = opts.link ? opts.link('b', b.services) : (new DirectPeerLink('b', b.services) as unknown as L);
+  a.services.attachPeer(link);
+  const spec = kernelVm('v1', {
+    memoryMiB: 64,
+    machine: 'pc',
+    boot: { kind: 'kernel', kernel: guest.kernel, initrd: guest.initrd, cmdline: 'console=ttyS0 quiet' },
+  });
+  expect((await a.api('POST', '/v1/vms', { spec })).status).toBe(201);
+  const started = await a.api('POST', '/v1/vms/v1/start', { paused: opts.paused === true });
+  expect(started.status, started.text).toBe(200);
+  return { a, b, link };
+}
