@@ -136,6 +136,23 @@ async function prepareThenCommit(body: ReturnType<typeof offlinePrepare>) {
   return { prep, commit };
 }
 
+/** A prepare of `d1.img`, the source file sent, then the commit with `spec` (or none): what a source does. */
+async function copyAndCommit(spec?: object) {
+  const body = offlinePrepare([volumeItem()]);
+  const prep = await a.call('POST', '/v1/peer/offline', body);
+  expect(prep.status, prep.text).toBe(200);
+  const sent = await send(prep, 'src/d1.img', await sourceFile());
+  const commit = await a.call('POST', `/v1/peer/offline/${body.jobId}/commit`, {
+    protocolVersion: PROTOCOL_VERSION,
+    jobId: body.jobId,
+    ...(spec ? { spec } : {}),
+    manifests: [{ key: 'src/d1.img', chunks: sent.manifest }],
+  });
+  const abort = () =>
+    a.call('POST', `/v1/peer/migrations/${body.jobId}/abort`, { protocolVersion: PROTOCOL_VERSION });
+  return { commit, abort };
+}
+
 describe('offline prepare: paths come only from validated names (finding 2)', () => {
   it('refuses a device that leaves /dev through `..` and writes nothing over the file it names', async () => {
     const victim = join(sandbox, 'outside', 'victim');
@@ -341,21 +358,14 @@ describe('the definition a peer brings uses only what its job brings', () => {
 
   it('refuses an offline commit defining the VM over a volume the job did not copy, and defines nothing', async () => {
     await victimVm();
-    const body = offlinePrepare([volumeItem()]);
-    const prep = await a.call('POST', '/v1/peer/offline', body);
-    expect(prep.status, prep.text).toBe(200);
-    const sent = await send(prep, 'src/d1.img', await sourceFile());
-    const commit = await a.call('POST', `/v1/peer/offline/${body.jobId}/commit`, {
-      protocolVersion: PROTOCOL_VERSION,
-      jobId: body.jobId,
-      spec: kernelVm('v1', {
+    const { commit, abort } = await copyAndCommit(
+      kernelVm('v1', {
         disks: [
           { target: 'vda', pool: 'default', volume: 'd1.img', format: 'raw' },
           { target: 'vdb', pool: 'default', volume: 'victim.qcow2' },
         ],
       }),
-      manifests: [{ key: 'src/d1.img', chunks: sent.manifest }],
-    });
+    );
     expectApiError(
       reply(commit),
       400,
@@ -364,25 +374,19 @@ describe('the definition a peer brings uses only what its job brings', () => {
     );
     expect(await agent.vmNames()).toEqual(['owner']);
     expect(agent.defaultPoolFiles().filter((f) => !f.startsWith('.vmhop'))).toEqual(['victim.qcow2']);
-    await a.call('POST', `/v1/peer/migrations/${body.jobId}/abort`, { protocolVersion: PROTOCOL_VERSION });
+    await abort();
   });
 
   it('refuses an offline commit whose definition boots from a file outside the boot directories', async () => {
-    const body = offlinePrepare([volumeItem()]);
-    const prep = await a.call('POST', '/v1/peer/offline', body);
-    const sent = await send(prep, 'src/d1.img', await sourceFile());
-    const commit = await a.call('POST', `/v1/peer/offline/${body.jobId}/commit`, {
-      protocolVersion: PROTOCOL_VERSION,
-      jobId: body.jobId,
-      spec: kernelVm('v1', {
+    const { commit, abort } = await copyAndCommit(
+      kernelVm('v1', {
         boot: { kind: 'kernel', kernel: '/etc/shadow' },
         disks: [{ target: 'vda', pool: 'default', volume: 'd1.img', format: 'raw' }],
       }),
-      manifests: [{ key: 'src/d1.img', chunks: sent.manifest }],
-    });
+    );
     expectApiError(reply(commit), 403, 'VMHOP_ERR_PATH_NOT_ALLOWED', /\/etc\/shadow/);
     expect(await agent.vmNames()).toEqual([]);
-    await a.call('POST', `/v1/peer/migrations/${body.jobId}/abort`, { protocolVersion: PROTOCOL_VERSION });
+    await abort();
   });
 
   it('refuses a live prepare over a volume of a dir pool it does not create, and starts nothing', async () => {
