@@ -3,7 +3,7 @@
 // its disk on the shared pool, a live migration to b with the CLI's progress line, the
 // guest's integrity check on b (a move counts only if the guest survived it: a failure is
 // printed with its console lines and the demo exits non-zero), then the report: total time,
-// downtime (vmhop's and QEMU's) and the gap the client saw.
+// downtime (vmhop's and QEMU's) and the gap the client saw, then each host's audit log.
 // Everything is torn down at the end, also on failure or Ctrl-C.
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -109,6 +109,9 @@ async function main(): Promise<void> {
         `  integrity check     passed: ${integrity.summary}`,
       ].join('\n'),
     );
+    say('who did what: the audit log of each host (the CLI with its token on a, agent a as peer on b)');
+    await vmhop(['-c', 'a', 'audit']);
+    await vmhop(['-c', 'b', 'audit']);
   } finally {
     await testbed.down();
     say('test bed removed');
