@@ -1,9 +1,11 @@
 // The HTTP edge of "errors are data": every failure leaves as
 // {error: {code, message, details}} with the catalogue's status. zod validation failures
-// become VMHOP_ERR_USAGE naming the field; anything unexpected is VMHOP_ERR_INTERNAL.
+// become VMHOP_ERR_USAGE naming the field, QEMU's refusals VMHOP_ERR_QMP with the command;
+// anything unexpected is VMHOP_ERR_INTERNAL.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { VmhopError, isVmhopError } from '../../protocol/errors.js';
+import { fromQmp } from '../../qmp/as-vmhop-error.js';
 
 /** The value a validation error is about, so the message can name it. */
 function valueAt(
@@ -23,6 +25,8 @@ function valueAt(
 
 export function toVmhopError(e: unknown, req?: FastifyRequest): VmhopError {
   if (isVmhopError(e)) return e;
+  const qmp = fromQmp(e);
+  if (qmp) return qmp;
   if (hasZodFastifySchemaValidationErrors(e)) {
     const context = (e as { validationContext?: string }).validationContext;
     const issues = e.validation.map((v) => {

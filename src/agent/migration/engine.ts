@@ -14,6 +14,7 @@ import {
   type Progress,
 } from '../../protocol/migration.js';
 import type { MigrationInfo } from '../../qmp/index.js';
+import { fromQmp } from '../../qmp/as-vmhop-error.js';
 import type { JobRow } from '../db/job-store.js';
 import type { MigrationContext } from './context.js';
 import { TargetSide } from './incoming/target-side.js';
@@ -257,7 +258,9 @@ export class MigrationEngine {
     } catch (e) {
       const err =
         (await this.sourceCrash(job, vmName, e)) ??
-        (isVmhopError(e) ? e : new VmhopError('VMHOP_ERR_MIGRATION_FAILED', (e as Error).message, {}, e));
+        (isVmhopError(e)
+          ? e
+          : (fromQmp(e) ?? new VmhopError('VMHOP_ERR_MIGRATION_FAILED', (e as Error).message, {}, e)));
       state = endOfErrorCode(err.code);
       error = { code: err.code, message: err.message };
     }
