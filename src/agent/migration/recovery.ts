@@ -32,9 +32,9 @@ async function recoverTarget(c: MigrationContext, target: TargetSide, job: JobRo
     await target.abort(job.id, 'the target agent restarted before the commit');
     return;
   }
-  // Committed: the VM is ours. Make sure it runs.
+  // Committed: the VM is ours. Make sure it runs (unless it was paused on the source).
   const qmp = c.supervisor.qmpOf(job.vm);
-  if (qmp && !(await queryStatus(qmp)).running) await cont(qmp);
+  if (qmp && job.guestWasRunning && !(await queryStatus(qmp)).running) await cont(qmp);
   c.jobs.end(job.id, 'completed');
 }
 

@@ -39,6 +39,8 @@ export const PrepareRequest = z.object({
   options: MigrationOptions,
   /** live-copy: the disks to create and export; the spec already names their target pools. */
   disks: z.array(CopiedDisk).optional(),
+  /** The guest ran on the source when the job began; a paused guest stays paused on the target (virsh's way). */
+  guestRunning: z.boolean().default(true),
 });
 export type PrepareRequest = z.infer<typeof PrepareRequest>;
 

@@ -73,6 +73,7 @@ export class TargetSide {
         peer: req.source,
         phase: 'prepare',
         options: req.options,
+        guestWasRunning: req.guestRunning,
       });
       try {
         if (req.disks?.length) await createTargetVolumes(this.c, req.jobId, req.disks);
@@ -107,7 +108,10 @@ export class TargetSide {
           req.jobId,
           `listening on ${this.c.migrationAddress}:${port}${req.tls ? ' (TLS)' : ' (plaintext)'}`,
         );
-        void watchIncoming(this.c, req.jobId, (reason) => this.abort(req.jobId, reason));
+        // A closed registry (agent shutdown) ends its loop with an error, which is no failure of the job.
+        void watchIncoming(this.c, req.jobId, (reason) => this.abort(req.jobId, reason)).catch(
+          (err: unknown) => this.c.log.debug({ job: req.jobId, err }, 'incoming watchdog stopped'),
+        );
         return { address: this.c.migrationAddress, port, ...(nbd ? { nbd } : {}) };
       } catch (e) {
         await this.cleanup(req.jobId);
@@ -154,8 +158,14 @@ export class TargetSide {
         await this.stopNbd(jobId, qmp);
         this.commitRecord(jobId, 'target owns the VM (commit record written)');
       }
-      await cont(qmp);
-      this.c.supervisor.setState(job.vm, 'running');
+      // A guest that was paused on the source stays paused here (post-copy must run to fetch its pages).
+      if (postcopy || job.guestWasRunning) {
+        await cont(qmp);
+        this.c.supervisor.setState(job.vm, 'running');
+      } else {
+        this.c.supervisor.setState(job.vm, 'paused');
+        this.c.jobs.journal(jobId, 'the guest was paused on the source: left paused here');
+      }
       await announceSelf(qmp, { initial: 50, max: 550, rounds: 5, step: 100 }).catch(() => undefined);
       if (postcopy) {
         this.c.jobs.journal(jobId, 'resumed; post-copy brings the remaining pages');

@@ -32,6 +32,7 @@ export async function prepareTarget(
     settings: r.settings.target,
     tls: !job.options.insecure,
     options: job.options,
+    guestRunning: job.guestWasRunning,
     ...extra,
     spec: { ...extra.spec, machine },
   });
