@@ -1,0 +1,54 @@
+// F21 of issue 13: another program holds the first port of the target's migration range. The
+// target picks the next free one, and the migration goes through; the other program's
+// listener is untouched. Two agents in one process over a direct peer link, real QEMU.
+import net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { PORT_RANGE } from '../../src/agent/migration/incoming/listen.js';
+import { agentPair } from './helpers/agent-pair.js';
+import type { TestAgent } from './helpers/test-agent.js';
+import { testGuest } from './helpers/vm-specs.js';
+
+const guest = testGuest();
+let agents: TestAgent[] = [];
+let squatter: net.Server | undefined;
+afterEach(async () => {
+  await Promise.all(agents.map((x) => x.close()));
+  agents = [];
+  await new Promise<void>((r) => (squatter ? squatter.close(() => r()) : r()));
+  squatter = undefined;
+});
+
+describe.skipIf(!guest)("the target's migration port", () => {
+  it('is the next free one when another program holds the first, and the migration completes', async () => {
+    const { a, b } = await agentPair(agents, { paused: true });
+    const address = b.services.migrationAddress();
+    let accepted = 0;
+    squatter = net.createServer((s) => {
+      accepted++;
+      s.destroy();
+    });
+    const held = await new Promise<boolean>((resolve) => {
+      squatter!.once('error', () => resolve(false));
+      squatter!.listen(PORT_RANGE.first, address, () => resolve(true));
+    });
+    // If something else of this machine holds it already, the case is staged all the same.
+    const res = await a.api('POST', '/v1/migrations', {
+      vm: 'v1',
+      to: 'b',
+      mode: 'live-shared',
+      options: { insecure: true },
+    });
+    expect(res.status, res.text).toBe(202);
+    const job = await a.services.engine.wait(res.body.job.id as string);
+    expect(job.state, JSON.stringify(job.report)).toBe('completed');
+    const journal = b.services.jobStore.journalOf(job.id).map((l) => l.entry);
+    expect(journal.find((e) => /^listening on /.test(e))).toMatch(
+      new RegExp(`^listening on ${address.replaceAll('.', '\\.')}:(\\d+)`),
+    );
+    expect(journal.find((e) => /^listening on /.test(e))).not.toContain(`:${PORT_RANGE.first} `);
+    if (held) {
+      expect(accepted).toBe(0);
+      expect(squatter.listening).toBe(true);
+    }
+  });
+});
