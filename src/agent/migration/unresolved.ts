@@ -181,24 +181,30 @@ export class UnresolvedFollower {
     const wait = nextDelayMs(delayMs, this.opts.firstDelayMs);
     const t = setTimeout(() => {
       this.timers.delete(jobId);
-      void this.step(jobId, wait);
+      this.step(jobId, wait).catch((err: unknown) =>
+        this.c.log.error({ job: jobId, err }, 'following an unresolved job failed'),
+      );
     }, wait);
     t.unref();
     this.timers.set(jobId, t);
   }
 
   private async step(jobId: string, waited: number): Promise<void> {
+    if (this.closed) return;
     const job = this.c.jobs.find(jobId);
-    if (!job || job.state !== 'needs-operator' || this.closed) return;
+    if (!job || job.state !== 'needs-operator') return;
+    let again = true;
     try {
       const r = await settleOnce(this.c, job);
+      if (this.closed) return; // the agent stopped meanwhile: its registry may be closed
       this.c.jobs.journal(jobId, `asked \`${job.peer}\`: ${r.note}`);
-      if (r.runs) return;
+      again = r.runs === undefined;
     } catch (e) {
+      if (this.closed) return;
       this.c.jobs.journal(jobId, `settling failed: ${(e as Error).message}`);
-      if (isVmhopError(e) && e.code === 'VMHOP_ERR_VM_STATE') return;
+      again = !(isVmhopError(e) && e.code === 'VMHOP_ERR_VM_STATE');
     }
-    this.follow(jobId, waited);
+    if (again) this.follow(jobId, waited);
   }
 
   close(): void {
