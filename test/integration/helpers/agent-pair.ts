@@ -1,6 +1,6 @@
 // Two agents in one process, `a` (the source) joined to `b` by a direct peer link (or a link of
 // the test's own that wraps b's services), `a` with VM `v1` of the test guest started (or
-// paused). Each agent goes into `agents`, which the test's afterEach closes.
+// paused), with or without a disk. Each agent goes into `agents`, which the test's afterEach closes.
 import { expect } from 'vitest';
 import type { PeerLink } from '../../../src/agent/peers/peer-link.js';
 import type { AgentServices } from '../../../src/agent/services.js';
@@ -10,7 +10,12 @@ import { kernelVm, testGuest } from './vm-specs.js';
 
 export async function agentPair<L extends PeerLink = DirectPeerLink>(
   agents: TestAgent[],
-  opts: { paused?: boolean; link?: (name: string, target: AgentServices) => L } = {},
+  opts: {
+    paused?: boolean;
+    link?: (name: string, target: AgentServices) => L;
+    /** Give `v1` a 64 MiB qcow2 disk `vda` on a's default pool, volume `v1-vda.qcow2`. */
+    disk?: boolean;
+  } = {},
 ): Promise<{ a: TestAgent; b: TestAgent; link: L }> {
   const guest = testGuest();
   if (!guest) throw new Error('the test guest is not built (scripts/build-guest.sh)');
@@ -20,7 +25,9 @@ export async function agentPair<L extends PeerLink = DirectPeerLink>(
   agents.push(b);
   const link = opts.link ? opts.link('b', b.services) : (new DirectPeerLink('b', b.services) as unknown as L);
   a.services.attachPeer(link);
+  if (opts.disk) await a.createVolume('v1-vda.qcow2', 64 * 1024 * 1024);
   const spec = kernelVm('v1', {
+    ...(opts.disk ? { disks: [{ target: 'vda', pool: 'default', volume: 'v1-vda.qcow2' }] } : {}),
     memoryMiB: 64,
     machine: 'pc',
     boot: { kind: 'kernel', kernel: guest.kernel, initrd: guest.initrd, cmdline: 'console=ttyS0 quiet' },
