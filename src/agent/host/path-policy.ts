@@ -4,10 +4,8 @@
 // define a pool at `/etc` and read any file through it, or boot a guest from `/etc/shadow`.
 // Paths are compared after resolving symbolic links, so a link in an allowed directory that
 // leads out of it is refused too. A refusal names the path, the allowed list and the setting.
-import { realpath } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
 import { VmhopError } from '../../protocol/errors.js';
-import { isInside } from '../storage/pool-paths.js';
+import { isInside, realishPath } from '../storage/pool-paths.js';
 
 export interface PathPolicy {
   /** Absolute directories under which a dir or shared pool may be defined. */
@@ -28,21 +26,10 @@ export function pathPolicyOf(cfg: {
   };
 }
 
-/** Resolves links in the longest existing leading part of `path`; the rest is kept as named. */
-async function resolvedPath(path: string): Promise<string> {
-  const abs = resolve(path);
-  try {
-    return await realpath(abs);
-  } catch {
-    const parent = dirname(abs);
-    return parent === abs ? abs : join(await resolvedPath(parent), basename(abs));
-  }
-}
-
 async function within(path: string, dirs: readonly string[]): Promise<boolean> {
-  const real = await resolvedPath(path);
+  const real = await realishPath(path);
   for (const dir of dirs) {
-    const root = await resolvedPath(dir);
+    const root = await realishPath(dir);
     if (real === root || isInside(root, real)) return true;
   }
   return false;

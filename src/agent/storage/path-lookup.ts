@@ -3,8 +3,9 @@
 // (pool, volume); a path outside every pool yields undefined, and the caller raises
 // VMHOP_ERR_PATH_OUTSIDE_POOL suggesting `vmhop pool-define` for its directory.
 import { realpath } from 'node:fs/promises';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute } from 'node:path';
 import type { PoolDef } from '../../protocol/storage.js';
+import { realishPath } from './pool-paths.js';
 import { hasControlChar } from './storage-errors.js';
 import { isVolumeName } from './volume-name.js';
 
@@ -13,18 +14,9 @@ export interface VolumeRef {
   volume: string;
 }
 
-/** Resolves links in every existing part of the path; a missing last part is kept as named. */
-async function realish(path: string): Promise<string> {
-  try {
-    return await realpath(path);
-  } catch {
-    return join(await realpath(dirname(path)).catch(() => resolve(dirname(path))), basename(path));
-  }
-}
-
 export async function findByPath(pools: readonly PoolDef[], absPath: string): Promise<VolumeRef | undefined> {
   if (!isAbsolute(absPath) || hasControlChar(absPath)) return undefined;
-  const real = await realish(resolve(absPath));
+  const real = await realishPath(absPath);
   for (const def of pools) {
     if (def.kind === 'block') {
       for (const device of def.devices) {

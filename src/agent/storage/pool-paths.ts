@@ -3,13 +3,28 @@
 // is a symbolic link must resolve inside the pool too. This is the guard between an API
 // string and the path qemu-img or QEMU opens; nothing else in storage builds volume paths.
 import { lstat, readlink, realpath, stat } from 'node:fs/promises';
-import { dirname, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import type { FilePoolDef } from './pool-store.js';
 import { hardLinked, outsidePool, poolDirUnusable } from './storage-errors.js';
 import { assertVolumeName } from './volume-name.js';
 
 export function isInside(root: string, path: string): boolean {
   return path.startsWith(root.endsWith(sep) ? root : root + sep);
+}
+
+/**
+ * `path` made absolute, with the symbolic links and `..` of its longest existing leading part
+ * resolved; the missing rest is kept as named. For comparing a path that may not exist yet
+ * with directories that do (pool roots, allowed directories, devices).
+ */
+export async function realishPath(path: string): Promise<string> {
+  const abs = resolve(path);
+  try {
+    return await realpath(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(await realishPath(parent), basename(abs));
+  }
 }
 
 /** The pool directory with every symbolic link resolved; a missing directory is a pool error. */
