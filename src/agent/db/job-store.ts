@@ -132,6 +132,13 @@ export class JobStore {
     return r && this.fromRaw(r);
   }
 
+  /** The newest job of `vm`, whatever its state. */
+  latestFor(vm: string): JobRow | undefined {
+    const r = this.db.prepare('SELECT * FROM jobs WHERE vm = ? ORDER BY created_at DESC LIMIT 1').get(vm) as
+      RawJob | undefined;
+    return r && this.fromRaw(r);
+  }
+
   /** Moves the job forward to `phase`, journaled in the same transaction; never backwards. */
   advance(id: string, phase: Phase, note: string): void {
     this.db.transaction(() => {

@@ -28,7 +28,7 @@ export function nextDelayMs(previousMs: number | undefined, firstMs = 5_000): nu
 
 /** The source job of `vm` whose outcome is unknown, if its latest job is one. */
 export function unresolvedJobOf(c: Pick<MigrationContext, 'jobs'>, vm: string): JobRow | undefined {
-  const last = c.jobs.list(1_000).find((j) => j.vm === vm);
+  const last = c.jobs.latestFor(vm);
   return last?.role === 'source' && last.state === 'needs-operator' ? last : undefined;
 }
 
