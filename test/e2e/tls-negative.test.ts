@@ -5,9 +5,11 @@
 // named like the source, one a valid cluster certificate of host `c`. Each is refused before a
 // guest byte moves; the source keeps running; the listener stays the job's; the migration then
 // completes and the guest is intact on `b`. One VM, one migration, for the whole file.
-// Not covered: a stranger that opens TCP to the RAM listener and never starts TLS. On QEMU 10.0.2
-// that froze the incoming QEMU (monitor and NBD export) until the connection closed, and the
-// migration failed on its stall timeout: a denial of service that no certificate check prevents.
+// Then silent strangers: one that opens TCP to the RAM listener and sends nothing (on QEMU 10.0.2,
+// with QEMU itself listening, that froze the incoming QEMU, monitor and NBD export, until the
+// connection closed, and the migration failed on its stall timeout), one that sends a real TLS
+// hello and stalls, and one from an address that is not the source's. The agent's RAM gate
+// judges them before QEMU sees them (incoming/ram-gate.ts).
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as testbed from '../../src/testbed/testbed.js';
@@ -20,12 +22,19 @@ import { PROTOCOL_VERSION } from '../../src/protocol/host.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
 import type { VolumeInfo } from '../../src/protocol/storage.js';
 import { exportName } from '../../src/agent/migration/incoming/export-disks.js';
-import { PORT_RANGE } from '../../src/agent/migration/incoming/listen.js';
+import { GATE_LIMITS, PORT_RANGE } from '../../src/agent/migration/incoming/ram-gate.js';
 import { AUTHZ_OBJECT_ID } from '../../src/agent/migration/qemu-settings.js';
 import { QmpSession, qomGet, queryMigrate } from '../../src/qmp/index.js';
 import { removeVmEverywhere, vmhop, vmhopOk, vmStates, type CliResult } from './helpers/cli.js';
 import { expectIntactOn } from './helpers/intact-on.js';
-import { knockHttps, knockTls, makeStrangers, readNbdExport, type Strangers } from './helpers/strangers.js';
+import {
+  knockHttps,
+  knockSilently,
+  knockTls,
+  makeStrangers,
+  readNbdExport,
+  type Strangers,
+} from './helpers/strangers.js';
 import { waitFor } from './helpers/wait-for.js';
 
 const VM = 'tn1';
@@ -54,7 +63,7 @@ async function onTargetQemu<T>(fn: (qmp: QmpSession) => Promise<T>): Promise<T> 
 async function targetPorts(): Promise<{ ram: number; nbd: number }> {
   const shown = await vmhopOk<{ journal: { entry: string }[] }>(['-c', 'b', 'job', 'show', jobId]);
   const line = shown.journal.map((j) => j.entry).find((e) => e.startsWith('listening on '));
-  const ram = Number(/:(\d+) \(TLS\)$/.exec(line ?? '')?.[1]);
+  const ram = Number(/:(\d+) \(TLS\)/.exec(line ?? '')?.[1]);
   const ss = await runOnHost(b, ['ss', '-Hltn']);
   const inRange = (p: number) => p >= PORT_RANGE.first && p < PORT_RANGE.first + PORT_RANGE.count;
   const ports = ss.stdout
@@ -64,6 +73,30 @@ async function targetPorts(): Promise<{ ram: number; nbd: number }> {
     .filter((p) => inRange(p) && p !== ram);
   expect(ports, ss.stdout).toHaveLength(1);
   return { ram, nbd: ports[0]! };
+}
+
+/**
+ * Asks the incoming QEMU's observer monitor for its status every 100 ms until stopped; says the
+ * slowest answer in ms (a frozen main loop answers late, or not before the 10 s timeout).
+ */
+function watchMonitor(): { stop(): Promise<number> } {
+  let stopped = false;
+  let slowest = 0;
+  const loop = onTargetQemu(async (q) => {
+    for (let i = 0; i < 300 && !stopped; i++) {
+      const t0 = Date.now();
+      await q.execute('query-status', undefined, { timeoutMs: 10_000 });
+      slowest = Math.max(slowest, Date.now() - t0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  });
+  return {
+    async stop() {
+      stopped = true;
+      await loop;
+      return slowest;
+    },
+  };
 }
 
 /** The job goes on at both ends and the guest still runs on the source, answering. */
@@ -81,14 +114,14 @@ beforeAll(async () => {
   [a, b] = [await testbed.hostOf('a'), await testbed.hostOf('b')];
   strangers = await makeStrangers('a', [a.mgmtAddress, a.migrationAddress]);
   await vmhopOk(['-c', 'a', 'create', VM, '--test-guest', '--ip', IP, '--memory', '128', '--disk', '256M']);
-  // 48 MiB of data: at 10 Mbit/s the disk copy lasts ~40 s, the window the strangers knock in
-  // (they take ~12 s); the last test lifts the limit, so the window costs no run time.
+  // 80 MiB of data: at 10 Mbit/s the disk copy lasts ~65 s, the window the strangers knock in
+  // (they take ~25 s); the last test lifts the limit, so the window costs no run time.
   const path = (await vmhopOk<VolumeInfo>(['-c', 'a', 'vol-info', VOL])).path;
   await execa('qemu-io', [
     '-f',
     'qcow2',
     '-c',
-    'write -P 0xab 0 48M',
+    'write -P 0xab 0 80M',
     a.backingData + path.slice(HOST_DATA_DIR.length),
   ]);
   await vmhopOk(['-c', 'a', 'start', VM]);
@@ -149,13 +182,51 @@ describe('strangers knocking on a migration from a to b', () => {
       expect(r).toMatchObject({ bytesIn: 0, ended: 'by-server' });
       const incoming = await onTargetQemu((q) => queryMigrate(q));
       expect(incoming.status).toBe('setup');
-      expect(incoming['socket-address']).toEqual([expect.objectContaining({ port: String(ramPort) })]);
+      // QEMU listens only on its unix socket, behind the agent's gate on ramPort.
+      expect(incoming['socket-address']).toEqual([expect.objectContaining({ type: 'unix' })]);
     }
     // The rule that refused the wrong host: the source's DN as QEMU reads it from its certificate.
     const identity = await onTargetQemu((q) =>
       qomGet(q, { path: `/objects/${AUTHZ_OBJECT_ID}`, property: 'identity' }),
     );
     expect(identity).toBe('CN=a');
+    await expectMigrationGoesOn();
+  });
+
+  it('closes silent strangers before they can freeze the incoming QEMU, whose monitor answers throughout', async () => {
+    const other = '10.98.0.77';
+    await runOnHost(a, ['ip', 'addr', 'add', `${other}/24`, 'dev', 'mig0']);
+    try {
+      for (const [mode, from] of [
+        ['idle', undefined],
+        ['stalled-hello', undefined],
+        ['idle', other],
+      ] as const) {
+        const monitor = watchMonitor();
+        const r = await knockSilently(a.netns, mode, b.migrationAddress, ramPort, from);
+        const slowest = await monitor.stop();
+        console.log(
+          `RAM listener, ${mode}${from ? ` from ${from}` : ''}: ${JSON.stringify(r)}, slowest monitor answer ${slowest} ms`,
+        );
+        expect(r.ended).toBe('by-server');
+        // The gate's limits (GATE_LIMITS): 5 s for a whole hello, 5 s to stream once joined.
+        expect(r.ms).toBeLessThan(GATE_LIMITS.helloMs + GATE_LIMITS.windowMs);
+        // Never seen by QEMU: its monitor never waited. A stalled hello that QEMU took may hold
+        // its main loop, but no longer than the gate's window.
+        if (mode === 'idle') expect(slowest).toBeLessThan(1_000);
+        else expect(slowest).toBeLessThan(GATE_LIMITS.windowMs + 1_000);
+      }
+    } finally {
+      await runOnHost(a, ['ip', 'addr', 'del', `${other}/24`, 'dev', 'mig0']);
+    }
+    const journal = (await vmhopOk<{ journal: { entry: string }[] }>(['-c', 'b', 'job', 'show', jobId]))
+      .journal;
+    const gateLines = journal.map((j) => j.entry).filter((e) => e.startsWith('RAM listener: '));
+    console.log(gateLines.join('\n'));
+    expect(gateLines).toContainEqual(
+      expect.stringMatching(/refused a connection from 10\.98\.0\.77: not an address of the source/),
+    );
+    expect(gateLines).toContainEqual(expect.stringMatching(/no whole first message within 5 s/));
     await expectMigrationGoesOn();
   });
 

@@ -41,6 +41,8 @@ export const PrepareRequest = z.object({
   disks: z.array(CopiedDisk).optional(),
   /** The guest ran on the source when the job began; a paused guest stays paused on the target (virsh's way). */
   guestRunning: z.boolean().default(true),
+  /** The source host's migration addresses: the target's RAM gate admits connections only from these and the caller. */
+  sourceAddresses: z.array(z.string().ip()).max(8).optional(),
 });
 export type PrepareRequest = z.infer<typeof PrepareRequest>;
 

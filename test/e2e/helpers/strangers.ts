@@ -87,6 +87,20 @@ export function knockTls(netns: string, s: Stranger, host: string, port: number)
   });
 }
 
+/**
+ * Opens TCP to host:port and sends nothing (`idle`) or only a real TLS ClientHello
+ * (`stalled-hello`), from the address `from` when given; says when the server closed the connection.
+ */
+export function knockSilently(
+  netns: string,
+  mode: 'idle' | 'stalled-hello',
+  host: string,
+  port: number,
+  from?: string,
+): Promise<{ ended: 'by-server' | 'timeout'; ms: number }> {
+  return runStranger(netns, { mode, host, port, from, ca: CLUSTER_CA, timeoutMs: 20_000 });
+}
+
 export interface HttpsKnock {
   status?: number;
   body?: string;

@@ -14,6 +14,7 @@ import {
   OfflinePrepareRequest,
 } from '../../peers/offline-messages.js';
 import { checkProtocol } from '../../migration/incoming/target-side.js';
+import { plainAddress } from '../../migration/incoming/ram-gate.js';
 import { listBridges } from '../../vm/network.js';
 import type { AgentServices } from '../../services.js';
 
@@ -93,7 +94,7 @@ export const peerRoutes =
         assertSource(req, req.body);
         assertJobPeer(req, req.body.jobId);
         assertNewJob(req.body.jobId);
-        return s.engine.target.prepare(req.body);
+        return s.engine.target.prepare(req.body, plainAddress(req.socket.remoteAddress));
       },
     );
     app.post(
@@ -115,7 +116,11 @@ export const peerRoutes =
       async (req) => {
         assertJobPeer(req, req.params.id);
         checkProtocol(req.body.protocolVersion);
-        return s.engine.target.postcopy(req.params.id, req.body.action);
+        return s.engine.target.postcopy(
+          req.params.id,
+          req.body.action,
+          plainAddress(req.socket.remoteAddress),
+        );
       },
     );
     app.post(

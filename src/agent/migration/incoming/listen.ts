@@ -1,34 +1,29 @@
-// The target's migration listener: one TCP port on the migration address, for this job
-// only (QEMU started with -incoming defer; migrate-incoming opens the port). Never 0.0.0.0.
-import net from 'node:net';
-import { migrateIncoming, type QmpExecutor } from '../../../qmp/index.js';
-import { VmhopError } from '../../../protocol/errors.js';
+// The target's migration listener, for this job only: the agent's RAM gate on the migration
+// address (never 0.0.0.0), in front of QEMU's unix socket in the VM's run directory. QEMU is
+// started with -incoming defer; migrate-incoming (or migrate-recover, for a post-copy that
+// stalled) opens its socket, and only connections the gate judged reach it.
+import { rm } from 'node:fs/promises';
+import { migrateIncoming, migrateRecover, type QmpExecutor } from '../../../qmp/index.js';
+import { RamGate, type GateOptions } from './ram-gate.js';
 
-export const PORT_RANGE = { first: 49152, count: 100 };
+export type ListenOptions = Omit<GateOptions, 'upstream'> & {
+  /** QEMU's side: a unix socket path in the VM's run directory. */
+  socket: string;
+  /** migrate-recover instead of migrate-incoming: a post-copy's new stream. */
+  recover?: boolean;
+};
 
-async function portFree(address: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(false));
-    srv.listen(port, address, () => srv.close(() => resolve(true)));
-  });
-}
-
-export async function listenIncoming(qmp: QmpExecutor, address: string): Promise<number> {
-  const port = await freePort(address);
-  await migrateIncoming(qmp, { uri: `tcp:${address}:${port}` });
-  return port;
-}
-
-/** The first port of PORT_RANGE nothing listens on; QEMU binds it right after (a lost race fails its bind, named). */
-export async function freePort(address: string): Promise<number> {
-  for (let i = 0; i < PORT_RANGE.count; i++) {
-    const port = PORT_RANGE.first + i;
-    if (await portFree(address, port)) return port;
+/** Opens the gate, then QEMU's socket behind it; a QEMU that refuses closes the gate again. */
+export async function listenIncoming(qmp: QmpExecutor, o: ListenOptions): Promise<RamGate> {
+  await rm(o.socket, { force: true });
+  const gate = await RamGate.open({ ...o, upstream: o.socket });
+  try {
+    const uri = `unix:${o.socket}`;
+    if (o.recover) await migrateRecover(qmp, { uri }, { timeoutMs: 5_000 });
+    else await migrateIncoming(qmp, { uri });
+    return gate;
+  } catch (e) {
+    await gate.close();
+    throw e;
   }
-  throw new VmhopError(
-    'VMHOP_ERR_MIGRATION_FAILED',
-    `no free port for an incoming migration on ${address} (${PORT_RANGE.first}-${PORT_RANGE.first + PORT_RANGE.count - 1})`,
-    { address },
-  );
 }

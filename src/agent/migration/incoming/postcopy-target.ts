@@ -5,7 +5,6 @@
 // migrate-recover, out of band: a vCPU waiting for a page can block QEMU's main loop).
 import {
   migratePause,
-  migrateRecover,
   queryMigrate,
   queryStatus,
   type QmpExecutor,
@@ -14,7 +13,8 @@ import {
 import { VmhopError } from '../../../protocol/errors.js';
 import type { PostcopyReply } from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
-import { freePort } from './listen.js';
+import { listenIncoming, type ListenOptions } from './listen.js';
+import type { RamGate } from './ram-gate.js';
 
 /** Statuses of the incoming side once post-copy started. */
 const POSTCOPY = new Set(['postcopy-active', 'postcopy-paused', 'postcopy-recover']);
@@ -67,24 +67,26 @@ export async function pauseIncoming(qmp: QmpSession): Promise<PostcopyReply> {
 }
 
 /**
- * A new listener for the source's `migrate resume`. QEMU refuses a second migrate-recover while the
- * first still listens ("triggered already"): the port of that one is answered again.
+ * A new listener for the source's `migrate resume`, behind a RAM gate like the first one. QEMU
+ * refuses a second migrate-recover while the first still listens ("triggered already"): the port
+ * of that one is answered again.
  */
 export async function recoverIncoming(
   qmp: QmpSession,
-  address: string,
+  o: ListenOptions,
   listening: Map<string, number>,
   jobId: string,
+  keep: (gate: RamGate) => void,
 ): Promise<PostcopyReply> {
-  const port = await freePort(address);
   try {
-    await migrateRecover(qmp, { uri: `tcp:${address}:${port}` }, { timeoutMs: 5_000 });
-    listening.set(jobId, port);
-    return { address, port };
+    const gate = await listenIncoming(qmp, { ...o, recover: true });
+    keep(gate);
+    listening.set(jobId, gate.port);
+    return { address: o.address, port: gate.port };
   } catch (e) {
     const earlier = listening.get(jobId);
     if (earlier !== undefined && /triggered already/i.test((e as Error).message))
-      return { address, port: earlier };
+      return { address: o.address, port: earlier };
     throw new VmhopError(
       'VMHOP_ERR_MIGRATION_FAILED',
       `the target cannot listen for the resumed post-copy: ${(e as Error).message}`,

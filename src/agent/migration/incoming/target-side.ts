@@ -1,6 +1,8 @@
 // The target side of a migration: prepare (volumes and NBD exports for a live-copy,
 // definition, paused QEMU with -incoming defer, listener for this job only), finish (the commit record, then resume) and abort (remove
 // exactly what this job made). finish and abort are serialized per job.
+import { rm } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { announceSelf, cont, queryMigrate, type QmpExecutor } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
@@ -19,7 +21,8 @@ import { serialized } from '../serialize.js';
 import { assertDefinitionOfJob } from './definition-of-job.js';
 import { createTargetVolumes, deleteTargetVolume } from './create-target-volumes.js';
 import { exportDisks, NBD_SERVER_ARTIFACT, removeNbdArtifact } from './export-disks.js';
-import { listenIncoming } from './listen.js';
+import { listenIncoming, type ListenOptions } from './listen.js';
+import type { RamGate } from './ram-gate.js';
 import { OfflineTarget } from './offline-target.js';
 import {
   checkReadyForPostcopy,
@@ -45,12 +48,17 @@ export class TargetSide {
   readonly offline: OfflineTarget;
   /** Post-copy recovery listeners by job, so a repeated recover answers the port QEMU still listens on. */
   private readonly recovering = new Map<string, number>();
+  /** Each job's RAM gates (the first listener, then post-copy recoveries), closed when it ends. */
+  private readonly gates = new Map<string, RamGate[]>();
+  /** The addresses each job's gates admit: the source's migration addresses and its agent's. */
+  private readonly sources = new Map<string, string[]>();
 
   constructor(private readonly c: MigrationContext) {
     this.offline = new OfflineTarget(c, checkProtocol);
   }
 
-  async prepare(input: PrepareRequest): Promise<PrepareReply> {
+  /** `caller`: the address the prepare came from (the source agent), admitted beside the ones it names. */
+  async prepare(input: PrepareRequest, caller?: string): Promise<PrepareReply> {
     const req = strictly(PrepareRequest, input);
     checkProtocol(req.protocolVersion);
     return serialized(req.jobId, async () => {
@@ -103,10 +111,13 @@ export class TargetSide {
               req.tls,
             )
           : undefined;
-        const port = await listenIncoming(qmp, this.c.migrationAddress);
+        this.sources.set(req.jobId, admitted(req.sourceAddresses ?? [], caller));
+        const gate = await listenIncoming(qmp, this.listenOptions(req.jobId, spec.name, req.tls, 'incoming'));
+        this.keepGate(req.jobId, gate);
+        const port = gate.port;
         this.c.jobs.journal(
           req.jobId,
-          `listening on ${this.c.migrationAddress}:${port}${req.tls ? ' (TLS)' : ' (plaintext)'}`,
+          `listening on ${this.c.migrationAddress}:${port}${req.tls ? ' (TLS)' : ' (plaintext)'} for ${this.sources.get(req.jobId)?.join(', ') || 'any address'}`,
         );
         // A closed registry (agent shutdown) ends its loop with an error, which is no failure of the job.
         void watchIncoming(this.c, req.jobId, (reason) => this.abort(req.jobId, reason)).catch(
@@ -157,6 +168,7 @@ export class TargetSide {
         await waitIncomingCompleted(qmp, 30_000);
         await this.stopNbd(jobId, qmp);
         this.commitRecord(jobId, 'target owns the VM (commit record written)');
+        await this.closeGates(jobId);
       }
       // A guest that was paused on the source stays paused here (post-copy must run to fetch its pages).
       if (postcopy || job.guestWasRunning) {
@@ -170,8 +182,9 @@ export class TargetSide {
       if (postcopy) {
         this.c.jobs.journal(jobId, 'resumed; post-copy brings the remaining pages');
         // migrate-recover needs the peer rule until the last page: it goes when the job ends.
-        void followPostcopyIncoming(this.c, jobId).finally(() => {
+        void followPostcopyIncoming(this.c, jobId).finally(async () => {
           this.recovering.delete(jobId);
+          await this.closeGates(jobId);
           return this.dropPeerAuthz(jobId);
         });
         return;
@@ -183,7 +196,7 @@ export class TargetSide {
   }
 
   /** Post-copy steps the source asks for: the early commit, and pause / recover of a stalled stream. */
-  async postcopy(jobId: string, action: PostcopyAction): Promise<PostcopyReply> {
+  async postcopy(jobId: string, action: PostcopyAction, caller?: string): Promise<PostcopyReply> {
     return serialized(jobId, async () => {
       const job = this.incoming(jobId);
       if (job.state !== 'running' && job.phase === 'finish' && action === 'commit')
@@ -211,10 +224,51 @@ export class TargetSide {
         );
       }
       this.c.jobs.journal(jobId, `post-copy ${action} (asked by the source)`);
-      return action === 'pause'
-        ? pauseIncoming(qmp)
-        : recoverIncoming(qmp, this.c.migrationAddress, this.recovering, jobId);
+      if (action === 'pause') return pauseIncoming(qmp);
+      // After an agent restart the addresses are asked of the source again.
+      if (!this.sources.has(jobId)) {
+        const info = await this.c
+          .peer(job.peer)
+          .hostInfo()
+          .catch(() => undefined);
+        this.sources.set(
+          jobId,
+          admitted(info && isIP(info.migrationAddress) ? [info.migrationAddress] : [], caller),
+        );
+      }
+      const name = `recover-${(this.gates.get(jobId)?.length ?? 0) + 1}`;
+      return recoverIncoming(
+        qmp,
+        this.listenOptions(jobId, job.vm, !job.options.insecure, name),
+        this.recovering,
+        jobId,
+        (g) => this.keepGate(jobId, g),
+      );
     });
+  }
+
+  private listenOptions(jobId: string, vm: string, tls: boolean, name: string): ListenOptions {
+    return {
+      address: this.c.migrationAddress,
+      allowed: this.sources.get(jobId) ?? [],
+      tls,
+      note: (entry) => this.c.jobs.journal(jobId, entry),
+      socket: `${this.c.vms.runDirOf(vm)}/${name}.sock`,
+    };
+  }
+
+  private keepGate(jobId: string, gate: RamGate): void {
+    this.gates.set(jobId, [...(this.gates.get(jobId) ?? []), gate]);
+  }
+
+  /** Stops listening for the job; connections already joined to QEMU end with its streams. */
+  private async closeGates(jobId: string): Promise<void> {
+    for (const g of this.gates.get(jobId) ?? []) {
+      g.close();
+      await rm(g.upstream, { force: true });
+    }
+    this.gates.delete(jobId);
+    this.sources.delete(jobId);
   }
 
   private incoming(jobId: string) {
@@ -300,6 +354,7 @@ export class TargetSide {
         this.c.jobs.journal(jobId, `cleanup of ${a.kind} ${a.ref} failed: ${(e as Error).message}`);
       }
     }
+    await this.closeGates(jobId);
     if (first) throw first;
   }
 
@@ -307,6 +362,11 @@ export class TargetSide {
     const { options: _o, ...job } = this.c.jobs.get(jobId);
     return job;
   }
+}
+
+/** The source's addresses and its agent's, each once. */
+function admitted(named: string[], caller: string | undefined): string[] {
+  return [...new Set([...named, ...(caller ? [caller] : [])])];
 }
 
 async function waitIncomingCompleted(

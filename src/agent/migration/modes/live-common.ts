@@ -2,6 +2,7 @@
 // send RAM until QEMU stops the guest at the pre-switchover pause (where a mode may finish its
 // own work, e.g. end the disk mirrors), switch over, then the commit and the source's retirement.
 // Rollback stays with the mode, which knows what else it made.
+import { isIP } from 'node:net';
 import { VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { MigrationInfo, QmpSession } from '../../../qmp/index.js';
@@ -33,6 +34,7 @@ export async function prepareTarget(
     tls: !job.options.insecure,
     options: job.options,
     guestRunning: job.guestWasRunning,
+    sourceAddresses: isIP(c.migrationAddress) ? [c.migrationAddress] : [],
     ...extra,
     spec: { ...extra.spec, machine },
   });

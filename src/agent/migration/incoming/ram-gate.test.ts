@@ -1,0 +1,170 @@
+// The RAM gate against a stand-in for QEMU's unix socket that records every connection it gets:
+// what the gate lets through, what it never shows QEMU, and what it cuts. Real sockets, short limits.
+import net from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { helloState, PORT_RANGE, RamGate, type GateOptions } from './ram-gate.js';
+
+const LIMITS = { helloMs: 300, windowMs: 300, windowBytes: 64, maxOpen: 3 };
+/** A TLS record header for a handshake message of `n` bytes, then the bytes. */
+const record = (n: number) =>
+  Buffer.concat([Buffer.from([0x16, 0x03, 0x01, n >> 8, n & 0xff]), Buffer.alloc(n, 1)]);
+
+let dir: string;
+let qemu: net.Server;
+let seen: { bytes: Buffer; closed: boolean; sock: net.Socket }[];
+let gate: RamGate | undefined;
+let notes: string[];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vmhop-gate-'));
+  seen = [];
+  notes = [];
+  qemu = net.createServer((sock) => {
+    const c = { bytes: Buffer.alloc(0), closed: false, sock };
+    seen.push(c);
+    sock.on('data', (d: Buffer) => (c.bytes = Buffer.concat([c.bytes, d])));
+    sock.on('close', () => (c.closed = true));
+    sock.on('error', () => undefined);
+  });
+  await new Promise<void>((r) => qemu.listen(join(dir, 'incoming.sock'), r));
+});
+
+afterEach(async () => {
+  gate?.close();
+  gate = undefined;
+  for (const c of seen) c.sock.destroy();
+  await new Promise((r) => qemu.close(r));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function open(o: Partial<GateOptions> = {}): Promise<RamGate> {
+  gate = await RamGate.open({
+    address: '127.0.0.1',
+    upstream: join(dir, 'incoming.sock'),
+    allowed: ['127.0.0.1'],
+    tls: true,
+    note: (e) => notes.push(e),
+    limits: LIMITS,
+    ...o,
+  });
+  return gate;
+}
+
+/** Connects from `from`, writes `data`, and says when and how the connection ended. */
+function client(port: number, data: Buffer[], from = '127.0.0.1') {
+  const s = net.connect({ port, host: '127.0.0.1', localAddress: from });
+  const got: Buffer[] = [];
+  const t0 = Date.now();
+  const ended = new Promise<number>((resolve) => s.on('close', () => resolve(Date.now() - t0)));
+  s.on('error', () => undefined);
+  s.on('data', (d: Buffer) => got.push(d));
+  s.on('connect', () => data.forEach((d) => s.write(d)));
+  return { s, ended, got };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('helloState', () => {
+  it('waits for a whole TLS record and refuses what is not a TLS handshake', () => {
+    expect(helloState(Buffer.from([0x16, 0x03]), true)).toEqual({ missing: 3 });
+    expect(helloState(record(10).subarray(0, 9), true)).toEqual({ missing: 6 });
+    expect(helloState(record(10), true)).toEqual({ missing: 0 });
+    expect(helloState(Buffer.from('GET / HTTP/1.1'), true)).toHaveProperty('refuse');
+    expect(helloState(Buffer.from([0x16, 0x09]), true)).toHaveProperty('refuse');
+    expect(helloState(Buffer.from([0x16, 0x03, 0x01, 0, 0]), true)).toHaveProperty('refuse');
+    expect(helloState(Buffer.from([0x16, 0x03, 0x01, 0xff, 0xff]), true)).toHaveProperty('refuse');
+    expect(helloState(Buffer.from('QEV'), false)).toEqual({ missing: 1 });
+    expect(helloState(Buffer.from('QEVM'), false)).toEqual({ missing: 0 });
+  });
+});
+
+describe('the RAM gate in front of QEMU', () => {
+  it('joins a source that sends a whole hello and keeps streaming, both ways', async () => {
+    const g = await open();
+    const c = client(g.port, [record(40), Buffer.alloc(200, 7)]);
+    await sleep(LIMITS.windowMs + 200);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.bytes.length).toBe(45 + 200);
+    seen[0]!.sock.write('from qemu');
+    await sleep(50);
+    expect(Buffer.concat(c.got).toString()).toBe('from qemu');
+    expect(seen[0]!.closed).toBe(false);
+    // QEMU ends the stream: the source's connection ends with it.
+    seen[0]!.sock.end();
+    expect(await c.ended).toBeGreaterThan(0);
+    expect(notes).toEqual([expect.stringMatching(/admitted a connection from 127\.0\.0\.1/)]);
+  });
+
+  it('never shows QEMU a client that connects and sends nothing, and closes it after helloMs', async () => {
+    const g = await open();
+    const c = client(g.port, []);
+    expect(await c.ended).toBeGreaterThanOrEqual(LIMITS.helloMs - 20);
+    expect(seen).toHaveLength(0);
+    expect(notes.join('\n')).toMatch(/no whole first message within 0\.3 s/);
+  });
+
+  it('never shows QEMU half a TLS record, nor bytes that are not TLS', async () => {
+    const g = await open();
+    const half = client(g.port, [record(100).subarray(0, 50)]);
+    const http = client(g.port, [Buffer.from('GET / HTTP/1.1\r\n\r\n')]);
+    expect(await http.ended).toBeLessThan(LIMITS.helloMs);
+    await half.ended;
+    expect(seen).toHaveLength(0);
+  });
+
+  it('refuses an address that is not the source’s, once in the journal however often it knocks', async () => {
+    const g = await open({ allowed: ['10.1.2.3'] });
+    for (let i = 0; i < 3; i++)
+      expect(await client(g.port, [record(10)], '127.0.0.2').ended).toBeLessThan(200);
+    expect(seen).toHaveLength(0);
+    expect(notes).toEqual([
+      'RAM listener: refused a connection from 127.0.0.2: not an address of the source (10.1.2.3)',
+    ]);
+  });
+
+  it('cuts a joined connection that stalls after its hello, which ends QEMU’s read too', async () => {
+    const g = await open();
+    const c = client(g.port, [record(10)]);
+    const ms = await c.ended;
+    expect(ms).toBeGreaterThanOrEqual(LIMITS.windowMs - 20);
+    await sleep(20);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.closed).toBe(true);
+    expect(notes.join('\n')).toMatch(/cut the connection from 127\.0\.0\.1: 15 bytes in its first 0\.3 s/);
+  });
+
+  it('judges at most maxOpen connections at once', async () => {
+    const g = await open();
+    const idle = [0, 1, 2].map(() => client(g.port, []));
+    await sleep(50);
+    const fourth = client(g.port, [record(10)]);
+    expect(await fourth.ended).toBeLessThan(LIMITS.helloMs);
+    expect(notes.join('\n')).toMatch(/3 connections are already being judged/);
+    await Promise.all(idle.map((c) => c.ended));
+  });
+
+  it('without TLS joins after the 4 bytes of a channel magic', async () => {
+    const g = await open({ tls: false });
+    client(g.port, [Buffer.from('QEVM'), Buffer.alloc(100)]);
+    await sleep(100);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.bytes.subarray(0, 4).toString()).toBe('QEVM');
+  });
+
+  it('takes the next port when one is taken, and stops listening when closed', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(PORT_RANGE.first, '127.0.0.1', r));
+    try {
+      const g = await open();
+      expect(g.port).toBeGreaterThan(PORT_RANGE.first);
+      g.close();
+      const c = client(g.port, []);
+      expect(await c.ended).toBeLessThan(200);
+    } finally {
+      await new Promise((r) => squatter.close(r));
+    }
+  });
+});

@@ -1,0 +1,195 @@
+// The target's RAM listener, held by the agent instead of QEMU. QEMU 10.0.2 reads a new migration
+// connection's first bytes (the TLS handshake, a channel's magic) with blocking reads on its main
+// loop: a client that opened TCP to the port and sent nothing froze the incoming QEMU (its
+// monitor and NBD export too) until it left, and the real migration then failed on its stall
+// timeout. So QEMU listens on a unix socket in the VM's run directory (0700), and this gate
+// listens on the migration address and joins a connection to QEMU only when
+//   1. it comes from one of the source host's addresses (the others are closed at once);
+//   2. its first message is whole within `helloMs`: a complete TLS record holding a handshake
+//      message, or, without TLS, the 4 bytes of a channel magic. Before that QEMU never sees it;
+//   3. once joined, it sends `windowBytes` within `windowMs`, or both ends are closed, which ends
+//      QEMU's blocking read. A real source streams megabytes at once.
+// What is left: a client on the source host that replays a whole TLS hello and then stalls freezes
+// the incoming QEMU for at most `windowMs`, and at most `maxOpen` such connections are open at a time.
+import net from 'node:net';
+import { VmhopError } from '../../../protocol/errors.js';
+
+export const PORT_RANGE = { first: 49152, count: 100 };
+
+export interface GateLimits {
+  helloMs: number;
+  windowMs: number;
+  windowBytes: number;
+  /** Connections not yet past their window, at once. */
+  maxOpen: number;
+}
+
+export const GATE_LIMITS: GateLimits = { helloMs: 5_000, windowMs: 5_000, windowBytes: 4_096, maxOpen: 16 };
+
+export interface GateOptions {
+  /** Where to listen: the migration address. */
+  address: string;
+  /** QEMU's unix socket (migrate-incoming or migrate-recover `unix:`). */
+  upstream: string;
+  /** The source host's addresses; empty admits any address (a source that named none). */
+  allowed: readonly string[];
+  tls: boolean;
+  /** Journal line for what the administrator should see: admissions and refusals. */
+  note: (entry: string) => void;
+  limits?: Partial<GateLimits>;
+}
+
+/** TLS record header: content type 22 (handshake), major version 3, then a 16-bit length. */
+const TLS_HEADER = 5;
+const TLS_MAX_RECORD = 16_384 + 2_048;
+const MAGIC_BYTES = 4;
+
+/** An IPv4 peer of a dual-stack socket is reported as ::ffff:a.b.c.d. */
+export const plainAddress = (a: string | undefined): string => (a ?? '').replace(/^::ffff:(?=\d+\.)/, '');
+
+/**
+ * How much of the first message `buf` still lacks: 0 when it is whole, or a refusal. Exported for
+ * its tests; the gate is the only caller.
+ */
+export function helloState(buf: Buffer, tls: boolean): { missing: number } | { refuse: string } {
+  if (!tls) return { missing: Math.max(0, MAGIC_BYTES - buf.length) };
+  if (buf.length >= 1 && buf[0] !== 0x16) return { refuse: `not a TLS handshake (first byte ${buf[0]})` };
+  if (buf.length >= 2 && buf[1] !== 0x03) return { refuse: `not a TLS record (version byte ${buf[1]})` };
+  if (buf.length < TLS_HEADER) return { missing: TLS_HEADER - buf.length };
+  const length = buf.readUInt16BE(3);
+  if (length === 0 || length > TLS_MAX_RECORD) return { refuse: `a TLS record of ${length} bytes` };
+  return { missing: Math.max(0, TLS_HEADER + length - buf.length) };
+}
+
+export class RamGate {
+  private readonly open = new Set<net.Socket>();
+  private readonly refusedFrom = new Set<string>();
+  private readonly limits: GateLimits;
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+    private readonly o: GateOptions,
+  ) {
+    this.limits = { ...GATE_LIMITS, ...o.limits };
+    server.on('connection', (s) => this.admit(s));
+  }
+
+  /** Listens on the first free port of PORT_RANGE on `o.address`. */
+  static async open(o: GateOptions): Promise<RamGate> {
+    for (let i = 0; i < PORT_RANGE.count; i++) {
+      const port = PORT_RANGE.first + i;
+      const server = net.createServer({ pauseOnConnect: true });
+      const bound = await new Promise<boolean>((resolve, reject) => {
+        server.once('error', (e: NodeJS.ErrnoException) =>
+          e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(false) : reject(e),
+        );
+        server.listen({ port, host: o.address, exclusive: true }, () => resolve(true));
+      }).catch((e: unknown) => {
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_FAILED',
+          `cannot listen for the incoming migration on ${o.address}:${port}: ${(e as Error).message}; check the agent's migrationAddress`,
+          { address: o.address, port },
+        );
+      });
+      if (bound) return new RamGate(server, port, o);
+    }
+    throw new VmhopError(
+      'VMHOP_ERR_MIGRATION_FAILED',
+      `no free port for an incoming migration on ${o.address} (${PORT_RANGE.first}-${PORT_RANGE.first + PORT_RANGE.count - 1}); free one of them`,
+      { address: o.address },
+    );
+  }
+
+  /** QEMU's socket behind this gate. */
+  get upstream(): string {
+    return this.o.upstream;
+  }
+
+  /** Stops listening and drops connections still being judged; joined ones end with QEMU's streams. */
+  close(): void {
+    for (const s of this.open) s.destroy();
+    this.server.close();
+  }
+
+  private refuse(s: net.Socket, from: string, why: string): void {
+    s.destroy();
+    // One line per address and job: a scanner must not fill the journal.
+    if (this.refusedFrom.has(from)) return;
+    this.refusedFrom.add(from);
+    this.o.note(`RAM listener: refused a connection from ${from}: ${why}`);
+  }
+
+  private admit(s: net.Socket): void {
+    const from = plainAddress(s.remoteAddress);
+    s.on('error', () => s.destroy());
+    if (this.o.allowed.length > 0 && !this.o.allowed.includes(from)) {
+      return this.refuse(s, from, `not an address of the source (${this.o.allowed.join(', ')})`);
+    }
+    if (this.open.size >= this.limits.maxOpen) {
+      return this.refuse(s, from, `${this.limits.maxOpen} connections are already being judged`);
+    }
+    this.open.add(s);
+    s.on('close', () => this.open.delete(s));
+    const chunks: Buffer[] = [];
+    const timer = setTimeout(
+      () => this.refuse(s, from, `no whole first message within ${this.limits.helloMs / 1000} s`),
+      this.limits.helloMs,
+    );
+    const onData = (d: Buffer) => {
+      chunks.push(d);
+      const state = helloState(Buffer.concat(chunks), this.o.tls);
+      if ('refuse' in state) {
+        clearTimeout(timer);
+        return this.refuse(s, from, state.refuse);
+      }
+      if (state.missing > 0) return;
+      clearTimeout(timer);
+      s.off('data', onData);
+      s.pause();
+      this.join(s, from, Buffer.concat(chunks));
+    };
+    s.on('data', onData);
+    s.on('close', () => clearTimeout(timer));
+    s.resume();
+  }
+
+  /** Joins a judged connection to QEMU, then watches its first window. */
+  private join(s: net.Socket, from: string, hello: Buffer): void {
+    const up = net.connect(this.o.upstream);
+    const both = () => {
+      s.destroy();
+      up.destroy();
+    };
+    up.on('error', (e) => {
+      this.o.note(`RAM listener: QEMU ended the connection from ${from}: ${e.message}`);
+      both();
+    });
+    s.on('close', () => up.destroy());
+    up.on('close', () => s.destroy());
+    up.once('connect', () => {
+      up.write(hello);
+      let sent = hello.length;
+      const count = (d: Buffer) => {
+        sent += d.length;
+        if (sent < this.limits.windowBytes) return;
+        s.off('data', count);
+        clearTimeout(window);
+        this.open.delete(s);
+      };
+      const window = setTimeout(() => {
+        if (sent >= this.limits.windowBytes) return;
+        this.o.note(
+          `RAM listener: cut the connection from ${from}: ${sent} bytes in its first ${this.limits.windowMs / 1000} s (a migration stream sends at least ${this.limits.windowBytes})`,
+        );
+        both();
+      }, this.limits.windowMs);
+      s.on('close', () => clearTimeout(window));
+      s.on('data', count);
+      s.pipe(up);
+      up.pipe(s);
+      s.resume();
+      this.o.note(`RAM listener: admitted a connection from ${from}`);
+    });
+  }
+}
