@@ -8,7 +8,7 @@ import pino from 'pino';
 import { reportError } from '../cli/output/emit.js';
 import { loadConfig } from './config.js';
 import { buildApp } from './http/app.js';
-import { hashToken } from './http/auth.js';
+import { hashToken } from '../credentials/token-hash.js';
 import { AgentServices } from './services.js';
 import { tokenCommand } from './token-command.js';
 

@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDb } from './db/open.js';
-import { hashToken, TokenStore } from './db/token-store.js';
+import { hashToken } from '../credentials/token-hash.js';
+import { TokenStore } from './db/token-store.js';
 import { tokenCommand } from './token-command.js';
 
 let dir: string;

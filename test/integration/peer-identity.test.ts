@@ -9,7 +9,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { IssuedCert } from '../../src/agent/tls/ca.js';
+import type { IssuedCert } from '../../src/credentials/ca.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/host.js';
 import { MigrationOptions } from '../../src/protocol/migration.js';
 import { expectApiError } from './helpers/api-expect.js';

@@ -11,7 +11,7 @@ import { basename, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dataDispatcher, sendVolume } from '../../src/agent/migration/outgoing/send-volume.js';
 import { TempStorage } from '../../src/agent/storage/testing/temp-storage.js';
-import type { IssuedCert } from '../../src/agent/tls/ca.js';
+import type { IssuedCert } from '../../src/credentials/ca.js';
 import { PROTOCOL_VERSION } from '../../src/protocol/host.js';
 import { MigrationOptions } from '../../src/protocol/migration.js';
 import { clusterCerts, filesUnder, PeerClient, type PeerReply } from './helpers/peer-tls.js';

@@ -5,7 +5,7 @@
 
 import { mkdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, it } from 'vitest';
-import { initCa, issueHostCert } from '../../src/agent/tls/ca.js';
+import { initCa, issueHostCert } from '../../src/credentials/ca.js';
 import {
   addTlsCreds,
   admitOnlyPeer,

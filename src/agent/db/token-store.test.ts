@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDb, type Db } from './open.js';
-import { hashToken, TokenStore } from './token-store.js';
+import { hashToken } from '../../credentials/token-hash.js';
+import { TokenStore } from './token-store.js';
 
 let dir: string;
 let db: Db;

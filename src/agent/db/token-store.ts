@@ -1,8 +1,9 @@
 // Named client tokens in the registry: name, role and the token's SHA-256, never the token.
 // `vmhop-agent token add|list|remove` writes here from another process while the agent runs;
 // the agent reads the table at each request, so a removed token stops working at once.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { VmhopError } from '../../protocol/errors.js';
+import { hashToken } from '../../credentials/token-hash.js';
 import type { Db } from './open.js';
 
 export type TokenRole = 'admin' | 'read-only';
@@ -15,8 +16,6 @@ export interface TokenRow {
   role: TokenRole;
   createdAt: string;
 }
-
-export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 const TOKEN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 /** Names the agent gives the unnamed tokens of the config's tokenHashes (config-token-1, ...). */

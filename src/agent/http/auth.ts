@@ -10,9 +10,8 @@ import type { FastifyRequest } from 'fastify';
 import { VmhopError } from '../../protocol/errors.js';
 import type { AuditEntry } from '../../protocol/audit.js';
 import { isReadMethod } from '../audit/actions.js';
-import { CONFIG_TOKEN_PREFIX, hashToken, type TokenRole } from '../db/token-store.js';
-
-export { hashToken };
+import { hashToken } from '../../credentials/token-hash.js';
+import { CONFIG_TOKEN_PREFIX, type TokenRole } from '../db/token-store.js';
 
 /** A token the agent accepts: named ones from the registry, and the config's tokenHashes. */
 export interface AcceptedToken {

@@ -25,7 +25,7 @@ import {
 } from '../../qmp/index.js';
 import { qemu72Binary, qemuAvailable, qemuBinary, qemuVersionText } from '../../qmp/testing/test-qemu.js';
 import { migrationReaches, TestQemuPool } from '../../qmp/testing/test-qemu-pool.js';
-import { initCa, issueHostCert } from '../tls/ca.js';
+import { initCa, issueHostCert } from '../../credentials/ca.js';
 import { contextOf, optionsFixtureDir, type OptionsFixtureInput } from './options-fixtures.js';
 import { planMigrationSettings, type SideSettings } from './options.js';
 

@@ -1,7 +1,7 @@
 // The cluster CA on this machine: `vmhop ca init` and `vmhop ca issue NAME --ip ADDR`,
 // giving each host the certificate its agent serves with and presents to peers.
 import type { Command } from 'commander';
-import { initCa, issueHostCert } from '../../agent/tls/ca.js';
+import { initCa, issueHostCert } from '../../credentials/ca.js';
 import type { GlobalOptions } from '../connect.js';
 import { emit } from '../output/emit.js';
 import { runVerb } from '../run-verb.js';

@@ -6,7 +6,7 @@
 import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initCa, issueHostCert } from '../../../src/agent/tls/ca.js';
+import { initCa, issueHostCert } from '../../../src/credentials/ca.js';
 import { TESTBED_CA_DIR } from '../../../src/testbed/agents.js';
 import { runInNetns } from '../../../src/testbed/host-exec.js';
 import { REPO_ROOT } from '../../../src/testbed/paths.js';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { initCa, issueHostCert, type IssuedCert } from '../../../src/agent/tls/ca.js';
+import { initCa, issueHostCert, type IssuedCert } from '../../../src/credentials/ca.js';
 import type { Body } from './test-agent.js';
 
 /** A CA in `dir`/ca and one certificate per name (CN = the name), for 127.0.0.1. */

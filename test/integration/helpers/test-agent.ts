@@ -10,9 +10,9 @@ import type { InjectOptions } from 'fastify';
 import type { Logger } from 'pino';
 import { AgentConfig } from '../../../src/agent/config.js';
 import { buildApp, type App } from '../../../src/agent/http/app.js';
-import { hashToken } from '../../../src/agent/http/auth.js';
+import { hashToken } from '../../../src/credentials/token-hash.js';
 import { killAndWait } from '../../../src/agent/process/signals.js';
-import type { IssuedCert } from '../../../src/agent/tls/ca.js';
+import type { IssuedCert } from '../../../src/credentials/ca.js';
 import { AgentServices } from '../../../src/agent/services.js';
 
 export const TOKEN = 'secret';

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initCa, issueHostCert } from '../../tls/ca.js';
+import { initCa, issueHostCert } from '../../../credentials/ca.js';
 import { readChunkLog, VolumeReceiver } from '../incoming/volume-receiver.js';
 import { verifyPartial } from '../incoming/verify-partial.js';
 import { dataDispatcher, sendVolume } from './send-volume.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { mkdtemp } from 'node:fs/promises';
 import { execa } from 'execa';
-import { VmhopError } from '../../protocol/errors.js';
+import { VmhopError } from '../protocol/errors.js';
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
