@@ -50,6 +50,28 @@ describe.skipIf(!guest)(
 
     const act = (action: string) => agent.api('POST', `/v1/vms/g1/${action}`, {});
 
+    it('tells a QEMU ended by a signal on the host (shutoff) from one that died (crashed); neither is a guest power-off', async () => {
+      const events: { state: string; reason?: string }[] = [];
+      const off = agent.services.events.subscribe((e) => {
+        if (e.type === 'vm.state') events.push({ state: e.state, ...(e.reason ? { reason: e.reason } : {}) });
+      });
+      try {
+        for (const [signal, state, reason] of [
+          ['SIGTERM', 'shutoff', 'QEMU was ended by a signal on the host'],
+          ['SIGKILL', 'crashed', 'QEMU exited without being asked'],
+        ] as const) {
+          const pid = (await act('start')).body.pid as number;
+          process.kill(pid, signal);
+          for (let i = 0; i < 100 && agent.services.vmStore.get('g1')?.state !== state; i++)
+            await new Promise((r) => setTimeout(r, 50));
+          expect(agent.services.vmStore.get('g1')?.state, signal).toBe(state);
+          expect(events.at(-1), signal).toEqual({ state, reason });
+        }
+      } finally {
+        off();
+      }
+    });
+
     it('starts, suspends, resumes and destroys: running with a pid, paused, running, shutoff with QEMU gone', async () => {
       const started = await act('start');
       expect(started.status, started.text).toBe(200);

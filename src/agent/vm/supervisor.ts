@@ -18,6 +18,8 @@ interface Attached {
   /** Set before the agent itself ends QEMU (shutdown, destroy, save, migration). */
   exitExpected: boolean;
   guestShutdown: boolean;
+  /** QEMU said SHUTDOWN with `guest: false`: a signal or quit from the host, not vmhop's. */
+  hostShutdown: boolean;
 }
 
 export class Supervisor {
@@ -51,7 +53,7 @@ export class Supervisor {
       timeoutMs: 15_000,
       oob: true, // post-copy recovery must reach a target whose main loop waits for a page
     });
-    const entry: Attached = { qmp, pid, exitExpected: false, guestShutdown: false };
+    const entry: Attached = { qmp, pid, exitExpected: false, guestShutdown: false, hostShutdown: false };
     this.attached.set(row.name, entry);
     const status = await queryStatus(qmp);
     this.store.update(row.name, { pid });
@@ -65,7 +67,11 @@ export class Supervisor {
       for await (const ev of stream) {
         if (ev.event === 'STOP') this.setState(vm, 'paused');
         else if (ev.event === 'RESUME') this.setState(vm, 'running');
-        else if (ev.event === 'SHUTDOWN') entry.guestShutdown = true;
+        // `guest` false is the host's doing (a signal, a quit): not the guest powering off.
+        else if (ev.event === 'SHUTDOWN') {
+          if ((ev.data as { guest?: boolean } | undefined)?.guest === false) entry.hostShutdown = true;
+          else entry.guestShutdown = true;
+        }
       }
     } catch {
       // the stream ends with the connection; closed below decides what that meant
@@ -82,6 +88,7 @@ export class Supervisor {
     if (row) await removeTaps(tapsOf(row.spec));
     if (entry.exitExpected || entry.guestShutdown)
       this.setState(vm, 'shutoff', entry.guestShutdown ? 'guest powered off' : undefined);
+    else if (entry.hostShutdown) this.setState(vm, 'shutoff', 'QEMU was ended by a signal on the host');
     else {
       this.log.warn({ vm, pid: entry.pid }, 'QEMU exited without being asked');
       this.setState(vm, 'crashed', 'QEMU exited without being asked');
