@@ -64,6 +64,11 @@ export const AgentConfig = z.object({
     .max(24 * 365)
     .default(24),
   /**
+   * At the switchover the source, paused, asks the target to commit and retries for this long
+   * when no answer comes; then the job is `needs-operator` and the source keeps asking (below).
+   */
+  commitAnswerSeconds: z.number().int().min(1).max(3_600).default(60),
+  /**
    * A switchover whose outcome nobody knew (`needs-operator`) is settled by asking the target
    * until it answers, with back-off, for this long after the job stopped; then by an operator.
    */

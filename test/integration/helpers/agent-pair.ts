@@ -13,18 +13,24 @@ export async function agentPair<L extends PeerLink = DirectPeerLink>(
   opts: {
     paused?: boolean;
     link?: (name: string, target: AgentServices) => L;
+    /** b's link to a (default a DirectPeerLink). */
+    reverse?: (name: string, source: AgentServices) => PeerLink;
+    /** Agent config for both (e.g. `commitAnswerSeconds`). */
+    config?: Record<string, unknown>;
     /** Give `v1` a 64 MiB qcow2 disk `vda` on a's default pool, volume `v1-vda.qcow2`. */
     disk?: boolean;
   } = {},
 ): Promise<{ a: TestAgent; b: TestAgent; link: L }> {
   const guest = testGuest();
   if (!guest) throw new Error('the test guest is not built (scripts/build-guest.sh)');
-  const a = await TestAgent.start({ name: 'a' });
+  const a = await TestAgent.start({ name: 'a', ...(opts.config ? { config: opts.config } : {}) });
   agents.push(a);
-  const b = await TestAgent.start({ name: 'b' });
+  const b = await TestAgent.start({ name: 'b', ...(opts.config ? { config: opts.config } : {}) });
   agents.push(b);
   const link = opts.link ? opts.link('b', b.services) : (new DirectPeerLink('b', b.services) as unknown as L);
   a.services.attachPeer(link);
+  // The target asks the source too (its watchdog of an incoming job), as over HTTPS.
+  b.services.attachPeer(opts.reverse ? opts.reverse('a', a.services) : new DirectPeerLink('a', a.services));
   if (opts.disk) await a.createVolume('v1-vda.qcow2', 64 * 1024 * 1024);
   const spec = kernelVm('v1', {
     ...(opts.disk ? { disks: [{ target: 'vda', pool: 'default', volume: 'v1-vda.qcow2' }] } : {}),

@@ -1,6 +1,8 @@
 // Two agents in one process: the source's peer link calls the target agent's services directly,
 // as the target's /v1/peer/* routes do (src/agent/http/routes/peer.ts), without HTTPS and mutual
 // TLS between them. QEMU streams still go over real sockets between the two agents' QEMUs.
+// What the target throws reaches the source as HttpPeerLink gives it: an answer, so a known
+// outcome (`outcomeKnown`), named after the peer; a VmhopError keeps its code.
 import type {
   OfflineCommitRequest,
   OfflinePrepareRequest,
@@ -13,6 +15,23 @@ import type {
 } from '../../../src/agent/peers/peer-link.js';
 import type { AgentServices } from '../../../src/agent/services.js';
 import { listBridges } from '../../../src/agent/vm/network.js';
+import { isVmhopError, VmhopError } from '../../../src/protocol/errors.js';
+
+/** The target's error as the source's HttpPeerLink would throw it after an HTTP error reply. */
+async function answered<T>(peer: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (e) {
+    const code = isVmhopError(e) ? e.code : 'VMHOP_ERR_INTERNAL';
+    const details = isVmhopError(e) ? e.details : {};
+    throw new VmhopError(code, `peer \`${peer}\`: ${(e as Error).message}`, {
+      ...details,
+      peer,
+      peerCode: code,
+      outcomeKnown: true,
+    });
+  }
+}
 
 export class DirectPeerLink implements PeerLink {
   constructor(
@@ -42,35 +61,35 @@ export class DirectPeerLink implements PeerLink {
   }
 
   prepare(req: PrepareRequest) {
-    return this.target.engine.target.prepare(req);
+    return answered(this.name, () => this.target.engine.target.prepare(req));
   }
 
   finish(jobId: string) {
-    return this.target.engine.target.finish(jobId);
+    return answered(this.name, () => this.target.engine.target.finish(jobId));
   }
 
   abort(jobId: string, reason: string) {
-    return this.target.engine.target.abort(jobId, reason);
+    return answered(this.name, () => this.target.engine.target.abort(jobId, reason));
   }
 
   postcopy(jobId: string, action: PostcopyAction) {
-    return this.target.engine.target.postcopy(jobId, action);
+    return answered(this.name, () => this.target.engine.target.postcopy(jobId, action));
   }
 
   async job(jobId: string) {
-    return this.target.engine.info(jobId);
+    return answered(this.name, async () => this.target.engine.info(jobId));
   }
 
   offlinePrepare(req: OfflinePrepareRequest) {
-    return this.target.engine.target.offline.prepare(req);
+    return answered(this.name, () => this.target.engine.target.offline.prepare(req));
   }
 
   offlineCommit(req: OfflineCommitRequest) {
-    return this.target.engine.target.offline.commit(req);
+    return answered(this.name, () => this.target.engine.target.offline.commit(req));
   }
 
   offlinePause(jobId: string, reason: string) {
-    return this.target.engine.target.offline.pause(jobId, reason);
+    return answered(this.name, () => this.target.engine.target.offline.pause(jobId, reason));
   }
 
   async close(): Promise<void> {}

@@ -55,6 +55,8 @@ export class TestAgent {
       logger?: Logger;
       /** The agent config's `allowedPoolRoots` (default: the system temp directory). */
       allowedPoolRoots?: string[];
+      /** More agent config (e.g. `commitAnswerSeconds`), over the defaults below. */
+      config?: Record<string, unknown>;
     } = {},
   ): Promise<TestAgent> {
     const root = await mkdtemp(join(tmpdir(), 'vmhop-api-'));
@@ -74,6 +76,7 @@ export class TestAgent {
       allowedBootDirs: ['/boot', GUEST_CACHE_DIR],
       accel: 'tcg',
       logLevel: 'fatal',
+      ...opts.config,
     });
     const services = new AgentServices(config);
     try {

@@ -124,7 +124,7 @@ export async function commitOrResume(
   ask: () => Promise<unknown> = () => r.peer.finish(r.job.id),
 ): Promise<number> {
   const { job, vm, peer } = r;
-  const outcome = await commitOnTarget(peer, job.id, 60_000, ask);
+  const outcome = await commitOnTarget(peer, job.id, r.c.config.commitAnswerSeconds * 1_000, ask);
   if (outcome.committed) return outcome.at;
   if (outcome.known) {
     await cancelAndResume(qmp, wasRunning);
@@ -137,7 +137,7 @@ export async function commitOrResume(
   }
   throw new VmhopError(
     'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
-    `no answer from \`${peer.name}\` on whether it took over \`${vm.name}\`: the source stays paused; check the target and run \`vmhop job show ${job.id}\``,
+    `no answer from \`${peer.name}\` on whether it took over \`${vm.name}\`: the source stays paused and keeps asking \`${peer.name}\`, then follows its answer; to decide sooner, \`vmhop job resolve ${job.id} --source-runs\` or \`--target-runs\``,
     { job: job.id, cause: outcome.error.message },
   );
 }

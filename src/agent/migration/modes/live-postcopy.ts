@@ -31,7 +31,7 @@ export async function finishWithPostcopy(
   } catch (e) {
     throw unknownOutcome(r, 'the source QEMU did not leave its pre-switchover pause after the commit', e);
   }
-  const resumed = await commitOnTarget(peer, job.id);
+  const resumed = await commitOnTarget(peer, job.id, c.config.commitAnswerSeconds * 1_000);
   if (!resumed.committed)
     throw unknownOutcome(r, `\`${peer.name}\` owns the VM but did not confirm it resumed it`, resumed.error);
   c.jobs.journal(job.id, 'the target runs the VM; post-copy brings the remaining pages');

@@ -1,0 +1,323 @@
+// The failure matrix of issue 13, played on two engines in one process: agents `a` (source) and
+// `b` (target) over faulty peer links in both directions, a real QEMU on each side (the 64 MiB
+// test guest, running), a live migration over shared nothing (no disks) with the commit answer
+// bounded at 2 s. A lost request, a lost answer, a frozen target agent and a QEMU killed at a
+// chosen call are injected at the calls of the migration. Each case checks the oracles of
+// helpers/pair-oracles.ts: never both hosts running the vCPUs (sampled every 50 ms), the VM
+// running where the job's outcome says, the target clean after a failure, the job's end and
+// message; and a migration afterwards succeeds where the case could disturb the next one.
+// The table of cases, outcomes and times to reconcile is printed at the end.
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { JobInfo } from '../../src/protocol/migration.js';
+import { agentPair } from './helpers/agent-pair.js';
+import { FaultyPeerLink, type Rule } from './helpers/faulty-peer-link.js';
+import { expectTargetClean, watchRunners, whereRuns, within } from './helpers/pair-oracles.js';
+import type { TestAgent } from './helpers/test-agent.js';
+import { testGuest } from './helpers/vm-specs.js';
+import { isAlive } from '../../src/agent/process/signals.js';
+
+const guest = testGuest();
+const VM = 'v1';
+let agents: TestAgent[] = [];
+const table: string[] = [];
+
+afterEach(async () => {
+  await Promise.all(agents.map((x) => x.close()));
+  agents = [];
+});
+
+afterAll(() => {
+  if (table.length)
+    console.log(
+      ['| case | fault | outcome | both running | reconciled in |', '|---|---|---|---|---|', ...table].join(
+        '\n',
+      ),
+    );
+});
+
+interface Pair {
+  a: TestAgent;
+  b: TestAgent;
+  /** a → b */
+  link: FaultyPeerLink;
+  /** b → a (the target's watchdog asks the source) */
+  back: FaultyPeerLink;
+}
+
+async function pair(): Promise<Pair> {
+  let back: FaultyPeerLink | undefined;
+  const { a, b, link } = await agentPair(agents, {
+    link: (name, t) => new FaultyPeerLink(name, t),
+    reverse: (name, s) => (back = new FaultyPeerLink(name, s)),
+    config: { commitAnswerSeconds: 2 },
+  });
+  return { a, b, link, back: back! };
+}
+
+async function migrate(from: TestAgent, to: string): Promise<JobInfo> {
+  const res = await from.api('POST', '/v1/migrations', {
+    vm: VM,
+    to,
+    mode: 'live-shared',
+    options: { insecure: true, stallTimeoutMs: 5_000 },
+  });
+  expect(res.status, res.text).toBe(202);
+  return from.services.engine.wait(res.body.job.id as string);
+}
+
+/** Kills the VM's QEMU on `agent` with SIGKILL (a crash) and waits until it is gone. */
+async function killQemu(agent: TestAgent): Promise<void> {
+  const pid = agent.services.vmStore.get(VM)?.pid;
+  if (!pid || !agent.isOurQemu(pid)) throw new Error(`no QEMU of ${VM} on ${agent.services.config.name}`);
+  process.kill(pid, 'SIGKILL');
+  await within(() => !isAlive(pid), 5_000, `QEMU ${pid} gone`);
+}
+
+/** Runs one case: the rules on a → b, the migration, the runners watched throughout. */
+async function play(p: Pair, rules: Rule[]) {
+  p.link.rules = rules;
+  const watch = watchRunners(p.a, p.b, VM);
+  const job = await migrate(p.a, 'b');
+  return { job, watch };
+}
+
+function row(name: string, fault: string, outcome: string, both: number, samples: number, ms?: number) {
+  table.push(
+    `| ${name} | ${fault} | ${outcome} | ${both} of ${samples} | ${ms === undefined ? '-' : `${ms} ms`} |`,
+  );
+}
+
+describe.skipIf(!guest)('the failure matrix on two engines', () => {
+  it('F9 prepare lost on the way: the source runs on, nothing is made on the target', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [{ call: 'prepare', fault: { kind: 'drop' } }]);
+    expect(job.state).toBe('failed');
+    expect(job.report?.error?.message).toMatch(/did not answer prepare/);
+    expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+    await expectTargetClean(p.b, job.id, VM);
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row('F9', 'prepare: request lost', `${job.state}, runs on a`, both, samples);
+  });
+
+  it('F9 prepare answer lost: the target made everything, and removes it without being asked twice', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [{ call: 'prepare', fault: { kind: 'lose-reply' } }]);
+    expect(job.state).toBe('failed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+    const ms = await within(
+      () => p.b.services.jobStore.find(job.id)?.state !== 'running' && p.b.qemuPids().length === 0,
+      10_000,
+      'target cleaned up',
+    );
+    await expectTargetClean(p.b, job.id, VM);
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row('F9', 'prepare: answer lost', `${job.state}, runs on a, target clean`, both, samples, ms);
+    p.link.heal();
+    expect((await migrate(p.a, 'b')).state).toBe('completed');
+  });
+
+  it('F10 finish lost once at the switchover: the source asks again, the target commits once', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [{ call: 'finish', times: 1, fault: { kind: 'drop' } }]);
+    expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+    expect(p.a.services.vmStore.get(VM)).toBeUndefined();
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    expect(p.link.log.filter((c) => c.startsWith('finish'))).toEqual(['finish (drop)', 'finish']);
+    row('F10', 'finish: request lost once', `${job.state}, runs on b`, both, samples);
+  });
+
+  it('F10 finish answer lost once after the commit: the repeated finish answers "committed"', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [{ call: 'finish', times: 1, fault: { kind: 'lose-reply' } }]);
+    expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row('F10', 'finish: answer lost once', `${job.state}, runs on b`, both, samples);
+  });
+
+  it('F11 no answer to finish past the bound, the target had committed: paused, then follows the target', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [{ call: 'finish', fault: { kind: 'lose-reply' } }]);
+    expect(job.state).toBe('needs-operator');
+    expect(job.report?.error?.message).toMatch(/the source stays paused and keeps asking `b`/);
+    expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+    expect(p.a.services.vmStore.get(VM)?.state).toBe('paused');
+    p.link.heal();
+    const ms = await within(
+      () => p.a.services.jobStore.get(job.id).state !== 'needs-operator',
+      15_000,
+      'source follows the target',
+    );
+    expect(p.a.services.jobStore.get(job.id).state).toBe('completed');
+    expect(p.a.services.vmStore.get(VM)).toBeUndefined();
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F11',
+      'finish: every answer lost (target committed)',
+      'needs-operator → completed, runs on b',
+      both,
+      samples,
+      ms,
+    );
+  });
+
+  it('F11 no finish reached the target past the bound: the target gives up, the source runs again', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [{ call: 'finish', fault: { kind: 'drop' } }]);
+    expect(job.state).toBe('needs-operator');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('none');
+    p.link.heal();
+    const ms = await within(
+      () => p.a.services.jobStore.get(job.id).state !== 'needs-operator',
+      15_000,
+      'source follows the target',
+    );
+    expect(p.a.services.jobStore.get(job.id).state).toBe('failed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+    await expectTargetClean(p.b, job.id, VM);
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F11',
+      'finish: every request lost',
+      'needs-operator → failed, runs on a, target clean',
+      both,
+      samples,
+      ms,
+    );
+    expect((await migrate(p.a, 'b')).state).toBe('completed');
+  });
+
+  it('F14 target agent frozen at the switchover past the bound, then woken: it commits the waiting finish, the source follows', async () => {
+    const p = await pair();
+    let wake!: () => void;
+    const woken = new Promise<void>((r) => (wake = r));
+    const frozen = { kind: 'freeze' as const, until: woken, answerAfterMs: 500 };
+    // Frozen after the ready check, from the first finish on: both directions (its watchdog too).
+    const { job, watch } = await play(p, [
+      {
+        call: 'finish',
+        fault: {
+          kind: 'before',
+          run: async () => {
+            p.link.rules = [
+              { call: 'finish', fault: frozen },
+              { call: 'job', fault: frozen },
+              { call: 'abort', fault: frozen },
+            ];
+            p.back.rules = [{ call: 'job', fault: frozen }];
+          },
+        },
+        times: 1,
+      },
+    ]);
+    expect(job.state).toBe('needs-operator');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('none');
+    wake();
+    p.link.heal();
+    p.back.heal();
+    const ms = await within(
+      () => p.a.services.jobStore.get(job.id).state !== 'needs-operator',
+      15_000,
+      'source follows the woken target',
+    );
+    expect(p.a.services.jobStore.get(job.id).state).toBe('completed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F14',
+      'target agent frozen from the finish on, woken later',
+      'needs-operator → completed, runs on b',
+      both,
+      samples,
+      ms,
+    );
+  });
+
+  it('F2 target QEMU killed at the pre-switchover pause: the source runs again, the target is clean', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [
+      { call: 'finish', times: 1, fault: { kind: 'before', run: () => killQemu(p.b) } },
+    ]);
+    expect(job.state).toBe('failed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+    const ms = await within(() => p.b.qemuPids().length === 0, 10_000, 'target clean');
+    await expectTargetClean(p.b, job.id, VM);
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row('F2', 'target QEMU killed at the pause', `${job.state}, runs on a`, both, samples, ms);
+    expect((await migrate(p.a, 'b')).state).toBe('completed');
+  });
+
+  it('F6 target QEMU killed right after it resumed: the source is never resumed, the target owns the VM', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [
+      { call: 'finish', times: 1, fault: { kind: 'after', run: () => killQemu(p.b) } },
+    ]);
+    expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('none');
+    expect(p.a.services.vmStore.get(VM)).toBeUndefined();
+    const onB = await within(
+      () => p.b.services.vmStore.get(VM)?.state === 'crashed',
+      5_000,
+      'target reports the crash',
+    );
+    expect(p.b.services.vmStore.get(VM)?.owner).toBe('local');
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F6',
+      'target QEMU killed after its resume',
+      `${job.state}, b owns it (${p.b.services.vmStore.get(VM)?.state})`,
+      both,
+      samples,
+      onB,
+    );
+  });
+
+  it('F5 source QEMU killed after the commit: the target runs, the job completes', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [
+      { call: 'finish', times: 1, fault: { kind: 'after', run: () => killQemu(p.a) } },
+    ]);
+    expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+    expect(p.a.services.vmStore.get(VM)).toBeUndefined();
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row('F5', 'source QEMU killed after the commit', `${job.state}, runs on b`, both, samples);
+  });
+
+  it('F20 peer calls replayed or out of order are answered or refused, never a second commit', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, []);
+    expect(job.state).toBe('completed');
+    const t = p.b.services.engine.target;
+    // finish again: the same answer; abort after the commit: refused; a second prepare: refused.
+    await expect(p.link.finish(job.id)).resolves.toBeUndefined();
+    await expect(p.link.abort(job.id, 'late')).resolves.toBeUndefined();
+    expect(p.b.services.jobStore.get(job.id).state).toBe('completed');
+    await expect(t.finish('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
+      code: 'VMHOP_ERR_JOB_NOT_FOUND',
+    });
+    await expect(t.postcopy(job.id, 'commit')).resolves.toEqual({ status: 'committed' });
+    await expect(t.postcopy(job.id, 'recover')).rejects.toMatchObject({ code: 'VMHOP_ERR_JOB_ENDED' });
+    expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F20',
+      'finish, abort, post-copy commit and recover replayed after the end',
+      'answered or refused, runs on b',
+      both,
+      samples,
+    );
+  });
+});
