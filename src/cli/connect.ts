@@ -1,8 +1,8 @@
 // Runs a verb against the agent named by the global -c/--token/--token-file options.
 import type { OutputOptions } from './output/emit.js';
-import { AgentClient } from './client.js';
-import { resolveConnection } from './hosts-file.js';
-import type { TokenOptions } from './token-source.js';
+import { AgentClient } from '../client/agent-client.js';
+import { resolveConnection } from '../client/hosts-file.js';
+import type { TokenOptions } from '../client/token-source.js';
 
 export interface GlobalOptions extends OutputOptions, TokenOptions {
   connect?: string;

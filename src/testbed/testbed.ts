@@ -38,7 +38,7 @@ import {
 import { readState, writeState, type TestbedState } from './state.js';
 import { isShaped, shapingCommands, validateShaping, type Shaping } from './shaping.js';
 import { isAlive, killAndWait } from '../agent/process/signals.js';
-import { AgentClient } from '../cli/client.js';
+import { AgentClient } from '../client/agent-client.js';
 import {
   TESTBED_CA_DIR,
   agentUrl,

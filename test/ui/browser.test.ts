@@ -6,7 +6,7 @@
 // Cases run in order: each builds on the VM the previous one left. Screenshots: artifacts/ui/.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
-import { readHostsFile, type HostEntry } from '../../src/cli/hosts-file.js';
+import { readHostsFile, type HostEntry } from '../../src/client/hosts-file.js';
 import { expectGuestIntact, snapshotGuest } from '../../src/testbed/integrity.js';
 import { vmhop, vmhopOk, vmStates } from '../e2e/helpers/cli.js';
 import { launch, shot } from './helpers/browser.js';

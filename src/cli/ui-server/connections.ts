@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { z } from 'zod';
 import { VmhopError } from '../../protocol/errors.js';
-import { hostEntry, readHostsFile, writeHostsFile } from '../hosts-file.js';
+import { hostEntry, readHostsFile, writeHostsFile } from '../../client/hosts-file.js';
 
 export const NewConnection = z.object({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'name: letters, digits, _ . -'),

@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { readFileSync } from 'node:fs';
 import { Agent, request, type Dispatcher } from 'undici';
 import { VmhopError } from '../../protocol/errors.js';
-import { hostEntry, readHostsFile, type HostEntry } from '../hosts-file.js';
+import { hostEntry, readHostsFile, type HostEntry } from '../../client/hosts-file.js';
 
 /** Request headers worth forwarding; cookies, host and auth from the browser are not. */
 const FORWARDED = ['content-type', 'accept', 'last-event-id'];

@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../../testbed/paths.js';
 import { addConnection, listConnections, removeConnection } from './connections.js';
 import { AgentProxy } from './proxy.js';
 import { mergeEvents } from './event-merge.js';
-import { readHostsFile } from '../hosts-file.js';
+import { readHostsFile } from '../../client/hosts-file.js';
 import { sendError, sendJson } from './respond.js';
 import { serveStatic } from './static-files.js';
 import { checkHost, checkKey, checkOrigin, newUiKey, ownHosts, rememberKey } from './access.js';

@@ -3,12 +3,12 @@
 import type { Command } from 'commander';
 import type { HostInfo } from '../../protocol/host.js';
 import { withClient, type GlobalOptions } from '../connect.js';
-import { hostsFilePath, readHostsFile, writeHostsFile } from '../hosts-file.js';
+import { hostsFilePath, readHostsFile, writeHostsFile } from '../../client/hosts-file.js';
 import { emit, table } from '../output/emit.js';
 import { formatSize } from '../output/sizes.js';
 import { runVerb } from '../run-verb.js';
 import { VmhopError } from '../../protocol/errors.js';
-import { pickToken, type TokenOptions } from '../token-source.js';
+import { pickToken, type TokenOptions } from '../../client/token-source.js';
 
 const sourceText = { flag: '--token', file: '--token-file', env: 'VMHOP_TOKEN', 'hosts-file': '' } as const;
 

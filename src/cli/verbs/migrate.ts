@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { VmhopError } from '../../protocol/errors.js';
 import { errorCodeOfEnd, type JobInfo, type PreflightCheck } from '../../protocol/migration.js';
-import type { AgentClient } from '../client.js';
+import type { AgentClient } from '../../client/agent-client.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { emit } from '../output/emit.js';
 import { renderProgress } from '../output/progress-line.js';

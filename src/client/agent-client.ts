@@ -1,5 +1,6 @@
-// The CLI's HTTP client for one agent: bearer token, the cluster CA for TLS, JSON in and
-// out, and API errors turned back into VmhopError with the agent's code and message.
+// The HTTP client for one agent (the CLI's, the UI server's and the test bed's): bearer token,
+// the cluster CA for TLS, JSON in and out, and API errors turned back into VmhopError with the
+// agent's code and message.
 // Connection failures become VMHOP_ERR_HOST_UNREACHABLE naming the URL.
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
