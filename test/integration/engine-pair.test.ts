@@ -135,6 +135,10 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     const { job, watch } = await play(p, [{ call: 'finish', times: 1, fault: { kind: 'lose-reply' } }]);
     expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
     expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+    // The target's timing went with the lost answer: the pause is an upper bound, and says so.
+    expect(job.report?.notes).toContainEqual(
+      expect.stringMatching(/downtime counted until the source learnt of the commit/),
+    );
     const { both, samples } = await watch.stop();
     expect(both).toBe(0);
     row('F10', 'finish: answer lost once', `${job.state}, runs on b`, both, samples);
@@ -297,11 +301,38 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
 
   it('F20 peer calls replayed or out of order are answered or refused, never a second commit', async () => {
     const p = await pair();
-    const { job, watch } = await play(p, []);
+    // QEMU's own events, on the one clock both agents share here: the real pause.
+    const ms = (e: { timestamp: { seconds: number; microseconds: number } }) =>
+      e.timestamp.seconds * 1_000 + Math.floor(e.timestamp.microseconds / 1_000);
+    const stopped = p.a.services.supervisor.qmpOf(VM)!.waitEvent('STOP', undefined, { timeoutMs: 60_000 });
+    let resumed: Promise<number> | undefined;
+    const { job, watch } = await play(p, [
+      {
+        call: 'prepare',
+        times: 1,
+        fault: {
+          kind: 'after',
+          run: async () => {
+            resumed = p.b.services.supervisor
+              .qmpOf(VM)!
+              .waitEvent('RESUME', undefined, { timeoutMs: 60_000 })
+              .then(ms);
+          },
+        },
+      },
+    ]);
     expect(job.state).toBe('completed');
+    // The pause runs from the source's STOP to the target's resume, placed on the source's clock.
+    const report = job.report!;
+    expect(report.notes.join('\n')).not.toMatch(/upper bound/);
+    expect(report.pausedAt).toBe(ms(await stopped));
+    expect(report.resumedAt! - report.pausedAt!).toBe(report.downtimeMs);
+    const real = (await resumed!) - ms(await stopped);
+    console.log(`pause: reported ${report.downtimeMs} ms, QEMU's STOP to RESUME ${real} ms`);
+    expect(report.downtimeMs).toBeGreaterThan(0);
     const t = p.b.services.engine.target;
     // finish again: the same answer; abort after the commit: refused; a second prepare: refused.
-    await expect(p.link.finish(job.id)).resolves.toBeUndefined();
+    await expect(p.link.finish(job.id)).resolves.toEqual({ handledMs: expect.any(Number) });
     await expect(p.link.abort(job.id, 'late')).resolves.toBeUndefined();
     expect(p.b.services.jobStore.get(job.id).state).toBe('completed');
     await expect(t.finish('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({

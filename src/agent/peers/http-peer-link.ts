@@ -8,13 +8,14 @@ import { VmhopError, knownErrorCode, readErrorBody } from '../../protocol/errors
 import { PROTOCOL_VERSION } from '../../protocol/host.js';
 import type { JobInfo } from '../../protocol/migration.js';
 import type { VolumeInfo } from '../../protocol/storage.js';
-import type {
-  PeerHostInfo,
-  PeerLink,
-  PostcopyAction,
-  PostcopyReply,
-  PrepareReply,
-  PrepareRequest,
+import {
+  FinishReply,
+  type PeerHostInfo,
+  type PeerLink,
+  type PostcopyAction,
+  type PostcopyReply,
+  type PrepareReply,
+  type PrepareRequest,
 } from './peer-link.js';
 import type { OfflineCommitRequest, OfflinePrepareReply, OfflinePrepareRequest } from './offline-messages.js';
 
@@ -106,8 +107,13 @@ export class HttpPeerLink implements PeerLink {
     return this.call<PrepareReply>('POST', '/v1/peer/migrations', req, 120_000);
   }
 
-  async finish(jobId: string) {
-    await this.call('POST', `/v1/peer/migrations/${jobId}/finish`, { protocolVersion: PROTOCOL_VERSION });
+  async finish(jobId: string): Promise<FinishReply> {
+    const body = await this.call('POST', `/v1/peer/migrations/${jobId}/finish`, {
+      protocolVersion: PROTOCOL_VERSION,
+    });
+    // Figures only: an answer without them (or with nonsense) still says "committed".
+    const timing = FinishReply.safeParse(body);
+    return timing.success ? timing.data : {};
   }
 
   async abort(jobId: string, reason: string) {

@@ -56,6 +56,19 @@ export const PrepareReply = z.object({
 });
 export type PrepareReply = z.infer<typeof PrepareReply>;
 
+/**
+ * The target's answer to finish: how long after the request arrived it resumed the guest and how
+ * long it took to answer, so the source can place the resume on its own clock (no clock is
+ * shared). Absent when the commit was made by an earlier request whose answer was lost.
+ */
+export const FinishReply = z.object({
+  resumedAfterMs: z.number().nonnegative().max(86_400_000).optional(),
+  handledMs: z.number().nonnegative().max(86_400_000).optional(),
+  /** The target committed (it owns the VM) but could not resume it: why, for the report. */
+  resumeError: z.string().max(2_000).optional(),
+});
+export type FinishReply = z.infer<typeof FinishReply>;
+
 export const PostcopyAction = z.enum(['commit', 'pause', 'recover']);
 export type PostcopyAction = z.infer<typeof PostcopyAction>;
 /** `recover` answers with the new listener, `commit` with status `committed`, `pause` with nothing. */
@@ -77,7 +90,7 @@ export interface PeerLink {
   volumeInfo(pool: string, name: string): Promise<VolumeInfo | undefined>;
   prepare(req: PrepareRequest): Promise<PrepareReply>;
   /** The commit: the target records that it owns the VM, then resumes it. */
-  finish(jobId: string): Promise<void>;
+  finish(jobId: string): Promise<FinishReply>;
   abort(jobId: string, reason: string): Promise<void>;
   /**
    * Post-copy on the target: `commit` writes "target owns the VM" before the source lets QEMU

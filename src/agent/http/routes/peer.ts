@@ -103,8 +103,7 @@ export const peerRoutes =
       async (req) => {
         assertJobPeer(req, req.params.id);
         checkProtocol(req.body.protocolVersion);
-        await s.engine.target.finish(req.params.id);
-        return { ok: true };
+        return { ok: true, ...(await s.engine.target.finish(req.params.id)) };
       },
     );
     app.post(

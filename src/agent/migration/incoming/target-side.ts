@@ -11,6 +11,7 @@ import { killAndWait } from '../../process/signals.js';
 import { strictly } from '../../peers/offline-messages.js';
 import {
   PrepareRequest,
+  type FinishReply,
   type PostcopyAction,
   type PostcopyReply,
   type PrepareReply,
@@ -144,15 +145,16 @@ export class TargetSide {
    * commit the record already exists: the target waits for the device state, resumes, and keeps
    * the job running until the last page has arrived.
    */
-  async finish(jobId: string): Promise<void> {
-    return serialized(jobId, async () => {
+  async finish(jobId: string): Promise<FinishReply> {
+    const arrived = Date.now();
+    return serialized(jobId, async (): Promise<FinishReply> => {
       const job = this.incoming(jobId);
       // Committed (phase finish) is an answer that never changes, whatever happened here since:
       // a target whose QEMU died after its commit still owns the VM, and the source must not run it.
       if (job.phase === 'finish' && job.state !== 'running') {
         if (job.state !== 'completed')
           this.c.jobs.journal(jobId, `finish asked again after the commit; the job ended ${job.state} here`);
-        return;
+        return { handledMs: Date.now() - arrived };
       }
       if (job.state !== 'running') {
         throw new VmhopError(
@@ -170,13 +172,25 @@ export class TargetSide {
         this.commitRecord(jobId, 'target owns the VM (commit record written)');
         await this.closeGates(jobId);
       }
-      // A guest that was paused on the source stays paused here (post-copy must run to fetch its pages).
-      if (postcopy || job.guestWasRunning) {
-        await cont(qmp);
-        this.c.supervisor.setState(job.vm, 'running');
-      } else {
-        this.c.supervisor.setState(job.vm, 'paused');
-        this.c.jobs.journal(jobId, 'the guest was paused on the source: left paused here');
+      // Committed: whatever fails from here on, the answer is "committed" (the source must never
+      // run the VM again), with the failure named.
+      let resumedAfterMs: number | undefined;
+      try {
+        // A guest that was paused on the source stays paused here (post-copy must run to fetch its pages).
+        if (postcopy || job.guestWasRunning) {
+          await cont(qmp);
+          resumedAfterMs = Date.now() - arrived;
+          this.c.supervisor.setState(job.vm, 'running');
+        } else {
+          this.c.supervisor.setState(job.vm, 'paused');
+          this.c.jobs.journal(jobId, 'the guest was paused on the source: left paused here');
+        }
+      } catch (e) {
+        const resumeError = `committed, but resuming \`${job.vm}\` here failed: ${(e as Error).message}; the VM is this host's: \`vmhop resume ${job.vm}\` or \`vmhop start ${job.vm}\` here`;
+        this.c.jobs.journal(jobId, resumeError);
+        this.c.jobs.end(jobId, 'failed');
+        this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'failed' });
+        return { handledMs: Date.now() - arrived, resumeError };
       }
       await announceSelf(qmp, { initial: 50, max: 550, rounds: 5, step: 100 }).catch(() => undefined);
       if (postcopy) {
@@ -187,11 +201,12 @@ export class TargetSide {
           await this.closeGates(jobId);
           return this.dropPeerAuthz(jobId);
         });
-        return;
+        return { resumedAfterMs, handledMs: Date.now() - arrived };
       }
       await this.dropPeerAuthz(jobId);
       this.c.jobs.end(jobId, 'completed');
       this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'completed' });
+      return { ...(resumedAfterMs === undefined ? {} : { resumedAfterMs }), handledMs: Date.now() - arrived };
     });
   }
 

@@ -7,7 +7,7 @@ import { VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { MigrationInfo, QmpSession } from '../../../qmp/index.js';
 import type { PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
-import { commitOnTarget } from '../outgoing/commit.js';
+import { commitOnTarget, type CommitOutcome } from '../outgoing/commit.js';
 import { retireSource } from '../outgoing/retire-source.js';
 import { cancelAndResume } from '../outgoing/rollback.js';
 import { startMigration } from '../outgoing/start-migration.js';
@@ -79,19 +79,33 @@ export async function runUntilPause(
   target: PrepareReply,
 ): Promise<SwitchoverPause & { last: MigrationInfo | undefined }> {
   let last: MigrationInfo | undefined;
-  await startMigration(qmp, r.settings.source, target, r.job.options.insecure ? undefined : r.c.tlsDir);
-  const pause = await watchUntilSwitchover(qmp, {
-    signal: r.signal,
-    options: r.job.options,
-    postcopyRequested: r.postcopyRequested,
-    onSample: (info, at) => {
-      last = info;
-      r.onSample(info, at, 'ram');
-    },
-  });
-  r.c.jobs.journal(r.job.id, 'source paused at pre-switchover');
-  await confirmTargetReady(r.peer, r.job.id);
-  return { ...pause, last };
+  // The pause starts when QEMU stops the guest (its STOP event, stamped on this host's clock),
+  // not when the next poll notices it.
+  const stopWatch = new AbortController();
+  let stoppedAt: number | undefined;
+  qmp
+    .waitEvent('STOP', undefined, { timeoutMs: Infinity, signal: stopWatch.signal })
+    .then((e) => (stoppedAt = e.timestamp.seconds * 1_000 + Math.floor(e.timestamp.microseconds / 1_000)))
+    .catch(() => undefined);
+  try {
+    await startMigration(qmp, r.settings.source, target, r.job.options.insecure ? undefined : r.c.tlsDir);
+    const pause = await watchUntilSwitchover(qmp, {
+      signal: r.signal,
+      options: r.job.options,
+      postcopyRequested: r.postcopyRequested,
+      onSample: (info, at) => {
+        last = info;
+        r.onSample(info, at, 'ram');
+      },
+    });
+    await new Promise((resolve) => setImmediate(resolve));
+    const pausedAt = stoppedAt !== undefined && stoppedAt <= pause.pausedAt ? stoppedAt : pause.pausedAt;
+    r.c.jobs.journal(r.job.id, 'source paused at pre-switchover');
+    await confirmTargetReady(r.peer, r.job.id);
+    return { ...pause, pausedAt, last };
+  } finally {
+    stopWatch.abort();
+  }
 }
 
 /** Pre-copy's switchover: QEMU sends the last pages and the device state while the guest stays stopped. */
@@ -101,8 +115,27 @@ export async function switchOver(r: ModeRun, qmp: QmpSession, pause: SwitchoverP
   return { pausedAt: pause.pausedAt, notes: pause.notes, last };
 }
 
-/** The commit on the target, then the source's retirement; resolves with the moment of the commit. */
-export async function commitAndRetire(r: ModeRun, qmp: QmpSession, wasRunning: boolean): Promise<number> {
+/** What the source knows of the commit: when the answer came and, if the target said, when it resumed. */
+export type Committed = Pick<Extract<CommitOutcome, { committed: true }>, 'at' | 'resumedAt' | 'resumeError'>;
+
+/**
+ * The pause as the guest saw it: from the source's stop to the target's resume. When the target's
+ * timing was lost (its first answer never came back) it runs until the source learnt of the
+ * commit, which the notes say; a target that could not resume is named too.
+ */
+export function pauseFigures(c: Committed, pausedAt: number) {
+  const notes: string[] = [];
+  if (c.resumedAt === undefined && !c.resumeError)
+    notes.push(
+      'downtime counted until the source learnt of the commit (the target did not say when it resumed the guest): an upper bound',
+    );
+  if (c.resumeError) notes.push(`the target owns the VM but did not resume it: ${c.resumeError}`);
+  const resumedAt = c.resumedAt ?? c.at;
+  return { downtimeMs: Math.max(0, resumedAt - pausedAt), pausedAt, resumedAt, notes };
+}
+
+/** The commit on the target, then the source's retirement; resolves with what is known of the commit. */
+export async function commitAndRetire(r: ModeRun, qmp: QmpSession, wasRunning: boolean): Promise<Committed> {
   const { c, job, vm, peer } = r;
   c.jobs.advance(job.id, 'finish', 'RAM and device state sent; asking the target to commit');
   const at = await commitOrResume(r, qmp, wasRunning);
@@ -122,10 +155,10 @@ export async function commitOrResume(
   qmp: QmpSession,
   wasRunning: boolean,
   ask: () => Promise<unknown> = () => r.peer.finish(r.job.id),
-): Promise<number> {
+): Promise<Committed> {
   const { job, vm, peer } = r;
   const outcome = await commitOnTarget(peer, job.id, r.c.config.commitAnswerSeconds * 1_000, ask);
-  if (outcome.committed) return outcome.at;
+  if (outcome.committed) return outcome;
   if (outcome.known) {
     await cancelAndResume(qmp, wasRunning);
     await peer.abort(job.id, outcome.error.message).catch(() => undefined);

@@ -20,6 +20,7 @@ import {
   sendRam,
   sourceQmp,
   type RamResult,
+  pauseFigures,
 } from './live-common.js';
 import type { ModeResult, ModeRun, ModeRunner } from './types.js';
 
@@ -67,8 +68,13 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
     throw e;
   }
   m.close();
-  const committedAt = await commitAndRetire(r, qmp, wasRunning);
-  const notes = [...plan.notes, `disk copy mode ${decision.mode}: ${decision.reason}`, ...ram.notes];
+  const pauseOf = pauseFigures(await commitAndRetire(r, qmp, wasRunning), ram.pausedAt);
+  const notes = [
+    ...plan.notes,
+    `disk copy mode ${decision.mode}: ${decision.reason}`,
+    ...ram.notes,
+    ...pauseOf.notes,
+  ];
   if (job.options.deleteSource) notes.push(...(await deleteSources(r, plan)));
   const diskBytes = Object.fromEntries(
     plan.disks.map((d) => [
@@ -81,7 +87,7 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
   );
   if (plan.shared.length)
     notes.push(`not copied (shared pool): ${plan.shared.map((d) => d.target).join(', ')}`);
-  return { setupMs, downtimeMs: committedAt - ram.pausedAt, ...ramFigures(ram.last), diskBytes, notes };
+  return { setupMs, ...pauseOf, ...ramFigures(ram.last), diskBytes, notes };
 };
 
 async function perDisk(qmp: QmpSession, targets: readonly string[]): Promise<Record<string, number>> {

@@ -13,7 +13,7 @@ import { commitOnTarget } from '../outgoing/commit.js';
 import { followPostcopy } from '../outgoing/follow-postcopy.js';
 import { retireSource } from '../outgoing/retire-source.js';
 import type { SwitchoverPause } from '../outgoing/watch-migration.js';
-import { commitOrResume, ramFigures } from './live-common.js';
+import { commitOrResume, pauseFigures, ramFigures } from './live-common.js';
 import type { ModeResult, ModeRun } from './types.js';
 
 export async function finishWithPostcopy(
@@ -38,14 +38,14 @@ export async function finishWithPostcopy(
   const { last, recoveries } = await followThenRetire(c, job, peer, qmp, target.address, (info, at) =>
     r.onSample(info, at, 'postcopy'),
   );
+  const pauseOf = pauseFigures(resumed, pause.pausedAt);
   return {
-    downtimeMs: resumed.at - pause.pausedAt,
-    pausedAt: pause.pausedAt,
-    resumedAt: resumed.at,
+    ...pauseOf,
     ...ramFigures(last),
     postcopy: { ...pause.postcopy, recoveries },
     notes: [
       ...pause.notes,
+      ...pauseOf.notes,
       ...(recoveries ? [`the post-copy stream was recovered ${recoveries} time(s)`] : []),
     ],
   };

@@ -13,6 +13,7 @@ import {
   sourceQmp,
   switchOver,
   type RamResult,
+  pauseFigures,
 } from './live-common.js';
 import { finishWithPostcopy } from './live-postcopy.js';
 import type { ModeResult, ModeRun, ModeRunner } from './types.js';
@@ -40,13 +41,11 @@ export const runLiveShared: ModeRunner = async (r: ModeRun): Promise<ModeResult>
     const postcopy = pause.postcopy as NonNullable<SwitchoverPause['postcopy']>;
     return { setupMs, ...(await finishWithPostcopy(r, qmp, target, { ...pause, postcopy }, wasRunning)) };
   }
-  const committedAt = await commitAndRetire(r, qmp, wasRunning);
+  const pauseOf = pauseFigures(await commitAndRetire(r, qmp, wasRunning), ram.pausedAt);
   return {
     setupMs,
-    downtimeMs: committedAt - ram.pausedAt,
-    pausedAt: ram.pausedAt,
-    resumedAt: committedAt,
+    ...pauseOf,
     ...ramFigures(ram.last),
-    notes: ram.notes,
+    notes: [...ram.notes, ...pauseOf.notes],
   };
 };
