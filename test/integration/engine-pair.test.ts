@@ -62,7 +62,10 @@ async function migrate(from: TestAgent, to: string): Promise<JobInfo> {
     options: { insecure: true, stallTimeoutMs: 5_000 },
   });
   expect(res.status, res.text).toBe(202);
-  return from.services.engine.wait(res.body.job.id as string);
+  const id = res.body.job.id as string;
+  // A source agent restarted mid-job: the first process's run ends with it (its registry is
+  // closed under it); the restarted agent's registry says where the job stands.
+  return from.services.engine.wait(id).catch(() => from.services.engine.info(id));
 }
 
 /** Kills the VM's QEMU on `agent` with SIGKILL (a crash) and waits until it is gone. */
@@ -71,6 +74,24 @@ async function killQemu(agent: TestAgent): Promise<void> {
   if (!pid || !agent.isOurQemu(pid)) throw new Error(`no QEMU of ${VM} on ${agent.services.config.name}`);
   process.kill(pid, 'SIGKILL');
   await within(() => !isAlive(pid), 5_000, `QEMU ${pid} gone`);
+}
+
+/** The source agent killed and started again: new links from it, b's link to it retargeted. */
+async function restartSource(p: Pair): Promise<void> {
+  await p.a.restart((s) => {
+    p.link = new FaultyPeerLink('b', p.b.services);
+    s.attachPeer(p.link);
+  });
+  p.back.retarget(p.a.services);
+}
+
+/** The target agent killed and started again (its RAM listener goes with the process). */
+async function restartTarget(p: Pair): Promise<void> {
+  await p.b.restart((s) => {
+    p.back = new FaultyPeerLink('a', p.a.services);
+    s.attachPeer(p.back);
+  });
+  p.link.retarget(p.b.services);
 }
 
 /** Runs one case: the rules on a → b, the migration, the runners watched throughout. */
@@ -297,6 +318,116 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     const { both, samples } = await watch.stop();
     expect(both).toBe(0);
     row('F5', 'source QEMU killed after the commit', `${job.state}, runs on b`, both, samples);
+  });
+
+  it('F13 target agent restarted after prepare, before the RAM copy: the source runs on, the target cleans up', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [
+      { call: 'prepare', times: 1, fault: { kind: 'after', run: () => restartTarget(p) } },
+    ]);
+    expect(job.state).toBe('failed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+    const ms = await within(() => p.b.qemuPids().length === 0, 10_000, 'target clean');
+    await expectTargetClean(p.b, job.id, VM);
+    expect(p.b.services.jobStore.journalOf(job.id).map((l) => l.entry)).toContainEqual(
+      expect.stringMatching(/abort: the target agent restarted before the commit/),
+    );
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F13',
+      'target agent restarted after prepare',
+      `${job.state}, runs on a, target clean`,
+      both,
+      samples,
+      ms,
+    );
+    expect((await migrate(p.a, 'b')).state).toBe('completed');
+  });
+
+  it('F13 target agent restarted at the switchover, before the commit: the source runs again', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [
+      { call: 'finish', times: 1, fault: { kind: 'before', run: () => restartTarget(p) } },
+    ]);
+    expect(job.state).toBe('failed');
+    expect(job.report?.error?.message).toMatch(/already ended failed before any commit/);
+    expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+    await expectTargetClean(p.b, job.id, VM);
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F13',
+      'target agent restarted at the switchover',
+      `${job.state}, runs on a, target clean`,
+      both,
+      samples,
+    );
+  });
+
+  it('F13 target agent restarted right after the commit: the restarted target keeps the VM running', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [
+      { call: 'finish', times: 1, fault: { kind: 'after', run: () => restartTarget(p) } },
+    ]);
+    expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+    expect(p.b.services.jobStore.get(job.id).state).toBe('completed');
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row('F13', 'target agent restarted after the commit', `${job.state}, runs on b`, both, samples);
+  });
+
+  it('F12 source agent restarted while it asks for the commit: it follows the target, which never committed', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [
+      { call: 'finish', times: 1, fault: { kind: 'before', run: () => restartSource(p) } },
+    ]);
+    // The first process's job ended with it; the restarted agent owns the job now.
+    const ms = await within(
+      () => !['running', 'needs-operator'].includes(p.a.services.jobStore.get(job.id).state),
+      20_000,
+      'restarted source settles',
+    );
+    expect(p.a.services.jobStore.get(job.id).state).toBe('failed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+    await expectTargetClean(p.b, job.id, VM);
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F12',
+      'source agent restarted at the commit (target not committed)',
+      'failed, runs on a, target clean',
+      both,
+      samples,
+      ms,
+    );
+    expect((await migrate(p.a, 'b')).state).toBe('completed');
+  });
+
+  it('F12 source agent restarted right after the commit: the restarted source retires its copy', async () => {
+    const p = await pair();
+    const { job, watch } = await play(p, [
+      { call: 'finish', times: 1, fault: { kind: 'after', run: () => restartSource(p) } },
+    ]);
+    const ms = await within(
+      () => !['running', 'needs-operator'].includes(p.a.services.jobStore.get(job.id).state),
+      20_000,
+      'restarted source settles',
+    );
+    expect(p.a.services.jobStore.get(job.id).state).toBe('completed');
+    expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+    expect(p.a.services.vmStore.get(VM)).toBeUndefined();
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F12',
+      'source agent restarted after the commit',
+      'completed, runs on b, source retired',
+      both,
+      samples,
+      ms,
+    );
   });
 
   it('F20 peer calls replayed or out of order are answered or refused, never a second commit', async () => {

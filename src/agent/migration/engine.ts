@@ -74,6 +74,7 @@ export class MigrationEngine {
   /** Stops the follow-up timers (agent shutdown, tests). */
   close(): void {
     this.follower.close();
+    this.target.close();
   }
 
   /** Starts a migration; resolves once it runs (or with the pre-flight for a dry run). */

@@ -36,8 +36,13 @@ async function answered<T>(peer: string, call: () => Promise<T>): Promise<T> {
 export class DirectPeerLink implements PeerLink {
   constructor(
     readonly name: string,
-    private readonly target: AgentServices,
+    private target: AgentServices,
   ) {}
+
+  /** The peer agent restarted: its calls go to its new services. */
+  retarget(services: AgentServices): void {
+    this.target = services;
+  }
 
   async hostInfo(): Promise<PeerHostInfo> {
     return {

@@ -37,6 +37,8 @@ const noAnswer = (peer: string, call: string, why: string) =>
 export class FaultyPeerLink extends DirectPeerLink {
   rules: Rule[] = [];
   readonly log: string[] = [];
+  /** The agent that owned this link stopped: nothing it would still send arrives. */
+  private severed = false;
 
   constructor(name: string, target: AgentServices) {
     super(name, target);
@@ -47,12 +49,17 @@ export class FaultyPeerLink extends DirectPeerLink {
     }
   }
 
+  override async close(): Promise<void> {
+    this.severed = true;
+  }
+
   /** Takes every rule away: the links are whole again. */
   heal(): void {
     this.rules = [];
   }
 
   private async through(call: Call, real: () => Promise<unknown>): Promise<unknown> {
+    if (this.severed) throw noAnswer(this.name, call, 'the calling agent is gone');
     const rule = this.rules.find((r) => r.call === call && (r.times === undefined || r.times > 0));
     if (rule?.times !== undefined) rule.times--;
     this.log.push(`${call}${rule ? ` (${rule.fault.kind})` : ''}`);

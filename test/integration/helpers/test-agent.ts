@@ -37,8 +37,8 @@ export interface ApiReply<T = Body> {
 export class TestAgent {
   private constructor(
     readonly root: string,
-    readonly services: AgentServices,
-    readonly app: App,
+    public services: AgentServices,
+    public app: App,
   ) {}
 
   /**
@@ -98,6 +98,29 @@ export class TestAgent {
       await rm(root, { recursive: true, force: true });
       throw e;
     }
+  }
+
+  /**
+   * The agent process killed and started again over the same registry: the app and services go
+   * without touching a QEMU (their QMP sessions and peer links close), then new ones reattach to
+   * the QEMUs. `beforeRecover` attaches the new services' peer links; then the engine recovers.
+   */
+  async restart(beforeRecover: (s: AgentServices) => void = () => undefined): Promise<void> {
+    await this.app.close();
+    await this.services.close();
+    const services = new AgentServices(this.services.config);
+    this.services = services;
+    this.app = await buildApp({
+      services,
+      auth: {
+        tokenHashes: services.config.tokenHashes,
+        peerCertificatesAsClients: services.config.peerCertificatesAsClients,
+      },
+      logger: false,
+    });
+    await services.supervisor.reattachAll();
+    beforeRecover(services);
+    await services.engine.recover();
   }
 
   /** Serves the app on loopback (HTTPS when started with `tls`); returns its base URL. */

@@ -146,6 +146,19 @@ describe('the RAM gate in front of QEMU', () => {
     await Promise.all(idle.map((c) => c.ended));
   });
 
+  it('leaves joined connections to QEMU on close, and ends them too when the agent stops', async () => {
+    const g = await open();
+    const c = client(g.port, [record(40), Buffer.alloc(200, 7)]);
+    await sleep(100);
+    g.close();
+    await sleep(50);
+    expect(seen[0]!.closed).toBe(false);
+    g.close({ joined: true });
+    expect(await c.ended).toBeGreaterThan(0);
+    await sleep(50);
+    expect(seen[0]!.closed).toBe(true);
+  });
+
   it('without TLS joins after the 4 bytes of a channel magic', async () => {
     const g = await open({ tls: false });
     client(g.port, [Buffer.from('QEVM'), Buffer.alloc(100)]);

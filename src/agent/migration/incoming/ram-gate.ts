@@ -63,6 +63,8 @@ export function helloState(buf: Buffer, tls: boolean): { missing: number } | { r
 
 export class RamGate {
   private readonly open = new Set<net.Socket>();
+  /** Connections joined to QEMU, both ends. */
+  private readonly joined = new Set<net.Socket>();
   private readonly refusedFrom = new Set<string>();
   private readonly limits: GateLimits;
 
@@ -106,9 +108,13 @@ export class RamGate {
     return this.o.upstream;
   }
 
-  /** Stops listening and drops connections still being judged; joined ones end with QEMU's streams. */
-  close(): void {
+  /**
+   * Stops listening and drops connections still being judged; joined ones end with QEMU's
+   * streams, or now with `joined` (the agent stops: its process would take them along).
+   */
+  close(opts: { joined?: boolean } = {}): void {
     for (const s of this.open) s.destroy();
+    if (opts.joined) for (const s of this.joined) s.destroy();
     this.server.close();
   }
 
@@ -157,6 +163,10 @@ export class RamGate {
   /** Joins a judged connection to QEMU, then watches its first window. */
   private join(s: net.Socket, from: string, hello: Buffer): void {
     const up = net.connect(this.o.upstream);
+    for (const end of [s, up]) {
+      this.joined.add(end);
+      end.on('close', () => this.joined.delete(end));
+    }
     const both = () => {
       s.destroy();
       up.destroy();
@@ -169,7 +179,7 @@ export class RamGate {
     up.on('close', () => s.destroy());
     up.once('connect', () => {
       up.write(hello);
-      let sent = hello.length;
+      let sent = 0;
       const count = (d: Buffer) => {
         sent += d.length;
         if (sent < this.limits.windowBytes) return;
@@ -186,6 +196,7 @@ export class RamGate {
       }, this.limits.windowMs);
       s.on('close', () => clearTimeout(window));
       s.on('data', count);
+      count(hello);
       s.pipe(up);
       up.pipe(s);
       s.resume();

@@ -262,6 +262,12 @@ export class TargetSide {
     });
   }
 
+  /** The agent stops: every gate closes with its connections, as the process's exit would. */
+  close(): void {
+    for (const gates of this.gates.values()) for (const g of gates) g.close({ joined: true });
+    this.gates.clear();
+  }
+
   private listenOptions(jobId: string, vm: string, tls: boolean, name: string): ListenOptions {
     return {
       address: this.c.migrationAddress,
