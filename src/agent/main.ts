@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import pino from 'pino';
-import { reportError } from '../cli/output/emit.js';
+import { reportError } from '../terminal/emit.js';
 import { loadConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { hashToken } from '../credentials/token-hash.js';

@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { VmhopError } from '../protocol/errors.js';
-import { reportError, table } from '../cli/output/emit.js';
+import { reportError, table } from '../terminal/emit.js';
 import { AgentConfig } from './config.js';
 import { openDb } from './db/open.js';
 import { CONFIG_TOKEN_PREFIX, TokenStore, type TokenRole } from './db/token-store.js';

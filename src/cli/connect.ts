@@ -1,5 +1,5 @@
 // Runs a verb against the agent named by the global -c/--token/--token-file options.
-import type { OutputOptions } from './output/emit.js';
+import type { OutputOptions } from '../terminal/emit.js';
 import { AgentClient } from '../client/agent-client.js';
 import { resolveConnection } from '../client/hosts-file.js';
 import type { TokenOptions } from '../client/token-source.js';

@@ -1,7 +1,7 @@
 // Wraps a verb's action: finds the global options (--json), runs it, and turns any
 // error into the documented exit code. Verbs throw VmhopError; they never call exit.
 import type { Command } from 'commander';
-import { reportError, type OutputOptions } from './output/emit.js';
+import { reportError, type OutputOptions } from '../terminal/emit.js';
 
 export function runVerb<F>(action: (flags: F, opts: OutputOptions, cmd: Command) => Promise<void>) {
   return async (...args: unknown[]): Promise<void> => {

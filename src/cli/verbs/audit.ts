@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { AuditEntry } from '../../protocol/audit.js';
 import { VmhopError } from '../../protocol/errors.js';
 import { withClient, type GlobalOptions } from '../connect.js';
-import { emit, table } from '../output/emit.js';
+import { emit, table } from '../../terminal/emit.js';
 import { runVerb } from '../run-verb.js';
 
 const UNIT_MS = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { initCa, issueHostCert } from '../../credentials/ca.js';
 import type { GlobalOptions } from '../connect.js';
-import { emit } from '../output/emit.js';
+import { emit } from '../../terminal/emit.js';
 import { runVerb } from '../run-verb.js';
 
 const DEFAULT_CA_DIR = '/etc/vmhop/ca';

@@ -12,7 +12,7 @@ import { testGuestSpec } from '../../testbed/guest.js';
 import { AgentClient } from '../../client/agent-client.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { readHostsFile } from '../../client/hosts-file.js';
-import { emit } from '../output/emit.js';
+import { emit } from '../../terminal/emit.js';
 import { parseSize } from '../output/sizes.js';
 import { runVerb } from '../run-verb.js';
 import { humanVm } from './vm.js';

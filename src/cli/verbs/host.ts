@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { HostInfo } from '../../protocol/host.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { hostsFilePath, readHostsFile, writeHostsFile } from '../../client/hosts-file.js';
-import { emit, table } from '../output/emit.js';
+import { emit, table } from '../../terminal/emit.js';
 import { formatSize } from '../output/sizes.js';
 import { runVerb } from '../run-verb.js';
 import { VmhopError } from '../../protocol/errors.js';

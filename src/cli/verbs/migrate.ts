@@ -6,7 +6,7 @@ import { VmhopError } from '../../protocol/errors.js';
 import { errorCodeOfEnd, type JobInfo, type PreflightCheck } from '../../protocol/migration.js';
 import type { AgentClient } from '../../client/agent-client.js';
 import { withClient, type GlobalOptions } from '../connect.js';
-import { emit } from '../output/emit.js';
+import { emit } from '../../terminal/emit.js';
 import { renderProgress } from '../output/progress-line.js';
 import { humanJob, humanPreflight } from '../output/job.js';
 import { runVerb } from '../run-verb.js';

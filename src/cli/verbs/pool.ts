@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { PoolInfo, VolumeInfo } from '../../protocol/storage.js';
 import { VmhopError } from '../../protocol/errors.js';
 import { withClient, type GlobalOptions } from '../connect.js';
-import { emit, table } from '../output/emit.js';
+import { emit, table } from '../../terminal/emit.js';
 import { formatSize, parseSize } from '../output/sizes.js';
 import { runVerb } from '../run-verb.js';
 

@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import * as testbed from '../../testbed/testbed.js';
 import type { Shaping } from '../../testbed/shaping.js';
 import { VmhopError } from '../../protocol/errors.js';
-import { emit, table } from '../output/emit.js';
+import { emit, table } from '../../terminal/emit.js';
 import { runVerb } from '../run-verb.js';
 
 interface ShapeFlags {

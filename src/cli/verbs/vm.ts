@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { VmInfo } from '../../protocol/vm.js';
 import { VmhopError } from '../../protocol/errors.js';
 import { withClient, type GlobalOptions } from '../connect.js';
-import { emit, table } from '../output/emit.js';
+import { emit, table } from '../../terminal/emit.js';
 import { runVerb } from '../run-verb.js';
 
 const vmPath = (name: string) => `/v1/vms/${encodeURIComponent(name)}`;

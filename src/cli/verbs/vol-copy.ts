@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { VmhopError } from '../../protocol/errors.js';
 import type { JobInfo } from '../../protocol/migration.js';
 import { withClient, type GlobalOptions } from '../connect.js';
-import { emit } from '../output/emit.js';
+import { emit } from '../../terminal/emit.js';
 import { humanJob } from '../output/job.js';
 import { runVerb } from '../run-verb.js';
 import { endError, follow } from './migrate.js';

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { VmInfo } from '../../protocol/vm.js';
 import { VmhopError } from '../../protocol/errors.js';
 import { withClient, type GlobalOptions } from '../connect.js';
-import { emit } from '../output/emit.js';
+import { emit } from '../../terminal/emit.js';
 import { runVerb } from '../run-verb.js';
 
 export function registerXmlVerbs(program: Command): void {

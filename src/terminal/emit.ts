@@ -1,7 +1,7 @@
-// How a verb's result and errors reach the user: with --json exactly one JSON document on
-// stdout (the result, or {error: {code, message, details}}); otherwise human text.
-// Progress and logs always go to stderr so stdout stays parseable.
-import { errorCatalogue, isVmhopError } from '../../protocol/errors.js';
+// How a command's result and errors reach the user, in `vmhop` and in `vmhop-agent`: with --json
+// exactly one JSON document on stdout (the result, or {error: {code, message, details}});
+// otherwise human text. Progress and logs always go to stderr so stdout stays parseable.
+import { errorCatalogue, isVmhopError } from '../protocol/errors.js';
 
 export interface OutputOptions {
   json?: boolean;
