@@ -156,4 +156,54 @@ describe('post-copy live migration over shared storage', () => {
     );
     await expectRunsOnlyOn('b');
   });
+
+  it('recovers a post-copy whose target agent is killed and restarted while the guest runs there', async () => {
+    // The RAM stream goes through the target agent's gate (incoming/ram-gate.ts): the agent's
+    // death cuts it, and the restarted agent must keep the committed job and take the recovery.
+    let killedAt = 0;
+    const job = await migrateWatched(
+      'b',
+      'a',
+      [
+        '--postcopy',
+        '--timeout',
+        '4',
+        '--timeout-action',
+        'postcopy',
+        '--bandwidth',
+        '4',
+        '--stall-timeout',
+        '3',
+      ],
+      async () => {
+        await waitFor(async () => (await progressOf('b'))?.progress?.stage === 'postcopy', 60_000);
+        await new Promise((r) => setTimeout(r, 1_500));
+        const agent = (await testbed.status()).hosts.find((h) => h.name === 'a')?.agent;
+        killedAt = Date.now();
+        process.kill(agent!.pid, 'SIGKILL');
+        await new Promise((r) => setTimeout(r, 2_000));
+        await testbed.up();
+      },
+    );
+    expect(job.json.state, JSON.stringify(job.json.report?.error)).toBe('completed');
+    expect(job.json.report?.postcopy?.recoveries).toBeGreaterThanOrEqual(1);
+    const target = await vmhopOk<{ state: string; journal: { at: string; entry: string }[] }>([
+      '-c',
+      'a',
+      'job',
+      'show',
+      job.json.id,
+    ]);
+    expect(target.state).toBe('completed');
+    expect(target.journal.map((e) => e.entry)).toContainEqual(
+      expect.stringMatching(/the target agent restarted during post-copy/),
+    );
+    const resumed = (
+      await vmhopOk<{ journal: { at: string; entry: string }[] }>(['-c', 'b', 'job', 'show', job.json.id])
+    ).journal.find((e) => /post-copy resumed/.test(e.entry));
+    console.log(
+      `target agent killed: post-copy resumed ${Date.parse(resumed?.at ?? '') - killedAt} ms after the kill`,
+    );
+    await expectRunsOnlyOn('a');
+  });
 });

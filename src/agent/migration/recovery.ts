@@ -32,8 +32,22 @@ async function recoverTarget(c: MigrationContext, target: TargetSide, job: JobRo
     await target.abort(job.id, 'the target agent restarted before the commit');
     return;
   }
-  // Committed: the VM is ours. Make sure it runs (unless it was paused on the source).
+  // Committed: the VM is ours.
   const qmp = c.supervisor.qmpOf(job.vm);
+  const mig = qmp ? await queryMigrate(qmp, { timeoutMs: 2_000 }).catch(() => undefined) : undefined;
+  // A monitor that does not answer may be blocked by a vCPU waiting for a page: post-copy too.
+  const inPostcopy = mig ? !!mig.status?.startsWith('postcopy') : job.options.postcopy;
+  if (qmp && inPostcopy) {
+    // Pages are still missing: the job goes on, the source recovers the stream (the restart cut
+    // it) and the job ends with the last page, not now.
+    c.jobs.journal(
+      job.id,
+      `the target agent restarted during post-copy (${mig?.status ?? 'monitor busy'}); following it again`,
+    );
+    target.followPostcopy(job.id);
+    return;
+  }
+  // Make sure it runs (unless it was paused on the source).
   if (qmp && job.guestWasRunning && !(await queryStatus(qmp)).running) await cont(qmp);
   c.jobs.end(job.id, 'completed');
 }

@@ -195,18 +195,26 @@ export class TargetSide {
       await announceSelf(qmp, { initial: 50, max: 550, rounds: 5, step: 100 }).catch(() => undefined);
       if (postcopy) {
         this.c.jobs.journal(jobId, 'resumed; post-copy brings the remaining pages');
-        // migrate-recover needs the peer rule until the last page: it goes when the job ends.
-        void followPostcopyIncoming(this.c, jobId).finally(async () => {
-          this.recovering.delete(jobId);
-          await this.closeGates(jobId);
-          return this.dropPeerAuthz(jobId);
-        });
+        this.followPostcopy(jobId);
         return { resumedAfterMs, handledMs: Date.now() - arrived };
       }
       await this.dropPeerAuthz(jobId);
       this.c.jobs.end(jobId, 'completed');
       this.c.events.publish({ type: 'job.ended', job: jobId, vm: job.vm, state: 'completed' });
       return { ...(resumedAfterMs === undefined ? {} : { resumedAfterMs }), handledMs: Date.now() - arrived };
+    });
+  }
+
+  /**
+   * Keeps a committed post-copy job running until the last page has arrived (also after an agent
+   * restart, which cut the stream: the source pauses and recovers it through a new listener).
+   * migrate-recover needs the peer rule until then: it goes when the job ends.
+   */
+  followPostcopy(jobId: string): void {
+    void followPostcopyIncoming(this.c, jobId).finally(async () => {
+      this.recovering.delete(jobId);
+      await this.closeGates(jobId);
+      return this.dropPeerAuthz(jobId);
     });
   }
 
