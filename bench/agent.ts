@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { REPO_ROOT } from '../src/testbed/paths.js';
+import { REPO_ROOT } from '../src/repo/paths.js';
 
 const PORT = 18555;
 const URL_BASE = `http://127.0.0.1:${PORT}`;

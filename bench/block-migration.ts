@@ -20,12 +20,12 @@ import {
 } from '../src/qmp/index.js';
 import * as testbed from '../src/testbed/testbed.js';
 import { waitForGuest } from '../src/testbed/client.js';
-import { testGuestSpec } from '../src/testbed/guest.js';
+import { testGuestSpec } from '../src/test-guest/spec.js';
 import { checkGuestIntegrity, fileConsole, snapshotGuest } from '../src/testbed/integrity.js';
 import { integrityFields, rowOf } from './integrity-row.js';
 import type { HostPlan } from '../src/testbed/plan.js';
 import { runOnHost } from '../src/testbed/host-exec.js';
-import { REPO_ROOT } from '../src/testbed/paths.js';
+import { REPO_ROOT } from '../src/repo/paths.js';
 
 const LINK = { rate: '100mbit', bytesPerS: 100e6 / 8 };
 const DISK_DATA = 100 * 1048576;

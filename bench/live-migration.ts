@@ -13,11 +13,12 @@ import type { JobInfo } from '../src/protocol/migration.js';
 import { QmpSession, migrate, queryMigrate, type MigrationInfo } from '../src/qmp/index.js';
 import * as testbed from '../src/testbed/testbed.js';
 import { startGapProbe, waitForGuest } from '../src/testbed/client.js';
-import { launchGuest, stopGuest, testGuestSpec } from '../src/testbed/guest.js';
+import { launchGuest, stopGuest } from '../src/testbed/guest.js';
+import { testGuestSpec } from '../src/test-guest/spec.js';
 import { checkGuestIntegrity, fileConsole, snapshotGuest } from '../src/testbed/integrity.js';
 import { integrityFields, rowOf } from './integrity-row.js';
 import { runOnHost } from '../src/testbed/host-exec.js';
-import { REPO_ROOT } from '../src/testbed/paths.js';
+import { REPO_ROOT } from '../src/repo/paths.js';
 
 const LINK = { rate: '100mbit', bytesPerS: 100e6 / 8 };
 const WORKLOAD = { memMiB: 32, memRateMiBs: 8 };

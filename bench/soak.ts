@@ -27,7 +27,7 @@ import {
   snapshotGuest,
   type IntegrityResult,
 } from '../src/testbed/integrity.js';
-import { REPO_ROOT } from '../src/testbed/paths.js';
+import { REPO_ROOT } from '../src/repo/paths.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const OUT_DIR = join(REPO_ROOT, '.cache', 'soak');

@@ -11,7 +11,7 @@ import type { JobInfo } from '../protocol/migration.js';
 import * as testbed from '../testbed/testbed.js';
 import { guestCommand, startGapProbe, waitForGuest } from '../testbed/client.js';
 import { checkGuestIntegrity, formatFailure, snapshotGuest } from '../testbed/integrity.js';
-import { REPO_ROOT } from '../testbed/paths.js';
+import { REPO_ROOT } from '../repo/paths.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const VM = 'demo1';

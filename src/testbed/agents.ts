@@ -14,7 +14,7 @@ import { AgentClient } from '../client/agent-client.js';
 import { readHostsFile, writeHostsFile } from '../client/hosts-file.js';
 import { nsenterArgs } from './host-exec.js';
 import { HOST_DATA_DIR, HOST_RUN_DIR, STATE_DIR, hostPlan, type HostPlan } from './plan.js';
-import { REPO_ROOT } from './paths.js';
+import { REPO_ROOT } from '../repo/paths.js';
 import { readState, type TestbedState } from './state.js';
 
 export const AGENT_PORT = 8443;

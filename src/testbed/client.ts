@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { VmhopError } from '../protocol/errors.js';
 import { runInNetns } from './host-exec.js';
 import { GUEST_PORT } from './guest.js';
-import { GUEST_PROBE } from './paths.js';
+import { GUEST_PROBE } from '../repo/paths.js';
 import { CLIENT_NETNS } from './plan.js';
 
 async function probe(args: string[], timeoutMs: number): Promise<Record<string, unknown>> {

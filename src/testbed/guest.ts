@@ -1,83 +1,15 @@
-// The test guest on a test-bed host: its kernel and initrd (built by
-// scripts/build-guest.sh), its kernel command line, and a launcher that runs it under
-// QEMU (TCG) inside a host's namespaces on a tap in that host's br0. Tests and the demo
-// use this until an agent exists on the host; it uses the agent's own argv builder.
-import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+// The test guest on a test-bed host: a launcher that runs it (its spec from
+// test-guest/spec.ts) under QEMU (TCG) inside a host's namespaces on a tap in that host's br0.
+// Tests and the demo use this until an agent exists on the host; it uses the agent's own argv
+// builder.
 import { mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { buildArgv, runFiles } from '../agent/vm/argv.js';
-import { VmhopError } from '../protocol/errors.js';
-import { VmSpec } from '../protocol/vm-spec.js';
+import { testGuestSpec, type GuestWorkload } from '../test-guest/spec.js';
 import { runOnHost } from './host-exec.js';
 import { killAndWait } from '../agent/process/signals.js';
 import { HOST_RUN_DIR, type HostPlan } from './plan.js';
-import { GUEST_DIR } from './paths.js';
 
 export const GUEST_PORT = 7777;
-
-export interface GuestWorkload {
-  ip: string; // e.g. 10.77.0.5 (the /24 of the guest subnet is implied)
-  memMiB?: number;
-  memRateMiBs?: number;
-  disk?: string; // e.g. /dev/vda
-  diskRateKiBs?: number;
-}
-
-/** The uncompressed PVH kernel (vmlinux) when the build made one: TCG then skips ~3 s of xz. */
-export function guestArtifacts(): { kernel: string; initrd: string } {
-  const pvh = join(GUEST_DIR, 'vmlinux');
-  const kernel = existsSync(pvh) ? pvh : join(GUEST_DIR, 'vmlinuz');
-  const initrd = join(GUEST_DIR, 'initrd.img');
-  if (!existsSync(kernel) || !existsSync(initrd)) {
-    throw new VmhopError(
-      'VMHOP_ERR_GUEST_NOT_BUILT',
-      `the test guest is not built (${GUEST_DIR} is missing): run \`bash scripts/setup.sh\``,
-      { path: GUEST_DIR },
-    );
-  }
-  return { kernel, initrd };
-}
-
-export function guestCmdline(w: GuestWorkload): string {
-  return [
-    'console=ttyS0',
-    'quiet',
-    'panic=-1',
-    `vmhop.ip=${w.ip}/24`,
-    ...(w.memMiB ? [`vmhop.mem=${w.memMiB}`] : []),
-    ...(w.memRateMiBs ? [`vmhop.memrate=${w.memRateMiBs}`] : []),
-    ...(w.disk ? [`vmhop.disk=${w.disk}`] : []),
-    ...(w.diskRateKiBs ? [`vmhop.diskrate=${w.diskRateKiBs}`] : []),
-  ].join(' ');
-}
-
-/** A locally administered MAC derived from the guest address, so it is stable across hosts. */
-export function guestMac(ip: string): string {
-  const last = Number(ip.split('.')[3] ?? 0);
-  return `52:54:00:77:00:${last.toString(16).padStart(2, '0')}`;
-}
-
-/** The spec of a test-guest VM: direct kernel boot of the built guest, one NIC, an optional disk. */
-export function testGuestSpec(o: {
-  name: string;
-  memoryMiB: number;
-  workload: GuestWorkload;
-  bridge: string;
-  uuid?: string;
-  disk?: { pool: string; volume: string; format: 'qcow2' | 'raw' };
-}): VmSpec {
-  const { kernel, initrd } = guestArtifacts();
-  return VmSpec.parse({
-    name: o.name,
-    uuid: o.uuid ?? randomUUID(),
-    memoryMiB: o.memoryMiB,
-    machine: 'pc',
-    boot: { kind: 'kernel', kernel, initrd, cmdline: guestCmdline(o.workload) },
-    disks: o.disk ? [{ target: 'vda', ...o.disk }] : [],
-    nics: [{ mac: guestMac(o.workload.ip), bridge: o.bridge }],
-  });
-}
 
 export interface LaunchedGuest {
   name: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { guestAddress, hostPlan, isValidHostName } from './plan.js';
+import { hostPlan, isValidHostName } from './plan.js';
 import { plansFor } from './testbed.js';
 
 describe('test-bed plan', () => {
@@ -27,10 +27,5 @@ describe('test-bed plan', () => {
 
   it('refuses duplicate hosts with a message naming the host', () => {
     expect(() => plansFor(['a', 'a'])).toThrow(/host name `a` is not valid/);
-  });
-
-  it('hands out guest addresses from .5 and refuses the ones outside the subnet', () => {
-    expect(guestAddress(0)).toBe('10.77.0.5');
-    expect(() => guestAddress(246)).toThrow(/outside/);
   });
 });

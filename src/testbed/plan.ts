@@ -48,11 +48,3 @@ export function hostPlan(name: string, index: number): HostPlan {
     backingRun: `${STATE_DIR}/hosts/${name}/run`,
   };
 }
-
-/** Guest addresses are handed out from .5 upward; .2 is the client, .1-.4 are kept free. */
-export function guestAddress(index: number): string {
-  if (!Number.isInteger(index) || index < 0 || index > 245) {
-    throw new RangeError(`guest index ${index} is outside 0..245`);
-  }
-  return `10.77.0.${5 + index}`;
-}

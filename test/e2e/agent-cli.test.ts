@@ -134,7 +134,7 @@ describe('agent and CLI on host a', () => {
   it('imports a libvirt domain XML and runs it', async () => {
     const a = await testbed.hostOf('a');
     await vmhopOk(['-c', 'a', 'vol-create', 'default', 'xml1.qcow2', '64M']);
-    const { guestArtifacts } = await import('../../src/testbed/guest.js');
+    const { guestArtifacts } = await import('../../src/test-guest/spec.js');
     const g = guestArtifacts();
     const xml = `<domain type='kvm'>
   <name>xml1</name>

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { HostInfo } from '../../src/protocol/host.js';
 import type { PreflightCheck } from '../../src/protocol/migration.js';
-import { REPO_ROOT } from '../../src/testbed/paths.js';
+import { REPO_ROOT } from '../../src/repo/paths.js';
 import { removeVmEverywhere, vmhop, vmhopOk } from './helpers/cli.js';
 
 const VM = 'qfacts1';

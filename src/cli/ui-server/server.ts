@@ -6,8 +6,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { VmhopError } from '../../protocol/errors.js';
-import { guestArtifacts } from '../../testbed/guest.js';
-import { REPO_ROOT } from '../../testbed/paths.js';
+import { guestArtifacts } from '../../test-guest/spec.js';
+import { REPO_ROOT } from '../../repo/paths.js';
 import { addConnection, listConnections, removeConnection } from './connections.js';
 import { AgentProxy } from './proxy.js';
 import { mergeEvents } from './event-merge.js';

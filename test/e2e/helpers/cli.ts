@@ -2,7 +2,7 @@
 // returns the parsed document; a failing verb returns its {error} document and exit code.
 import { execa } from 'execa';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../../src/testbed/paths.js';
+import { REPO_ROOT } from '../../../src/repo/paths.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 

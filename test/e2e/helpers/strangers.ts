@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { initCa, issueHostCert } from '../../../src/credentials/ca.js';
 import { TESTBED_CA_DIR } from '../../../src/testbed/agents.js';
 import { runInNetns } from '../../../src/testbed/host-exec.js';
-import { REPO_ROOT } from '../../../src/testbed/paths.js';
+import { REPO_ROOT } from '../../../src/repo/paths.js';
 
 export interface Stranger {
   name: 'no certificate' | 'another CA' | 'wrong host';

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { REPO_ROOT } from '../../../src/testbed/paths.js';
+import { REPO_ROOT } from '../../../src/repo/paths.js';
 
 export const ARTIFACTS = join(REPO_ROOT, 'artifacts', 'ui');
 

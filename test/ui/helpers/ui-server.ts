@@ -2,7 +2,7 @@
 // port for the UI tests, and stops it afterwards. It uses the hosts file the test bed wrote.
 import { execa, type ResultPromise } from 'execa';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../../src/testbed/paths.js';
+import { REPO_ROOT } from '../../../src/repo/paths.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 

@@ -1,7 +1,7 @@
 // The test guest's spec in the browser, matching `vmhop create --test-guest`: direct kernel
 // boot of the built guest, a NIC whose MAC derives from the guest address, and the lowest
 // address of 10.77.0.5-250 not used by a test guest on any known host. (The CLI's builder in
-// src/testbed reads the file system, so the UI keeps this small copy of its rules.)
+// src/test-guest reads the file system, so the UI keeps this small copy of its rules.)
 import type { VmInfo } from '../../../protocol/vm.js';
 import type { VmSpecInput } from '../../../protocol/vm-spec.js';
 
