@@ -76,6 +76,11 @@ async function killQemu(agent: TestAgent): Promise<void> {
   await within(() => !isAlive(pid), 5_000, `QEMU ${pid} gone`);
 }
 
+/** Every call to or from an agent that is gone: no answer. */
+const CALLS_OF_A_DEAD_AGENT: Rule[] = (
+  ['hostInfo', 'prepare', 'finish', 'abort', 'postcopy', 'job'] as const
+).map((call) => ({ call, fault: { kind: 'drop' } }));
+
 /** The source agent killed and started again: new links from it, b's link to it retargeted. */
 async function restartSource(p: Pair): Promise<void> {
   await p.a.restart((s) => {
@@ -343,6 +348,43 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
       ms,
     );
     expect((await migrate(p.a, 'b')).state).toBe('completed');
+  });
+
+  it('F13 target agent gone after prepare (not back): the source names the silent agent, not QEMU’s socket error', async () => {
+    const p = await pair();
+    const gone = async () => {
+      // The process died: its RAM listener and links with it.
+      p.b.services.engine.target.close();
+      p.link.rules = CALLS_OF_A_DEAD_AGENT;
+      p.back.rules = CALLS_OF_A_DEAD_AGENT;
+    };
+    const { job, watch } = await play(p, [
+      { call: 'prepare', times: 1, fault: { kind: 'after', run: gone } },
+    ]);
+    expect(job.state).toBe('failed');
+    expect(job.report?.error?.message).toMatch(
+      /the agent of `b` stopped answering during the migration \(.+\); nothing was committed and the VM runs on the source/,
+    );
+    expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+    // Back: it finds the source ended the job and removes its side.
+    p.link.heal();
+    p.back.heal();
+    const ms = await within(
+      () => p.b.services.jobStore.get(job.id).state !== 'running' && p.b.qemuPids().length === 0,
+      10_000,
+      'target clean once back',
+    );
+    await expectTargetClean(p.b, job.id, VM);
+    const { both, samples } = await watch.stop();
+    expect(both).toBe(0);
+    row(
+      'F13',
+      'target agent gone after prepare, back later',
+      `${job.state} (names the silent agent), runs on a`,
+      both,
+      samples,
+      ms,
+    );
   });
 
   it('F13 target agent restarted at the switchover, before the commit: the source runs again', async () => {

@@ -16,6 +16,8 @@ import {
 import type { MigrationInfo } from '../../qmp/index.js';
 import { fromQmp } from '../../qmp/as-vmhop-error.js';
 import type { JobRow } from '../db/job-store.js';
+import type { PeerLink } from '../peers/peer-link.js';
+import { TARGET_READY_TIMEOUT_MS } from './outgoing/target-ready.js';
 import type { MigrationContext } from './context.js';
 import { TargetSide } from './incoming/target-side.js';
 import type { ModeResult } from './modes/types.js';
@@ -259,6 +261,7 @@ export class MigrationEngine {
     } catch (e) {
       const err =
         (await this.sourceCrash(job, vmName, e)) ??
+        (await this.targetSilent(job, peer, e)) ??
         (isVmhopError(e)
           ? e
           : (fromQmp(e) ?? new VmhopError('VMHOP_ERR_MIGRATION_FAILED', (e as Error).message, {}, e)));
@@ -305,6 +308,29 @@ export class MigrationEngine {
       'VMHOP_ERR_VM_CRASHED',
       `the source QEMU of \`${vm}\` exited during the migration (the VM crashed); nothing was committed on \`${job.peer}\`, which drops its side. The disks are as the guest left them: \`vmhop start ${vm}\` boots it again here, and its console (\`vmhop console-log ${vm}\`) may say why it died`,
       { vm, job: job.id, cause: (cause as Error).message },
+    );
+  }
+
+  /**
+   * A migration that failed before the commit while the target's agent does not answer (killed,
+   * frozen, cut off): said so, instead of QEMU's "Broken pipe" or "Connection refused".
+   */
+  private async targetSilent(job: JobRow, peer: PeerLink, cause: unknown): Promise<VmhopError | undefined> {
+    if (isVmhopError(cause) && cause.code !== 'VMHOP_ERR_MIGRATION_FAILED') return undefined;
+    const phase = this.c.jobs.get(job.id).phase;
+    if (phase === 'finish' || phase === 'confirm') return undefined;
+    const answered = await Promise.race([
+      peer.job(job.id).then(
+        () => true,
+        (e: unknown) => isVmhopError(e) && e.details.outcomeKnown === true,
+      ),
+      new Promise<boolean>((r) => setTimeout(() => r(false), TARGET_READY_TIMEOUT_MS).unref()),
+    ]);
+    if (answered) return undefined;
+    return new VmhopError(
+      'VMHOP_ERR_MIGRATION_FAILED',
+      `the agent of \`${job.peer}\` stopped answering during the migration (${(cause as Error).message}); nothing was committed and the VM runs on the source; \`${job.peer}\` removes its side when its agent answers again (check \`vmhop -c ${job.peer} job show ${job.id}\`)`,
+      { job: job.id, peer: job.peer, cause: (cause as Error).message },
     );
   }
 
