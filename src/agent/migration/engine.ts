@@ -32,6 +32,7 @@ import { recoverJobs } from './recovery.js';
 import { settleOnce, UnresolvedFollower, type Runs } from './unresolved.js';
 import { TLS_OBJECT_ID } from './qemu-settings.js';
 import { progressOf, stalledForMs, type Sample } from './progress.js';
+import { pollUntil } from '../poll-until.js';
 
 interface Running {
   abort: AbortController;
@@ -300,10 +301,11 @@ export class MigrationEngine {
     if (phase === 'finish' || phase === 'confirm') return undefined;
     // A QEMU that still answers did not crash: no wait for the supervisor then.
     if (this.c.supervisor.qmpOf(vm)?.isClosed === false) return undefined;
-    for (let i = 0; i < 20 && this.c.vmStore.get(vm)?.state !== 'crashed'; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    if (this.c.vmStore.get(vm)?.state !== 'crashed') return undefined;
+    const crashed = await pollUntil(() => (this.c.vmStore.get(vm)?.state === 'crashed' ? true : undefined), {
+      intervalMs: 100,
+      deadlineMs: 2_000,
+    });
+    if (!crashed) return undefined;
     return new VmhopError(
       'VMHOP_ERR_VM_CRASHED',
       `the source QEMU of \`${vm}\` exited during the migration (the VM crashed); nothing was committed on \`${job.peer}\`, which drops its side. The disks are as the guest left them: \`vmhop start ${vm}\` boots it again here, and its console (\`vmhop console-log ${vm}\`) may say why it died`,

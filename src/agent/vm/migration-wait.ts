@@ -3,36 +3,33 @@
 // QEMU's own error text. Shared by save/restore and the migration engine.
 import { queryMigrate, type MigrationInfo, type QmpExecutor } from '../../qmp/index.js';
 import { VmhopError } from '../../protocol/errors.js';
+import { pollUntil } from '../poll-until.js';
 
 export async function waitMigrationEnd(
   qmp: QmpExecutor,
   opts: { timeoutMs: number; signal?: AbortSignal; what: string; onSample?: (i: MigrationInfo) => void },
 ): Promise<MigrationInfo> {
-  const until = Date.now() + opts.timeoutMs;
-  for (;;) {
-    opts.signal?.throwIfAborted();
-    const info = await queryMigrate(qmp);
-    opts.onSample?.(info);
-    if (info.status === 'completed') return info;
-    if (info.status === 'failed' || info.status === 'cancelled') {
-      throw new VmhopError(
-        'VMHOP_ERR_QMP',
-        `${opts.what} ${info.status}: ${info['error-desc'] ?? 'QEMU gave no reason'}`,
-        {
-          status: info.status,
-          error: info['error-desc'],
-        },
-      );
-    }
-    if (Date.now() > until) {
-      throw new VmhopError(
-        'VMHOP_ERR_TIMEOUT',
-        `${opts.what} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`,
-        {
-          status: info.status,
-        },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  let last: MigrationInfo | undefined;
+  const done = await pollUntil(
+    async () => {
+      const info = (last = await queryMigrate(qmp));
+      opts.onSample?.(info);
+      if (info.status === 'completed') return info;
+      if (info.status === 'failed' || info.status === 'cancelled') {
+        throw new VmhopError(
+          'VMHOP_ERR_QMP',
+          `${opts.what} ${info.status}: ${info['error-desc'] ?? 'QEMU gave no reason'}`,
+          { status: info.status, error: info['error-desc'] },
+        );
+      }
+      return undefined;
+    },
+    { intervalMs: 100, deadlineMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) },
+  );
+  if (done) return done;
+  throw new VmhopError(
+    'VMHOP_ERR_TIMEOUT',
+    `${opts.what} did not finish within ${Math.round(opts.timeoutMs / 1000)} s`,
+    { status: last?.status },
+  );
 }

@@ -18,6 +18,7 @@ import { spawnDetached } from '../process/qemu-process.js';
 import { buildArgv, runFiles } from './argv.js';
 import { checkBridges, createTaps, removeTaps } from './network.js';
 import type { Supervisor } from './supervisor.js';
+import { pollUntil } from '../poll-until.js';
 
 export interface DiskResolver {
   /** Absolute path of a volume; throws VMHOP_ERR_POOL_NOT_FOUND / VOLUME_NOT_FOUND. */
@@ -266,11 +267,13 @@ export class VmService {
 
   /** Waits (bounded, 10 s) until the supervisor has recorded the exit. */
   async settle(name: string): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-      const st = this.d.store.get(name)?.state;
-      if (st !== 'running' && st !== 'paused') return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await pollUntil(
+      () => {
+        const st = this.d.store.get(name)?.state;
+        return st !== 'running' && st !== 'paused' ? true : undefined;
+      },
+      { intervalMs: 50, deadlineMs: 10_000 },
+    );
   }
 
   /**
@@ -323,12 +326,11 @@ async function runStart(startFile: string, logSize: number): Promise<number> {
 }
 
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    if (!pid || !isAlive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return !isAlive(pid);
+  const gone = await pollUntil(() => (!pid || !isAlive(pid) ? true : undefined), {
+    intervalMs: 100,
+    deadlineMs: timeoutMs,
+  });
+  return gone ?? false;
 }
 
 export function toInfo(row: VmRow): VmInfo {

@@ -11,6 +11,7 @@ import { isAlive } from '../process/signals.js';
 import { isQemuOf } from '../process/qemu-process.js';
 import { runFiles } from './argv.js';
 import { removeTaps, tapsOf } from './network.js';
+import { pollUntil } from '../poll-until.js';
 
 interface Attached {
   qmp: QmpSession;
@@ -83,7 +84,7 @@ export class Supervisor {
   private async exited(vm: string, entry: Attached): Promise<void> {
     if (this.attached.get(vm) !== entry) return;
     this.attached.delete(vm);
-    for (let i = 0; i < 50 && isAlive(entry.pid); i++) await new Promise((r) => setTimeout(r, 100));
+    await pollUntil(() => (isAlive(entry.pid) ? undefined : true), { intervalMs: 100, deadlineMs: 5_000 });
     const row = this.store.get(vm);
     if (row) await removeTaps(tapsOf(row.spec));
     if (entry.exitExpected || entry.guestShutdown)

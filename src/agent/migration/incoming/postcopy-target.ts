@@ -13,6 +13,7 @@ import {
 import { VmhopError } from '../../../protocol/errors.js';
 import type { PostcopyReply } from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
+import { pollUntil } from '../../poll-until.js';
 import { listenIncoming, type ListenOptions } from './listen.js';
 import type { RamGate } from './ram-gate.js';
 
@@ -36,24 +37,27 @@ export async function checkReadyForPostcopy(qmp: QmpExecutor): Promise<void> {
  * leaves it `paused` instead of `inmigrate`; `cont` is only meaningful from then on.
  */
 export async function waitPostcopyRunnable(qmp: QmpExecutor, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const mig = (await queryMigrate(qmp)).status;
-    if (mig === 'failed' || mig === 'cancelled') {
-      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming post-copy ${mig} on the target`, {
-        status: mig,
-      });
-    }
-    const run = (await queryStatus(qmp)).status;
-    if (run !== 'inmigrate' && (mig === 'completed' || POSTCOPY.has(mig ?? ''))) return;
-    if (Date.now() > until) {
-      throw new VmhopError(
-        'VMHOP_ERR_MIGRATION_FAILED',
-        `the target did not receive the device state within ${timeoutMs / 1000} s (migration ${mig}, run state ${run})`,
-        { status: mig },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  let mig: string | undefined;
+  let run: string | undefined;
+  const runnable = await pollUntil(
+    async () => {
+      mig = (await queryMigrate(qmp)).status;
+      if (mig === 'failed' || mig === 'cancelled') {
+        throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming post-copy ${mig} on the target`, {
+          status: mig,
+        });
+      }
+      run = (await queryStatus(qmp)).status;
+      return run !== 'inmigrate' && (mig === 'completed' || POSTCOPY.has(mig ?? '')) ? true : undefined;
+    },
+    { intervalMs: 50, deadlineMs: timeoutMs },
+  );
+  if (!runnable) {
+    throw new VmhopError(
+      'VMHOP_ERR_MIGRATION_FAILED',
+      `the target did not receive the device state within ${timeoutMs / 1000} s (migration ${mig}, run state ${run})`,
+      { status: mig },
+    );
   }
 }
 

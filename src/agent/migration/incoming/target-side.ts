@@ -18,6 +18,7 @@ import {
 } from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
 import { addTlsCreds, admitOnlyPeer, applySettings, removePeerAuthz } from '../qemu-settings.js';
+import { pollUntil } from '../../poll-until.js';
 import { serialized } from '../serialize.js';
 import { assertDefinitionOfJob } from './definition-of-job.js';
 import { createTargetVolumes, deleteTargetVolume } from './create-target-volumes.js';
@@ -402,22 +403,25 @@ async function waitIncomingCompleted(
   qmp: Parameters<typeof queryMigrate>[0],
   timeoutMs: number,
 ): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const st = (await queryMigrate(qmp)).status;
-    if (st === 'completed') return;
-    if (st === 'failed' || st === 'cancelled') {
-      throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming migration ${st} on the target`, {
-        status: st,
-      });
-    }
-    if (Date.now() > until) {
-      throw new VmhopError(
-        'VMHOP_ERR_MIGRATION_FAILED',
-        `the incoming migration did not complete on the target (status ${st ?? 'none'})`,
-        { status: st },
-      );
-    }
-    await new Promise((r) => setTimeout(r, 50));
+  let st: string | undefined;
+  const done = await pollUntil(
+    async () => {
+      st = (await queryMigrate(qmp)).status;
+      if (st === 'completed') return true;
+      if (st === 'failed' || st === 'cancelled') {
+        throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `the incoming migration ${st} on the target`, {
+          status: st,
+        });
+      }
+      return undefined;
+    },
+    { intervalMs: 50, deadlineMs: timeoutMs },
+  );
+  if (!done) {
+    throw new VmhopError(
+      'VMHOP_ERR_MIGRATION_FAILED',
+      `the incoming migration did not complete on the target within ${timeoutMs / 1000} s (status ${st ?? 'none'})`,
+      { status: st },
+    );
   }
 }

@@ -7,6 +7,7 @@ import { blockdevDel, blockJobCancel, objectDel, queryBlockJobs } from '../../..
 import { destroySockets } from '../../tools/ss.js';
 import { NBD_TLS_OBJECT_ID } from './attach-nbd-targets.js';
 import type { Mirrors } from './mirror-jobs.js';
+import { pollUntil } from '../../poll-until.js';
 
 const QUICK = { timeoutMs: 5_000 };
 
@@ -19,8 +20,10 @@ export async function cancelMirrors(m: Mirrors, waitMs = 10_000): Promise<string
   }
   for (const id of m.started)
     await blockJobCancel(m.qmp, { device: id, force: true }, QUICK).catch(() => undefined);
-  const until = Date.now() + waitMs;
-  while (Date.now() < until && (await runningJobs(m)).length) await new Promise((r) => setTimeout(r, 100));
+  await pollUntil(async () => ((await runningJobs(m)).length ? undefined : true), {
+    intervalMs: 100,
+    deadlineMs: waitMs,
+  });
   await closeNodes(m);
   if (!m.attached.size && !(await runningJobs(m)).length) {
     m.close();

@@ -7,6 +7,7 @@ import { blockdevDel, blockJobCancel, objectDel, queryBlockJobs } from '../../..
 import { VmhopError } from '../../../protocol/errors.js';
 import { NBD_TLS_OBJECT_ID } from './attach-nbd-targets.js';
 import type { Mirrors } from './mirror-jobs.js';
+import { pollUntil } from '../../poll-until.js';
 
 /** Resolves with the bytes each mirror handled in all (its final job length). */
 export async function completeMirrors(m: Mirrors, timeoutMs = 60_000): Promise<Record<string, number>> {
@@ -25,15 +26,16 @@ export async function completeMirrors(m: Mirrors, timeoutMs = 60_000): Promise<R
   for (const j of m.jobs) await blockJobCancel(m.qmp, { device: j.jobId });
   const until = Date.now() + timeoutMs;
   for (const j of m.jobs) {
-    while (!m.ended.has(j.jobId)) {
-      if (Date.now() > until)
-        throw new VmhopError(
-          'VMHOP_ERR_MIGRATION_FAILED',
-          `the copy of disk ${j.target} did not finish its last pass within ${timeoutMs / 1000} s`,
-          { disk: j.target },
-        );
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const ended = await pollUntil(() => (m.ended.has(j.jobId) ? true : undefined), {
+      intervalMs: 20,
+      deadlineMs: Math.max(0, until - Date.now()),
+    });
+    if (!ended)
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_FAILED',
+        `the copy of disk ${j.target} did not finish its last pass within ${timeoutMs / 1000} s`,
+        { disk: j.target },
+      );
     const end = m.ended.get(j.jobId);
     if (end?.event !== 'completed' || end.error) {
       throw new VmhopError(
