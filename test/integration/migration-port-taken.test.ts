@@ -3,7 +3,7 @@
 // listener is untouched. Two agents in one process over a direct peer link, real QEMU.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PORT_RANGE } from '../../src/agent/migration/incoming/ram-gate.js';
+import { PORT_RANGE } from '../../src/agent/migration/wire/ports.js';
 import { agentPair } from './helpers/agent-pair.js';
 import type { TestAgent } from './helpers/test-agent.js';
 import { testGuest } from './helpers/vm-specs.js';

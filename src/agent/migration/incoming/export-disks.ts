@@ -15,7 +15,7 @@ import {
 import { VmhopError } from '../../../protocol/errors.js';
 import type { MigrationContext } from '../context.js';
 import { AUTHZ_OBJECT_ID, TLS_OBJECT_ID } from '../qemu-settings.js';
-import { PORT_RANGE } from './ram-gate.js';
+import { PORT_RANGE } from '../wire/ports.js';
 
 export const NBD_SERVER_ARTIFACT = 'nbd-server';
 export const exportName = (jobId: string, target: string) => `vmhop-${jobId.slice(0, 8)}-${target}`;

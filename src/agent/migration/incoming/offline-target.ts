@@ -14,7 +14,8 @@ import {
 } from '../../peers/offline-messages.js';
 import type { MigrationContext } from '../context.js';
 import { serialized } from '../serialize.js';
-import { readChunkLog, VolumeReceiver, type ChunkRecord } from './volume-receiver.js';
+import type { ChunkRecord } from '../wire/chunks.js';
+import { readChunkLog, VolumeReceiver } from './volume-receiver.js';
 import { assertCovers, verifyPartial } from './verify-partial.js';
 import { assertDefinitionOfJob, offlineBrought } from './definition-of-job.js';
 import { assertSpace, locateItem, removePartial, startPartial, type Placed } from './place-partial.js';

@@ -4,8 +4,6 @@
 // existing volume is never overwritten, and an identical one (same SHA-256) is not sent.
 // Every path is built from names the message schema validated; nothing is written until all
 // items are located and the announced sizes fit.
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { VmhopError } from '../../../protocol/errors.js';
@@ -14,6 +12,7 @@ import { filesystemSpace } from '../../storage/pool-space.js';
 import type { OfflineItem, OfflinePrepareRequest } from '../../peers/offline-messages.js';
 import { saveFiles } from '../../vm/save-restore.js';
 import type { MigrationContext } from '../context.js';
+import { fileSha256 } from '../wire/chunks.js';
 import { chunkLogOf, readChunkLog } from './volume-receiver.js';
 
 export interface Placed extends OfflineItem {
@@ -145,10 +144,4 @@ export async function removePartial(path: string) {
   });
   await rm(chunkLogOf(path), { force: true });
   await rm(`${path}.meta`, { force: true });
-}
-
-export async function fileSha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const part of createReadStream(path) as AsyncIterable<Buffer>) h.update(part);
-  return h.digest('hex');
 }

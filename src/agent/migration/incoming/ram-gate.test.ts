@@ -5,7 +5,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { helloState, PORT_RANGE, RamGate, type GateOptions } from './ram-gate.js';
+import { PORT_RANGE } from '../wire/ports.js';
+import { helloState, RamGate, type GateOptions } from './ram-gate.js';
 
 const LIMITS = { helloMs: 300, windowMs: 300, windowBytes: 64, maxOpen: 3 };
 /** A TLS record header for a handshake message of `n` bytes, then the bytes. */

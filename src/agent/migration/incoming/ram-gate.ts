@@ -13,8 +13,7 @@
 // the incoming QEMU for at most `windowMs`, and at most `maxOpen` such connections are open at a time.
 import net from 'node:net';
 import { VmhopError } from '../../../protocol/errors.js';
-
-export const PORT_RANGE = { first: 49152, count: 100 };
+import { PORT_RANGE } from '../wire/ports.js';
 
 export interface GateLimits {
   helloMs: number;

@@ -7,7 +7,8 @@
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { VmhopError } from '../../../protocol/errors.js';
-import { readChunkLog, type ChunkRecord } from './volume-receiver.js';
+import type { ChunkRecord } from '../wire/chunks.js';
+import { readChunkLog } from './volume-receiver.js';
 
 /**
  * The manifest's chunks lie inside the file, do not overlap, and add up to exactly the data

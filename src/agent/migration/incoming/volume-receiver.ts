@@ -12,16 +12,10 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
+import { CHUNK_MAX_BYTES, type ChunkRecord } from '../wire/chunks.js';
 
-export const CHUNK_MAX_BYTES = 4 * 1024 * 1024;
 /** A listener nobody used for this long closes itself: an abandoned job must not listen forever. */
 const idleCloseMs = 15 * 60_000;
-
-export interface ChunkRecord {
-  offset: number;
-  length: number;
-  sha256: string;
-}
 
 export const chunkLogOf = (partial: string) => `${partial}.chunks`;
 

@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { VmhopError } from '../../../protocol/errors.js';
 import type { Progress } from '../../../protocol/migration.js';
 import type { OfflinePrepareReply } from '../../peers/offline-messages.js';
-import type { ChunkRecord } from '../incoming/volume-receiver.js';
+import type { ChunkRecord } from '../wire/chunks.js';
 import type { PlannedItem } from './plan-offline.js';
 import { dataDispatcher, sendVolume } from './send-volume.js';
 

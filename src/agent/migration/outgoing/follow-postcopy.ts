@@ -14,7 +14,7 @@ import {
 } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
 import type { PeerLink } from '../../peers/peer-link.js';
-import { PORT_RANGE } from '../incoming/ram-gate.js';
+import { PORT_RANGE } from '../wire/ports.js';
 
 export interface FollowPostcopy {
   peer: PeerLink;

@@ -11,7 +11,7 @@ import type { VmRow } from '../../db/vm-store.js';
 import type { OfflineItem } from '../../peers/offline-messages.js';
 import type { PeerHostInfo, PeerLink } from '../../peers/peer-link.js';
 import * as qemuImg from '../../tools/qemu-img.js';
-import { fileSha256 } from '../incoming/place-partial.js';
+import { fileSha256 } from '../wire/chunks.js';
 import type { MigrationContext } from '../context.js';
 
 export interface PlannedItem {

@@ -9,7 +9,7 @@ import { open } from 'node:fs/promises';
 import { Agent, request } from 'undici';
 import { VmhopError } from '../../../protocol/errors.js';
 import * as qemuImg from '../../tools/qemu-img.js';
-import { CHUNK_MAX_BYTES, type ChunkRecord } from '../incoming/volume-receiver.js';
+import { CHUNK_MAX_BYTES, type ChunkRecord } from '../wire/chunks.js';
 
 /** No answer for one chunk within this long means the link is gone (4 MiB at 2 Mbit/s is 17 s). */
 const chunkDeadlineMs = 30_000;
