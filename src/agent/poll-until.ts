@@ -6,6 +6,11 @@ export interface PollOptions {
   intervalMs: number;
   deadlineMs: number;
   signal?: AbortSignal;
+  /**
+   * Waits between two checks instead of sleeping `ms`, e.g. until QEMU's next event (at most
+   * `ms`), so a change is seen when it happens rather than at the next tick.
+   */
+  wait?: (ms: number) => Promise<unknown>;
 }
 
 export async function pollUntil<T>(
@@ -19,6 +24,7 @@ export async function pollUntil<T>(
     if (value !== undefined) return value;
     const left = until - Date.now();
     if (left <= 0) return undefined;
-    await new Promise((r) => setTimeout(r, Math.min(o.intervalMs, left)));
+    const ms = Math.min(o.intervalMs, left);
+    await (o.wait ? o.wait(ms) : new Promise((r) => setTimeout(r, ms)));
   }
 }

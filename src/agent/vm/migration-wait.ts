@@ -1,9 +1,19 @@
 // Waits for a QEMU migration (to a peer, a save file or from one) to end, by polling
 // query-migrate under a deadline: completed resolves, failed/cancelled reject with
 // QEMU's own error text. Shared by save/restore and the migration engine.
-import { queryMigrate, type MigrationInfo, type QmpExecutor } from '../../qmp/index.js';
+import { queryMigrate, type MigrationInfo, type QmpExecutor, type QmpSession } from '../../qmp/index.js';
 import { VmhopError } from '../../protocol/errors.js';
 import { pollUntil } from '../poll-until.js';
+
+/**
+ * A wait of at most `ms` that ends early at QEMU's next MIGRATION event (its status changed), when
+ * `qmp` is a session that delivers events; a plain sleep otherwise.
+ */
+export function untilMigrationEvent(qmp: QmpExecutor): ((ms: number) => Promise<unknown>) | undefined {
+  const events = qmp as Partial<Pick<QmpSession, 'waitEvent'>>;
+  if (typeof events.waitEvent !== 'function') return undefined;
+  return (ms) => events.waitEvent!('MIGRATION', undefined, { timeoutMs: ms }).catch(() => undefined);
+}
 
 export async function waitMigrationEnd(
   qmp: QmpExecutor,
@@ -24,7 +34,12 @@ export async function waitMigrationEnd(
       }
       return undefined;
     },
-    { intervalMs: 100, deadlineMs: opts.timeoutMs, ...(opts.signal ? { signal: opts.signal } : {}) },
+    {
+      intervalMs: 100,
+      deadlineMs: opts.timeoutMs,
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      wait: untilMigrationEvent(qmp),
+    },
   );
   if (done) return done;
   throw new VmhopError(

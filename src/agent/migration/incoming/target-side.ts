@@ -19,6 +19,7 @@ import {
 import type { MigrationContext } from '../context.js';
 import { addTlsCreds, admitOnlyPeer, applySettings, removePeerAuthz } from '../qemu-settings.js';
 import { pollUntil } from '../../poll-until.js';
+import { untilMigrationEvent } from '../../vm/migration-wait.js';
 import { serialized } from '../serialize.js';
 import { assertDefinitionOfJob } from './definition-of-job.js';
 import { createTargetVolumes, deleteTargetVolume } from './create-target-volumes.js';
@@ -415,7 +416,7 @@ async function waitIncomingCompleted(
       }
       return undefined;
     },
-    { intervalMs: 50, deadlineMs: timeoutMs },
+    { intervalMs: 50, deadlineMs: timeoutMs, wait: untilMigrationEvent(qmp) },
   );
   if (!done) {
     throw new VmhopError(

@@ -12,6 +12,7 @@ import {
   type QmpExecutor,
 } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
+import { untilMigrationEvent } from '../../vm/migration-wait.js';
 import type { MigrationOptions } from '../../../protocol/migration.js';
 
 export interface WatchOptions {
@@ -91,7 +92,11 @@ export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): P
         );
       }
     }
-    await new Promise((r) => setTimeout(r, w.intervalMs ?? 250));
+    // The next sample at QEMU's next status change (pre-switchover: the guest is stopped now), or
+    // after the interval for the progress figures.
+    const ms = w.intervalMs ?? 250;
+    const wait = untilMigrationEvent(qmp);
+    await (wait ? wait(ms) : new Promise((r) => setTimeout(r, ms)));
   }
 }
 
