@@ -62,6 +62,18 @@ async function migrateWatched(from: string, to: string, flags: string[], during?
   return job;
 }
 
+/** Post-copy from the 4th second on, slowed so that it lasts, with a 3 s stall timeout. */
+const POSTCOPY_AFTER_4S = [
+  ...['--postcopy', '--timeout', '4', '--timeout-action', 'postcopy'],
+  ...['--bandwidth', '4', '--stall-timeout', '3'],
+];
+
+/** Once the job is in post-copy, and 1.5 s more so that the target runs the guest on missing pages. */
+async function inPostcopy(source: string): Promise<void> {
+  await waitFor(async () => (await progressOf(source))?.progress?.stage === 'postcopy', 60_000);
+  await new Promise((r) => setTimeout(r, 1_500));
+}
+
 const progressOf = async (host: string) =>
   (await vmhopOk<{ job: JobInfo | null }>(['-c', host, 'domjobinfo', VM])).job;
 
@@ -115,33 +127,17 @@ describe('post-copy live migration over shared storage', () => {
   it('recovers a post-copy whose link is cut while the target runs the guest', async () => {
     let cutAt = 0;
     let upAt = 0;
-    const job = await migrateWatched(
-      'a',
-      'b',
-      [
-        '--postcopy',
-        '--timeout',
-        '4',
-        '--timeout-action',
-        'postcopy',
-        '--bandwidth',
-        '4',
-        '--stall-timeout',
-        '3',
-      ],
-      async () => {
-        await waitFor(async () => (await progressOf('a'))?.progress?.stage === 'postcopy', 60_000);
-        await new Promise((r) => setTimeout(r, 1_500));
-        cutAt = Date.now();
-        await testbed.link('migration', 'down');
-        await new Promise((r) => setTimeout(r, 8_000));
-        // The job is past its commit: it may not be cancelled, and it waits for the link.
-        expect((await vmhop(['-c', 'a', 'domjobabort', VM])).exitCode).not.toBe(0);
-        expect((await progressOf('a'))?.state).toBe('running');
-        upAt = Date.now();
-        await testbed.link('migration', 'up');
-      },
-    );
+    const job = await migrateWatched('a', 'b', POSTCOPY_AFTER_4S, async () => {
+      await inPostcopy('a');
+      cutAt = Date.now();
+      await testbed.link('migration', 'down');
+      await new Promise((r) => setTimeout(r, 8_000));
+      // The job is past its commit: it may not be cancelled, and it waits for the link.
+      expect((await vmhop(['-c', 'a', 'domjobabort', VM])).exitCode).not.toBe(0);
+      expect((await progressOf('a'))?.state).toBe('running');
+      upAt = Date.now();
+      await testbed.link('migration', 'up');
+    });
     expect(job.json.state).toBe('completed');
     expect(job.json.report?.postcopy?.recoveries).toBeGreaterThanOrEqual(1);
     const journal = (
@@ -161,30 +157,14 @@ describe('post-copy live migration over shared storage', () => {
     // The RAM stream goes through the target agent's gate (incoming/ram-gate.ts): the agent's
     // death cuts it, and the restarted agent must keep the committed job and take the recovery.
     let killedAt = 0;
-    const job = await migrateWatched(
-      'b',
-      'a',
-      [
-        '--postcopy',
-        '--timeout',
-        '4',
-        '--timeout-action',
-        'postcopy',
-        '--bandwidth',
-        '4',
-        '--stall-timeout',
-        '3',
-      ],
-      async () => {
-        await waitFor(async () => (await progressOf('b'))?.progress?.stage === 'postcopy', 60_000);
-        await new Promise((r) => setTimeout(r, 1_500));
-        const agent = (await testbed.status()).hosts.find((h) => h.name === 'a')?.agent;
-        killedAt = Date.now();
-        process.kill(agent!.pid, 'SIGKILL');
-        await new Promise((r) => setTimeout(r, 2_000));
-        await testbed.up();
-      },
-    );
+    const job = await migrateWatched('b', 'a', POSTCOPY_AFTER_4S, async () => {
+      await inPostcopy('b');
+      const agent = (await testbed.status()).hosts.find((h) => h.name === 'a')?.agent;
+      killedAt = Date.now();
+      process.kill(agent!.pid, 'SIGKILL');
+      await new Promise((r) => setTimeout(r, 2_000));
+      await testbed.up();
+    });
     expect(job.json.state, JSON.stringify(job.json.report?.error)).toBe('completed');
     expect(job.json.report?.postcopy?.recoveries).toBeGreaterThanOrEqual(1);
     const target = await vmhopOk<{ state: string; journal: { at: string; entry: string }[] }>([

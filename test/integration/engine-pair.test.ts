@@ -107,7 +107,16 @@ async function play(p: Pair, rules: Rule[]) {
   return { job, watch };
 }
 
-function row(name: string, fault: string, outcome: string, both: number, samples: number, ms?: number) {
+/** The runners oracle over the whole case (never both), and the case's row of the table. */
+async function endCase(
+  watch: ReturnType<typeof watchRunners>,
+  name: string,
+  fault: string,
+  outcome: string,
+  ms?: number,
+): Promise<void> {
+  const { both, samples } = await watch.stop();
+  expect(both, 'samples where both hosts ran the vCPUs').toBe(0);
   table.push(
     `| ${name} | ${fault} | ${outcome} | ${both} of ${samples} | ${ms === undefined ? '-' : `${ms} ms`} |`,
   );
@@ -121,9 +130,7 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(job.report?.error?.message).toMatch(/did not answer prepare/);
     expect(await whereRuns(p.a, p.b, VM)).toBe('a');
     await expectTargetClean(p.b, job.id, VM);
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row('F9', 'prepare: request lost', `${job.state}, runs on a`, both, samples);
+    await endCase(watch, 'F9', 'prepare: request lost', `${job.state}, runs on a`);
   });
 
   it('F9 prepare answer lost: the target made everything, and removes it without being asked twice', async () => {
@@ -137,9 +144,7 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
       'target cleaned up',
     );
     await expectTargetClean(p.b, job.id, VM);
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row('F9', 'prepare: answer lost', `${job.state}, runs on a, target clean`, both, samples, ms);
+    await endCase(watch, 'F9', 'prepare: answer lost', `${job.state}, runs on a, target clean`, ms);
     p.link.heal();
     expect((await migrate(p.a, 'b')).state).toBe('completed');
   });
@@ -150,10 +155,8 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
     expect(await whereRuns(p.a, p.b, VM)).toBe('b');
     expect(p.a.services.vmStore.get(VM)).toBeUndefined();
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
     expect(p.link.log.filter((c) => c.startsWith('finish'))).toEqual(['finish (drop)', 'finish']);
-    row('F10', 'finish: request lost once', `${job.state}, runs on b`, both, samples);
+    await endCase(watch, 'F10', 'finish: request lost once', `${job.state}, runs on b`);
   });
 
   it('F10 finish answer lost once after the commit: the repeated finish answers "committed"', async () => {
@@ -165,9 +168,7 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(job.report?.notes).toContainEqual(
       expect.stringMatching(/downtime counted until the source learnt of the commit/),
     );
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row('F10', 'finish: answer lost once', `${job.state}, runs on b`, both, samples);
+    await endCase(watch, 'F10', 'finish: answer lost once', `${job.state}, runs on b`);
   });
 
   it('F11 no answer to finish past the bound, the target had committed: paused, then follows the target', async () => {
@@ -185,14 +186,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     );
     expect(p.a.services.jobStore.get(job.id).state).toBe('completed');
     expect(p.a.services.vmStore.get(VM)).toBeUndefined();
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F11',
       'finish: every answer lost (target committed)',
       'needs-operator → completed, runs on b',
-      both,
-      samples,
       ms,
     );
   });
@@ -211,14 +209,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(p.a.services.jobStore.get(job.id).state).toBe('failed');
     expect(await whereRuns(p.a, p.b, VM)).toBe('a');
     await expectTargetClean(p.b, job.id, VM);
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F11',
       'finish: every request lost',
       'needs-operator → failed, runs on a, target clean',
-      both,
-      samples,
       ms,
     );
     expect((await migrate(p.a, 'b')).state).toBe('completed');
@@ -259,14 +254,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     );
     expect(p.a.services.jobStore.get(job.id).state).toBe('completed');
     expect(await whereRuns(p.a, p.b, VM)).toBe('b');
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F14',
       'target agent frozen from the finish on, woken later',
       'needs-operator → completed, runs on b',
-      both,
-      samples,
       ms,
     );
   });
@@ -280,9 +272,7 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(await whereRuns(p.a, p.b, VM)).toBe('a');
     const ms = await within(() => p.b.qemuPids().length === 0, 10_000, 'target clean');
     await expectTargetClean(p.b, job.id, VM);
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row('F2', 'target QEMU killed at the pause', `${job.state}, runs on a`, both, samples, ms);
+    await endCase(watch, 'F2', 'target QEMU killed at the pause', `${job.state}, runs on a`, ms);
     expect((await migrate(p.a, 'b')).state).toBe('completed');
   });
 
@@ -300,14 +290,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
       'target reports the crash',
     );
     expect(p.b.services.vmStore.get(VM)?.owner).toBe('local');
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F6',
       'target QEMU killed after its resume',
       `${job.state}, b owns it (${p.b.services.vmStore.get(VM)?.state})`,
-      both,
-      samples,
       onB,
     );
   });
@@ -320,9 +307,7 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
     expect(await whereRuns(p.a, p.b, VM)).toBe('b');
     expect(p.a.services.vmStore.get(VM)).toBeUndefined();
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row('F5', 'source QEMU killed after the commit', `${job.state}, runs on b`, both, samples);
+    await endCase(watch, 'F5', 'source QEMU killed after the commit', `${job.state}, runs on b`);
   });
 
   it('F13 target agent restarted after prepare, before the RAM copy: the source runs on, the target cleans up', async () => {
@@ -337,14 +322,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(p.b.services.jobStore.journalOf(job.id).map((l) => l.entry)).toContainEqual(
       expect.stringMatching(/abort: the target agent restarted before the commit/),
     );
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F13',
       'target agent restarted after prepare',
       `${job.state}, runs on a, target clean`,
-      both,
-      samples,
       ms,
     );
     expect((await migrate(p.a, 'b')).state).toBe('completed');
@@ -375,14 +357,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
       'target clean once back',
     );
     await expectTargetClean(p.b, job.id, VM);
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F13',
       'target agent gone after prepare, back later',
       `${job.state} (names the silent agent), runs on a`,
-      both,
-      samples,
       ms,
     );
   });
@@ -396,14 +375,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(job.report?.error?.message).toMatch(/already ended failed before any commit/);
     expect(await whereRuns(p.a, p.b, VM)).toBe('a');
     await expectTargetClean(p.b, job.id, VM);
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F13',
       'target agent restarted at the switchover',
       `${job.state}, runs on a, target clean`,
-      both,
-      samples,
     );
   });
 
@@ -415,9 +391,7 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
     expect(await whereRuns(p.a, p.b, VM)).toBe('b');
     expect(p.b.services.jobStore.get(job.id).state).toBe('completed');
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row('F13', 'target agent restarted after the commit', `${job.state}, runs on b`, both, samples);
+    await endCase(watch, 'F13', 'target agent restarted after the commit', `${job.state}, runs on b`);
   });
 
   it('F12 source agent restarted while it asks for the commit: it follows the target, which never committed', async () => {
@@ -434,14 +408,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(p.a.services.jobStore.get(job.id).state).toBe('failed');
     expect(await whereRuns(p.a, p.b, VM)).toBe('a');
     await expectTargetClean(p.b, job.id, VM);
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F12',
       'source agent restarted at the commit (target not committed)',
       'failed, runs on a, target clean',
-      both,
-      samples,
       ms,
     );
     expect((await migrate(p.a, 'b')).state).toBe('completed');
@@ -460,14 +431,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     expect(p.a.services.jobStore.get(job.id).state).toBe('completed');
     expect(await whereRuns(p.a, p.b, VM)).toBe('b');
     expect(p.a.services.vmStore.get(VM)).toBeUndefined();
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F12',
       'source agent restarted after the commit',
       'completed, runs on b, source retired',
-      both,
-      samples,
       ms,
     );
   });
@@ -514,14 +482,11 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
     await expect(t.postcopy(job.id, 'commit')).resolves.toEqual({ status: 'committed' });
     await expect(t.postcopy(job.id, 'recover')).rejects.toMatchObject({ code: 'VMHOP_ERR_JOB_ENDED' });
     expect(await whereRuns(p.a, p.b, VM)).toBe('b');
-    const { both, samples } = await watch.stop();
-    expect(both).toBe(0);
-    row(
+    await endCase(
+      watch,
       'F20',
       'finish, abort, post-copy commit and recover replayed after the end',
       'answered or refused, runs on b',
-      both,
-      samples,
     );
   });
 });
