@@ -1,40 +1,6 @@
 #!/usr/bin/env node
-// The `vmhop` command: virsh-like verbs. Each verb lives in verbs/; output/ formats
-// results (tables or --json) and maps error codes to exit codes.
-import { Command } from 'commander';
-import { testbedCommand } from './verbs/testbed.js';
-import { registerVmVerbs } from './verbs/vm.js';
-import { registerPoolVerbs } from './verbs/pool.js';
-import { registerHostVerbs } from './verbs/host.js';
-import { registerXmlVerbs } from './verbs/xml.js';
-import { registerCreateVerb } from './verbs/create.js';
-import { registerCaVerbs } from './verbs/ca.js';
-import { registerMigrateVerbs } from './verbs/migrate.js';
-import { registerVolCopyVerb } from './verbs/vol-copy.js';
-import { registerUiVerb } from './verbs/ui.js';
-import { registerAuditVerb } from './verbs/audit.js';
+// The `vmhop` command: virsh-like verbs. program.ts defines them (one file per verb in verbs/);
+// output/ formats results (tables or --json) and maps error codes to exit codes.
+import { buildProgram } from './program.js';
 
-const program = new Command('vmhop')
-  .description('move QEMU/KVM virtual machines between hosts')
-  .option('-c, --connect <host>', 'host name from the hosts file, or an agent URL')
-  .option('--token <token>', 'client token (shown by `ps`: prefer --token-file or VMHOP_TOKEN)')
-  .option(
-    '--token-file <file>',
-    'file holding the client token (after --token, before VMHOP_TOKEN and the hosts file)',
-  )
-  .option('--json', 'print exactly one JSON document on stdout')
-  .showHelpAfterError();
-
-registerVmVerbs(program);
-registerCreateVerb(program);
-registerMigrateVerbs(program);
-registerVolCopyVerb(program);
-registerPoolVerbs(program);
-registerXmlVerbs(program);
-registerHostVerbs(program);
-registerCaVerbs(program);
-registerUiVerb(program);
-registerAuditVerb(program);
-program.addCommand(testbedCommand());
-
-await program.parseAsync(process.argv);
+await buildProgram().parseAsync(process.argv);
