@@ -27,7 +27,9 @@ import { qemu72Binary, qemuAvailable, qemuBinary, qemuVersionText } from '../../
 import { migrationReaches, TestQemuPool } from '../../qmp/testing/test-qemu-pool.js';
 import { initCa, issueHostCert } from '../../credentials/ca.js';
 import { contextOf, optionsFixtureDir, type OptionsFixtureInput } from './options-fixtures.js';
-import { planMigrationSettings, type SideSettings } from './options.js';
+import type { SideSettings } from '../peers/peer-link.js';
+import { planMigrationSettings } from './options.js';
+import { applySettings } from './qemu-settings.js';
 
 const fixtures = optionsFixtureDir;
 const accepted = readdirSync(fixtures)
@@ -40,9 +42,9 @@ let certDir = '';
 
 async function apply(session: QmpSession, side: SideSettings, endpoint: 'client' | 'server'): Promise<void> {
   const creds = side.parameters['tls-creds'];
-  if (creds) await objectAdd(session, { 'qom-type': 'tls-creds-x509', id: creds, dir: certDir, endpoint });
-  await migrateSetCapabilities(session, { capabilities: side.capabilities });
-  await migrateSetParameters(session, side.parameters);
+  if (typeof creds === 'string' && creds)
+    await objectAdd(session, { 'qom-type': 'tls-creds-x509', id: creds, dir: certDir, endpoint });
+  await applySettings(session, side);
 }
 
 async function expectReadBack(session: QmpSession, side: SideSettings): Promise<void> {

@@ -7,12 +7,8 @@
 import { VmhopError } from '../../protocol/errors.js';
 import type { MigrationOptions } from '../../protocol/migration.js';
 import type { MigrationCapabilityStatus, MigrationParameters } from '../../qmp/index.js';
+import type { SideSettings } from '../peers/peer-link.js';
 import { qemuRefusals, type QemuSides } from './qemu-rules.js';
-
-export interface SideSettings {
-  capabilities: MigrationCapabilityStatus[];
-  parameters: MigrationParameters;
-}
 
 export interface MigrationSettings {
   source: SideSettings;

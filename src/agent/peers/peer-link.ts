@@ -9,6 +9,10 @@ import { VmSpec } from '../../protocol/vm-spec.js';
 import { HOST_NAME } from './peer-name.js';
 import type { OfflineCommitRequest, OfflinePrepareReply, OfflinePrepareRequest } from './offline-messages.js';
 
+/**
+ * What one side's QEMU is told before `migrate` (migrate-set-capabilities/-parameters): planned by
+ * migration/options.ts, sent to the target in its prepare, applied by migration/qemu-settings.ts.
+ */
 export const SideSettings = z.object({
   capabilities: z.array(z.object({ capability: z.string(), state: z.boolean() })),
   parameters: z.record(z.string(), z.unknown()),
