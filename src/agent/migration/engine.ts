@@ -2,7 +2,7 @@
 // model): begin (pre-flight, plan), then the mode's steps, then the report. As target it
 // answers the peer (TargetSide). Jobs, progress and reports are kept for the API and UI.
 import { randomUUID } from 'node:crypto';
-import { VmhopError, isVmhopError } from '../../protocol/errors.js';
+import { VmhopError } from '../../protocol/errors.js';
 import {
   endOfErrorCode,
   MigrateRequest,
@@ -14,10 +14,8 @@ import {
   type Progress,
 } from '../../protocol/migration.js';
 import type { MigrationInfo } from '../../qmp/index.js';
-import { fromQmp } from '../../qmp/as-vmhop-error.js';
 import type { JobRow } from '../db/job-store.js';
-import type { PeerLink } from '../peers/peer-link.js';
-import { TARGET_READY_TIMEOUT_MS } from './outgoing/target-ready.js';
+import { causeOfFailure } from './failure-cause.js';
 import type { MigrationContext } from './context.js';
 import { TargetSide } from './incoming/target-side.js';
 import type { ModeResult } from './modes/types.js';
@@ -32,7 +30,6 @@ import { recoverJobs } from './recovery.js';
 import { settleOnce, UnresolvedFollower, type Runs } from './unresolved.js';
 import { TLS_OBJECT_ID } from './qemu-settings.js';
 import { progressOf, stalledForMs, type Sample } from './progress.js';
-import { pollUntil } from '../poll-until.js';
 
 interface Running {
   abort: AbortController;
@@ -260,12 +257,7 @@ export class MigrationEngine {
             postcopyRequested: () => run.postcopyRequested,
           });
     } catch (e) {
-      const err =
-        (await this.sourceCrash(job, vmName, e)) ??
-        (await this.targetSilent(job, peer, e)) ??
-        (isVmhopError(e)
-          ? e
-          : (fromQmp(e) ?? new VmhopError('VMHOP_ERR_MIGRATION_FAILED', (e as Error).message, {}, e)));
+      const err = await causeOfFailure(this.c, job, vmName, peer, e);
       state = endOfErrorCode(err.code);
       error = { code: err.code, message: err.message };
     }
@@ -288,52 +280,6 @@ export class MigrationEngine {
     this.running.delete(job.id);
     if (state === 'needs-operator') this.follower.follow(job.id);
     return this.info(job.id);
-  }
-
-  /**
-   * A live migration that failed before its commit because the source QEMU died is a crash of
-   * the VM, not a failed move: said so, with how to start it again (the supervisor marks the VM
-   * crashed when QEMU's socket closes, which may come just after the mode's own QMP error).
-   */
-  private async sourceCrash(job: JobRow, vm: string, cause: unknown): Promise<VmhopError | undefined> {
-    if (job.mode === 'offline' || volumeOfJob(job.vm)) return undefined;
-    const phase = this.c.jobs.get(job.id).phase;
-    if (phase === 'finish' || phase === 'confirm') return undefined;
-    // A QEMU that still answers did not crash: no wait for the supervisor then.
-    if (this.c.supervisor.qmpOf(vm)?.isClosed === false) return undefined;
-    const crashed = await pollUntil(() => (this.c.vmStore.get(vm)?.state === 'crashed' ? true : undefined), {
-      intervalMs: 100,
-      deadlineMs: 2_000,
-    });
-    if (!crashed) return undefined;
-    return new VmhopError(
-      'VMHOP_ERR_VM_CRASHED',
-      `the source QEMU of \`${vm}\` exited during the migration (the VM crashed); nothing was committed on \`${job.peer}\`, which drops its side. The disks are as the guest left them: \`vmhop start ${vm}\` boots it again here, and its console (\`vmhop console-log ${vm}\`) may say why it died`,
-      { vm, job: job.id, cause: (cause as Error).message },
-    );
-  }
-
-  /**
-   * A migration that failed before the commit while the target's agent does not answer (killed,
-   * frozen, cut off): said so, instead of QEMU's "Broken pipe" or "Connection refused".
-   */
-  private async targetSilent(job: JobRow, peer: PeerLink, cause: unknown): Promise<VmhopError | undefined> {
-    if (isVmhopError(cause) && cause.code !== 'VMHOP_ERR_MIGRATION_FAILED') return undefined;
-    const phase = this.c.jobs.get(job.id).phase;
-    if (phase === 'finish' || phase === 'confirm') return undefined;
-    const answered = await Promise.race([
-      peer.job(job.id).then(
-        () => true,
-        (e: unknown) => isVmhopError(e) && e.details.outcomeKnown === true,
-      ),
-      new Promise<boolean>((r) => setTimeout(() => r(false), TARGET_READY_TIMEOUT_MS).unref()),
-    ]);
-    if (answered) return undefined;
-    return new VmhopError(
-      'VMHOP_ERR_MIGRATION_FAILED',
-      `the agent of \`${job.peer}\` stopped answering during the migration (${(cause as Error).message}); nothing was committed and the VM runs on the source; \`${job.peer}\` removes its side when its agent answers again (check \`vmhop -c ${job.peer} job show ${job.id}\`)`,
-      { job: job.id, peer: job.peer, cause: (cause as Error).message },
-    );
   }
 
   private sample(
