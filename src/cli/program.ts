@@ -13,8 +13,10 @@ import { registerVolCopyVerb } from './verbs/vol-copy.js';
 import { registerUiVerb } from './verbs/ui.js';
 import { registerAuditVerb } from './verbs/audit.js';
 import { packageVersion } from './package-version.js';
+import { routeUsageErrors, type Sink } from './usage-errors.js';
 
-export function buildProgram(): Command {
+/** The whole tree; `sink` is where commander's own text goes (stdout and stderr by default). */
+export function buildProgram(sink?: Sink): Command {
   const program = new Command('vmhop')
     .description('move QEMU/KVM virtual machines between hosts')
     .version(packageVersion(), '-V, --version', 'print the vmhop version')
@@ -38,5 +40,5 @@ export function buildProgram(): Command {
   registerUiVerb(program);
   registerAuditVerb(program);
   program.addCommand(testbedCommand());
-  return program;
+  return routeUsageErrors(program, sink);
 }
