@@ -1,37 +1,16 @@
 // The `vmhop` program as an administrator meets it before any agent is asked: --version, and
 // argument errors that exit 2 and, with --json, print the one {"error": ...} document on stdout.
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { buildProgram } from './program.js';
-import { parseCommandLine } from './usage-errors.js';
+import { describe, expect, it } from 'vitest';
+import { runVmhop } from './testing/run-vmhop.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
 
-/** Runs the real command tree in-process; stdout is captured at the process boundary. */
-async function vmhop(...args: string[]) {
-  const seen = { out: '', err: '', stdout: '' };
-  const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    seen.stdout += String(chunk);
-    return true;
-  });
-  try {
-    const program = buildProgram({ writeOut: (s) => (seen.out += s), writeErr: (s) => (seen.err += s) });
-    await parseCommandLine(program, args, { from: 'user' });
-  } finally {
-    write.mockRestore();
-  }
-  return { ...seen, exitCode: process.exitCode };
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
-
 describe('vmhop --version', () => {
   it.each(['--version', '-V'])('%s prints the version of package.json and exits 0', async (flag) => {
-    const r = await vmhop(flag);
+    const r = await runVmhop(flag);
     expect(r.out).toBe(`${packageJson.version}\n`);
     expect(r.exitCode).toBe(0);
   });
@@ -46,14 +25,14 @@ describe('argument errors', () => {
     [['frobnicate'], "unknown command 'frobnicate'"],
     [['dominfo', 'web1', 'web2'], 'too many arguments'],
   ])('%j exits 2 with commander text on stderr', async (args, text) => {
-    const r = await vmhop(...args);
+    const r = await runVmhop(...args);
     expect(r.exitCode).toBe(2);
     expect(r.err).toContain(text);
     expect(r.stdout).toBe('');
   });
 
   it('exits 2 when no command is given, with the help on stderr', async () => {
-    const r = await vmhop();
+    const r = await runVmhop();
     expect(r.exitCode).toBe(2);
     expect(r.err).toContain('Usage: vmhop');
   });
@@ -64,7 +43,7 @@ describe('argument errors', () => {
     [['--json', 'frobnicate'], "unknown command 'frobnicate'"],
     [['--json'], 'say which command to run: --help lists them'],
   ])('with --json, %j prints the VMHOP_ERR_USAGE document on stdout only', async (args, message) => {
-    const r = await vmhop(...args);
+    const r = await runVmhop(...args);
     expect(r.exitCode).toBe(2);
     expect(r.err).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({
@@ -73,7 +52,7 @@ describe('argument errors', () => {
   });
 
   it('--help still exits 0', async () => {
-    const r = await vmhop('migrate', '--help');
+    const r = await runVmhop('migrate', '--help');
     expect(r.exitCode).toBe(0);
     expect(r.out).toContain('Usage: vmhop migrate');
   });

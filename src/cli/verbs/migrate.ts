@@ -1,9 +1,15 @@
 // `vmhop migrate NAME --to HOST --live|--offline [options]`: starts the job on the source
 // agent and follows it to the end with a progress line on stderr; Ctrl-C cancels it.
 // Also domjobinfo, domjobabort, migrate-postcopy, and job list/show for the history.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { VmhopError } from '../../protocol/errors.js';
-import { errorCodeOfEnd, type JobInfo, type PreflightCheck } from '../../protocol/migration.js';
+import {
+  errorCodeOfEnd,
+  MigrationOptions,
+  TimeoutAction,
+  type JobInfo,
+  type PreflightCheck,
+} from '../../protocol/migration.js';
 import type { AgentClient } from '../../client/agent-client.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { emit } from '../../terminal/emit.js';
@@ -22,7 +28,7 @@ interface MigrateFlags {
   postcopy?: boolean;
   postcopyAfterPrecopy?: boolean;
   parallel?: string;
-  compressed?: string | boolean;
+  compressed?: string;
   timeout?: string;
   timeoutAction?: string;
   keepSource?: boolean;
@@ -56,7 +62,7 @@ export function migrateRequest(name: string, f: MigrateFlags) {
     ...(f.postcopy ? { postcopy: true } : {}),
     ...(f.postcopyAfterPrecopy ? { postcopyAfterPrecopy: true } : {}),
     ...(f.parallel ? { parallel: num('parallel', f.parallel) } : {}),
-    ...(f.compressed ? { compressed: f.compressed === true ? 'zstd' : f.compressed } : {}),
+    ...(f.compressed ? { compressed: f.compressed } : {}),
     ...(f.timeout ? { timeoutS: num('timeout', f.timeout) } : {}),
     ...(f.timeoutAction ? { timeoutAction: f.timeoutAction } : {}),
     ...(f.keepSource ? { keepSource: true } : {}),
@@ -121,16 +127,29 @@ export function registerMigrateVerbs(program: Command): void {
       'with --postcopy: switch to post-copy once the first RAM pass is done',
     )
     .option('--parallel <N>', 'parallel connections (multifd)')
-    .option(
-      '--compressed [method]',
-      'compress multifd streams: zstd (the default) or zlib (only when both hosts run QEMU 10 or newer: 7.2 corrupted guests with it)',
+    .addOption(
+      new Option(
+        '--compressed [method]',
+        'compress multifd streams (zlib only when both hosts run QEMU 10 or newer: 7.2 corrupted guests with it)',
+      )
+        .choices(MigrationOptions.shape.compressed.unwrap().options)
+        .preset('zstd'),
     )
     .option('--timeout <s>', 'act when the migration is not done after this many seconds')
-    .option('--timeout-action <action>', 'abort, suspend or postcopy', 'abort')
+    .addOption(
+      new Option('--timeout-action <action>', 'what to do at --timeout')
+        .choices(TimeoutAction.options)
+        .default('abort'),
+    )
     .option('--keep-source', 'keep the definition on the source, marked as moved')
     .option('--insecure', 'send RAM in plaintext (default: TLS)')
     .option('--stall-timeout <s>', 'cancel when nothing moves for this long (default 30)')
-    .option('--copy-storage <all|inc>', 'copy local disks during a live migration')
+    .addOption(
+      new Option(
+        '--copy-storage <what>',
+        'copy local disks during a live migration (inc: the top layer only)',
+      ).choices(MigrationOptions.shape.copyStorage.unwrap().options),
+    )
     .option('--migrate-disks <vda,...>', 'which disks to copy')
     .option('--target-pool <pool>', 'pool for copied disks on the target')
     .option('--delete-source', 'delete the source volumes after the target verified its copy')
