@@ -54,15 +54,21 @@ async function pair(): Promise<Pair> {
   return { a, b, link, back: back! };
 }
 
-async function migrate(from: TestAgent, to: string): Promise<JobInfo> {
+async function migrate(
+  from: TestAgent,
+  to: string,
+  options: Record<string, unknown> = {},
+  during?: (jobId: string) => Promise<void>,
+): Promise<JobInfo> {
   const res = await from.api('POST', '/v1/migrations', {
     vm: VM,
     to,
     mode: 'live-shared',
-    options: { insecure: true, stallTimeoutMs: 5_000 },
+    options: { insecure: true, stallTimeoutMs: 5_000, ...options },
   });
   expect(res.status, res.text).toBe(202);
   const id = res.body.job.id as string;
+  await during?.(id);
   // A source agent restarted mid-job: the first process's run ends with it (its registry is
   // closed under it); the restarted agent's registry says where the job stands.
   return from.services.engine.wait(id).catch(() => from.services.engine.info(id));
@@ -437,6 +443,30 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
       'source agent restarted after the commit',
       'completed, runs on b, source retired',
       ms,
+    );
+  });
+
+  it('a migration cancelled during the RAM copy keeps in its report what had crossed', async () => {
+    const p = await pair();
+    p.link.rules = [];
+    const watch = watchRunners(p.a, p.b, VM);
+    const job = await migrate(p.a, 'b', { bandwidthMiBs: 1 }, async (id) => {
+      await within(
+        () => (p.a.services.engine.currentFor(VM)?.progress?.ramTransferredBytes ?? 0) > 256 * 1024,
+        30_000,
+        'RAM moving',
+      );
+      p.a.services.engine.abort(id);
+    });
+    expect(job.state).toBe('cancelled');
+    expect(job.report?.ramBytes).toBeGreaterThan(256 * 1024);
+    expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+    await within(() => p.b.qemuPids().length === 0, 10_000, 'target clean');
+    await endCase(
+      watch,
+      'cancel',
+      'cancelled during the RAM copy',
+      `${job.state}, ${job.report?.ramBytes} RAM bytes kept, runs on a`,
     );
   });
 

@@ -16,6 +16,7 @@ import {
 import type { MigrationInfo } from '../../qmp/index.js';
 import type { JobRow } from '../db/job-store.js';
 import { causeOfFailure } from './failure-cause.js';
+import { ramFigures } from './modes/live-common.js';
 import type { MigrationContext } from './context.js';
 import { TargetSide } from './incoming/target-side.js';
 import type { ModeResult } from './modes/types.js';
@@ -261,6 +262,7 @@ export class MigrationEngine {
       state = endOfErrorCode(err.code);
       error = { code: err.code, message: err.message };
     }
+    const throttle = Math.max(0, ...run.samples.map((s) => s.info['cpu-throttle-percentage'] ?? 0));
     const report: JobReport = {
       result: state,
       totalMs: Date.now() - run.startedAt,
@@ -268,11 +270,21 @@ export class MigrationEngine {
       options: job.options,
       notes: [
         ...(result?.notes ?? []),
+        ...(throttle
+          ? [
+              `auto-converge slowed the guest's vCPUs by up to ${throttle}% during the RAM copy: the guest was held back longer than the downtime says`,
+            ]
+          : []),
         ...(job.options.insecure ? ['RAM was sent in plaintext (--insecure)'] : []),
         ...settings.notes,
       ],
       ...(settings.warnings.length ? { warnings: settings.warnings } : {}),
-      ...(result ? definedFigures(result) : {}),
+      // A job that ended early keeps what crossed until then.
+      ...(result
+        ? definedFigures(result)
+        : run.samples.length
+          ? definedFigures({ notes: [], ...ramFigures(run.samples.at(-1)?.info) })
+          : {}),
       ...(error ? { error } : {}),
     };
     this.c.jobs.end(job.id, state, report);

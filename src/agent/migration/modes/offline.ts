@@ -71,6 +71,8 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
       items: plan.items.map((p) => p.item),
       options: job.options,
     });
+    // Set-up: save, plan, dumps and the target's prepare; the copy and the commit come after.
+    const setupMs = Date.now() - t0;
     forward(c, job, 'perform', `copying to ${prep.address}:${prep.port} (mutual TLS)`);
     const copied = await copyItems(plan.items, prep, {
       tls: c.config.tls,
@@ -93,7 +95,7 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
     if (job.options.deleteSource) notes.push(...(await deleteSourceVolumes(c, plan.items, vm.name)));
     await rm(staging, { recursive: true, force: true });
     return {
-      setupMs: Date.now() - t0,
+      setupMs,
       diskBytes: Object.fromEntries(Object.entries(copied.figures).map(([k, f]) => [k, f.totalWireBytes])),
       notes,
     };
