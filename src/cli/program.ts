@@ -12,6 +12,7 @@ import { registerMigrateVerbs } from './verbs/migrate.js';
 import { registerVolCopyVerb } from './verbs/vol-copy.js';
 import { registerUiVerb } from './verbs/ui.js';
 import { registerAuditVerb } from './verbs/audit.js';
+import { registerCompletionVerb } from './verbs/completion.js';
 import { packageVersion } from './package-version.js';
 import { routeUsageErrors, type Sink } from './usage-errors.js';
 
@@ -40,5 +41,6 @@ export function buildProgram(sink?: Sink): Command {
   registerUiVerb(program);
   registerAuditVerb(program);
   program.addCommand(testbedCommand());
+  registerCompletionVerb(program);
   return routeUsageErrors(program, sink);
 }
