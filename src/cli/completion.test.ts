@@ -49,7 +49,11 @@ describe('vmhop completion bash', () => {
   });
 
   it("completes a command's long options and the global ones", () => {
-    expect(complete('migrate', 'web1', '--copy')).toEqual(['--copy-storage']);
+    expect(complete('migrate', 'web1', '--copy')).toEqual([
+      '--copy-storage',
+      '--copy-storage-all',
+      '--copy-storage-inc',
+    ]);
     expect(complete('migrate', 'web1', '--js')).toEqual(['--json']);
   });
 

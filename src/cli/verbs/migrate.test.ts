@@ -1,5 +1,6 @@
 // `vmhop migrate` checks its flag values before asking an agent: a value outside the protocol's
 // choices exits 2 naming the flag, the value and the allowed values; good values reach the request.
+// virsh's spellings with the same meaning are accepted; where vmhop differs, the help says so.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -74,5 +75,42 @@ describe('vmhop migrate flag values', () => {
     expect(help).toContain('choices: "abort", "suspend", "postcopy"');
     expect(help).toContain('choices: "zlib", "zstd"');
     expect(help).toContain('choices: "all", "inc"');
+  });
+});
+
+describe("vmhop migrate with virsh's spellings", () => {
+  it.each([
+    ['--copy-storage-all', { copyStorage: 'all' }],
+    ['--copy-storage-inc', { copyStorage: 'inc' }],
+    ['--unsafe', { force: true }],
+    ['--undefinesource', {}],
+    ['--persistent', {}],
+  ])('%s sends what the vmhop flag sends', async (flag, options) => {
+    const r = await migrate(flag);
+    expect(r.exitCode).toBeUndefined();
+    expect(requests).toEqual([
+      expect.objectContaining({
+        mode: 'copyStorage' in options ? 'live-copy' : 'live-shared',
+        options: { timeoutAction: 'abort', ...options },
+      }),
+    ]);
+  });
+
+  it.each([
+    [['--copy-storage-all', '--copy-storage', 'inc'], '--copy-storage-all'],
+    [['--copy-storage-all', '--copy-storage-inc'], '--copy-storage-inc'],
+    [['--undefinesource', '--keep-source'], '--keep-source'],
+  ])('refuses %j together (exit 2)', async (flags, named) => {
+    const r = await migrate(...flags);
+    expect(r.exitCode).toBe(2);
+    expect(requests).toEqual([]);
+    expect((JSON.parse(r.stdout) as { error: { message: string } }).error.message).toContain(named);
+  });
+
+  it('says in the help where vmhop differs from virsh on purpose', async () => {
+    const help = (await runVmhop('migrate', '--help')).out.replace(/\s+/g, ' ');
+    expect(help).toContain('unlike virsh, vmhop removes it by default');
+    expect(help).toContain('unlike virsh, the method is the value');
+    expect(help).toContain("virsh's --timeout suspends; here the default aborts");
   });
 });

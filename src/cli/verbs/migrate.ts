@@ -35,12 +35,15 @@ interface MigrateFlags {
   insecure?: boolean;
   stallTimeout?: string;
   copyStorage?: string;
+  copyStorageAll?: boolean;
+  copyStorageInc?: boolean;
   migrateDisks?: string;
   targetPool?: string;
   deleteSource?: boolean;
   keepState?: boolean;
   targetDevice?: string;
   force?: boolean;
+  unsafe?: boolean;
 }
 
 const num = (flag: string, v: string | undefined) => {
@@ -55,6 +58,8 @@ export function migrateRequest(name: string, f: MigrateFlags) {
   if (!!f.live === !!f.offline) {
     throw new VmhopError('VMHOP_ERR_USAGE', 'say how to migrate: exactly one of --live or --offline', {});
   }
+  // virsh's spellings; commander refuses them together with --copy-storage (conflicts()).
+  const copyStorage = f.copyStorage ?? (f.copyStorageAll ? 'all' : f.copyStorageInc ? 'inc' : undefined);
   const options = {
     ...(f.bandwidth ? { bandwidthMiBs: num('bandwidth', f.bandwidth) } : {}),
     ...(f.maxDowntime ? { maxDowntimeMs: num('max-downtime', f.maxDowntime) } : {}),
@@ -70,15 +75,15 @@ export function migrateRequest(name: string, f: MigrateFlags) {
     ...(f.stallTimeout
       ? { stallTimeoutMs: Math.round((num('stall-timeout', f.stallTimeout) ?? 30) * 1000) }
       : {}),
-    ...(f.copyStorage ? { copyStorage: f.copyStorage } : {}),
+    ...(copyStorage ? { copyStorage } : {}),
     ...(f.migrateDisks ? { migrateDisks: f.migrateDisks.split(',') } : {}),
     ...(f.targetPool ? { targetPool: f.targetPool } : {}),
     ...(f.deleteSource ? { deleteSource: true } : {}),
     ...(f.keepState ? { keepState: true } : {}),
     ...(f.targetDevice ? { targetDevice: f.targetDevice } : {}),
-    ...(f.force ? { force: true } : {}),
+    ...(f.force || f.unsafe ? { force: true } : {}),
   };
-  const mode = f.offline ? 'offline' : f.copyStorage ? 'live-copy' : 'live-shared';
+  const mode = f.offline ? 'offline' : copyStorage ? 'live-copy' : 'live-shared';
   return { vm: name, to: f.to, mode, options, dryRun: f.dryRun === true };
 }
 
@@ -130,18 +135,34 @@ export function registerMigrateVerbs(program: Command): void {
     .addOption(
       new Option(
         '--compressed [method]',
-        'compress multifd streams (zlib only when both hosts run QEMU 10 or newer: 7.2 corrupted guests with it)',
+        'compress multifd streams (zlib only when both hosts run QEMU 10 or newer: 7.2 corrupted guests with it); unlike virsh, the method is the value (virsh: --compressed --comp-methods)',
       )
         .choices(MigrationOptions.shape.compressed.unwrap().options)
         .preset('zstd'),
     )
     .option('--timeout <s>', 'act when the migration is not done after this many seconds')
     .addOption(
-      new Option('--timeout-action <action>', 'what to do at --timeout')
+      new Option(
+        '--timeout-action <action>',
+        "what to do at --timeout (virsh's --timeout suspends; here the default aborts)",
+      )
         .choices(TimeoutAction.options)
         .default('abort'),
     )
-    .option('--keep-source', 'keep the definition on the source, marked as moved')
+    .option(
+      '--keep-source',
+      'keep the definition on the source, marked as moved (unlike virsh, vmhop removes it by default)',
+    )
+    .addOption(
+      new Option(
+        '--undefinesource',
+        "virsh's flag, accepted and ignored: vmhop removes the source definition unless --keep-source",
+      ).conflicts('keepSource'),
+    )
+    .option(
+      '--persistent',
+      "virsh's flag, accepted and ignored: the target's definition is always persistent",
+    )
     .option('--insecure', 'send RAM in plaintext (default: TLS)')
     .option('--stall-timeout <s>', 'cancel when nothing moves for this long (default 30)')
     .addOption(
@@ -149,6 +170,15 @@ export function registerMigrateVerbs(program: Command): void {
         '--copy-storage <what>',
         'copy local disks during a live migration (inc: the top layer only)',
       ).choices(MigrationOptions.shape.copyStorage.unwrap().options),
+    )
+    .addOption(
+      new Option('--copy-storage-all', "virsh's spelling of --copy-storage all").conflicts([
+        'copyStorage',
+        'copyStorageInc',
+      ]),
+    )
+    .addOption(
+      new Option('--copy-storage-inc', "virsh's spelling of --copy-storage inc").conflicts('copyStorage'),
     )
     .option('--migrate-disks <vda,...>', 'which disks to copy')
     .option('--target-pool <pool>', 'pool for copied disks on the target')
@@ -159,6 +189,7 @@ export function registerMigrateVerbs(program: Command): void {
       '--force',
       'run a live migration the pre-flight refuses as known-bad for this QEMU (e.g. QEMU 7.x under TCG); the report warns',
     )
+    .option('--unsafe', "virsh's name for --force")
     .action(
       runVerb(async (f: MigrateFlags, g: GlobalOptions, cmd) => {
         const req = migrateRequest(cmd.args[0] as string, f);
