@@ -13,9 +13,9 @@ import {
   type PreflightCheck,
   type Progress,
 } from '../../protocol/migration.js';
-import type { MigrationInfo } from '../../qmp/index.js';
 import type { JobRow } from '../db/job-store.js';
 import { causeOfFailure } from './failure-cause.js';
+import { publishProgress, recordSample, type Running } from './running-job.js';
 import { ramFigures } from './modes/live-common.js';
 import type { MigrationContext } from './context.js';
 import { TargetSide } from './incoming/target-side.js';
@@ -30,17 +30,6 @@ import type { QemuSides } from './qemu-rules.js';
 import { recoverJobs } from './recovery.js';
 import { settleOnce, UnresolvedFollower, type Runs } from './unresolved.js';
 import { TLS_OBJECT_ID } from './qemu-settings.js';
-import { progressOf, stalledForMs, type Sample } from './progress.js';
-
-interface Running {
-  abort: AbortController;
-  samples: Sample[];
-  progress?: Progress;
-  startedAt: number;
-  done: Promise<JobInfo>;
-  /** Set by `migrate-postcopy`; the RAM watcher switches at its next sample. */
-  postcopyRequested: boolean;
-}
 
 export class MigrationEngine {
   readonly target: TargetSide;
@@ -243,7 +232,7 @@ export class MigrationEngine {
       const runner = modeRunners[job.mode];
       if (!runner)
         throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', `mode ${job.mode} is not available`, {});
-      const onProgress = (p: Partial<Progress>) => this.publishProgress(job, run, p);
+      const onProgress = (p: Partial<Progress>) => publishProgress(this.c, job, run, p);
       result = volumeOfJob(job.vm)
         ? await runVolumeCopy({ c: this.c, job, peer, signal: run.abort.signal, onProgress })
         : await runner({
@@ -253,8 +242,8 @@ export class MigrationEngine {
             peer,
             settings,
             signal: run.abort.signal,
-            onSample: (info, at, stage) => this.sample(job, run, info, at, stage),
-            onProgress: (p) => this.publishProgress(job, run, p),
+            onSample: (info, at, stage) => recordSample(this.c, job, run, info, at, stage),
+            onProgress: (p) => publishProgress(this.c, job, run, p),
             postcopyRequested: () => run.postcopyRequested,
           });
     } catch (e) {
@@ -292,56 +281,6 @@ export class MigrationEngine {
     this.running.delete(job.id);
     if (state === 'needs-operator') this.follower.follow(job.id);
     return this.info(job.id);
-  }
-
-  private sample(
-    job: JobRow,
-    run: Running,
-    info: MigrationInfo,
-    at: number,
-    stage: 'ram' | 'switchover' | 'postcopy',
-  ) {
-    run.samples.push({ at, info });
-    if (run.samples.length > 240) run.samples.shift();
-    const phase = this.c.jobs.get(job.id).phase;
-    run.progress = progressOf(run.samples, {
-      phase,
-      ...(stage === 'switchover' ? { stage } : {}),
-      startedAt: run.startedAt,
-      stalledMs: stalledForMs(run.samples),
-      options: job.options,
-    });
-    this.c.events.publish({
-      type: 'job.progress',
-      job: job.id,
-      vm: job.vm,
-      data: run.progress as unknown as Record<string, unknown>,
-    });
-  }
-
-  /** Progress of a stage that query-migrate does not describe (disk copies, offline volumes). */
-  private publishProgress(job: JobRow, run: Running, p: Partial<Progress>) {
-    const base: Progress = run.progress ?? {
-      phase: this.c.jobs.get(job.id).phase,
-      stage: 'setup',
-      ramTotalBytes: 0,
-      ramTransferredBytes: 0,
-      ramRemainingBytes: 0,
-      rateBps: 0,
-      dirtyRateBps: 0,
-      pass: 0,
-      etaS: null,
-      etaReason: '',
-      disks: [],
-      elapsedMs: 0,
-    };
-    run.progress = { ...base, ...p, elapsedMs: Date.now() - run.startedAt };
-    this.c.events.publish({
-      type: 'job.progress',
-      job: job.id,
-      vm: job.vm,
-      data: run.progress as unknown as Record<string, unknown>,
-    });
   }
 
   /** Finishes or rolls back the jobs a previous agent process left running. */
