@@ -9,6 +9,7 @@ import { registerXmlVerbs } from './verbs/xml.js';
 import { registerCreateVerb } from './verbs/create.js';
 import { registerCaVerbs } from './verbs/ca.js';
 import { registerMigrateVerbs } from './verbs/migrate.js';
+import { registerJobVerbs } from './verbs/job.js';
 import { registerVolCopyVerb } from './verbs/vol-copy.js';
 import { registerUiVerb } from './verbs/ui.js';
 import { registerAuditVerb } from './verbs/audit.js';
@@ -33,6 +34,7 @@ export function buildProgram(sink?: Sink): Command {
   registerVmVerbs(program);
   registerCreateVerb(program);
   registerMigrateVerbs(program);
+  registerJobVerbs(program);
   registerVolCopyVerb(program);
   registerPoolVerbs(program);
   registerXmlVerbs(program);

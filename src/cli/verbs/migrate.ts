@@ -1,6 +1,6 @@
 // `vmhop migrate NAME --to HOST --live|--offline [options]`: starts the job on the source
 // agent and follows it to the end with a progress line on stderr; Ctrl-C cancels it.
-// Also domjobinfo, domjobabort, migrate-postcopy, and job list/show for the history.
+// Also domjobinfo, domjobabort and migrate-postcopy; job.ts has the history (job list/show/...).
 import { Option, type Command } from 'commander';
 import { VmhopError } from '../../protocol/errors.js';
 import {
@@ -255,96 +255,5 @@ export function registerMigrateVerbs(program: Command): void {
         );
         emit(g, r, (j) => `cancelling job ${j.id}`);
       }),
-    );
-
-  const job = program.command('job').description('migration jobs and their reports');
-  job
-    .command('list')
-    .description('the migration history of this host')
-    .action(
-      runVerb(async (_f, g: GlobalOptions) => {
-        const r = await withClient(g, (c) => c.call<{ jobs: JobInfo[] }>('GET', '/v1/jobs'));
-        emit(
-          g,
-          r,
-          (x) =>
-            x.jobs
-              .map(
-                (j) =>
-                  `${j.id}  ${j.createdAt}  ${j.vm.padEnd(12)} ${j.role.padEnd(6)} ${j.mode.padEnd(11)} -> ${j.peer.padEnd(6)} ${j.state}${j.report ? `  ${(j.report.totalMs / 1000).toFixed(1)} s` : ''}`,
-              )
-              .join('\n') || 'no jobs',
-        );
-      }),
-    );
-  job
-    .command('show <id>')
-    .description('one job: phases, report, journal')
-    .action(
-      runVerb(async (_f, g: GlobalOptions, cmd) => {
-        const r = await withClient(g, (c) =>
-          c.call<JobInfo & { journal: { at: string; entry: string }[] }>(
-            'GET',
-            `/v1/jobs/${cmd.args[0] as string}`,
-          ),
-        );
-        emit(
-          g,
-          r,
-          (j) => `${humanJob(j)}\n\njournal:\n${j.journal.map((l) => `  ${l.at}  ${l.entry}`).join('\n')}`,
-        );
-      }),
-    );
-  job
-    .command('resume <id>')
-    .description('continue an interrupted offline copy where it stopped')
-    .action(
-      runVerb(async (_f, g: GlobalOptions, cmd) => {
-        const job = await withClient(g, async (c) => {
-          const started = await c.call<JobInfo>('POST', `/v1/jobs/${cmd.args[0] as string}/resume`);
-          return follow(c, started.id, !g.json);
-        });
-        const err = endError(job);
-        if (err) throw err;
-        emit(g, job, humanJob);
-      }),
-    );
-  job
-    .command('resolve <id>')
-    .description(
-      'settle a migration whose outcome is unknown (needs-operator): the target is asked first, and must agree',
-    )
-    .option('--source-runs', 'the VM runs on the source again (the target must not have committed)')
-    .option('--target-runs', 'the target runs the VM (it must have committed); the source copy is retired')
-    .option('--force', 'decide even when the target cannot be asked: only if you know it does not run the VM')
-    .action(
-      runVerb(
-        async (f: { sourceRuns?: boolean; targetRuns?: boolean; force?: boolean }, g: GlobalOptions, cmd) => {
-          if (f.sourceRuns === f.targetRuns) {
-            throw new VmhopError(
-              'VMHOP_ERR_USAGE',
-              'say who runs the VM: --source-runs or --target-runs (one of them)',
-              {},
-            );
-          }
-          const body = { runs: f.sourceRuns ? 'source' : 'target', force: f.force === true };
-          const j = await withClient(g, (c) =>
-            c.call<JobInfo>('POST', `/v1/jobs/${encodeURIComponent(cmd.args[0] as string)}/resolve`, body),
-          );
-          emit(g, j, humanJob);
-        },
-      ),
-    );
-  job
-    .command('abort <id>')
-    .description('cancel a running job')
-    .action(
-      runVerb(async (_f, g: GlobalOptions, cmd) =>
-        emit(
-          g,
-          await withClient(g, (c) => c.call<JobInfo>('POST', `/v1/jobs/${cmd.args[0] as string}/abort`)),
-          (j) => `cancelling job ${j.id}`,
-        ),
-      ),
     );
 }
