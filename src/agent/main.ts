@@ -3,7 +3,6 @@
 // QEMUs that outlived a previous agent, and serves the API. On SIGTERM it stops serving
 // and lets go of its QEMUs without stopping them: VMs outlive the agent.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Command } from 'commander';
 import pino from 'pino';
 import { reportError } from '../terminal/emit.js';
@@ -12,14 +11,11 @@ import { buildApp } from './http/app.js';
 import { hashToken } from '../credentials/token-hash.js';
 import { AgentServices } from './services.js';
 import { tokenCommand } from './token-command.js';
-import { REPO_ROOT } from '../repo/paths.js';
+import { packageVersion } from '../repo/package-version.js';
 
-// The installed package's own package.json, so the version is never a second copy to keep in step.
-const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string })
-  .version;
 const program = new Command('vmhop-agent')
   .description('the vmhop host agent')
-  .version(version, '-V, --version', 'print the vmhop-agent version');
+  .version(packageVersion(), '-V, --version', 'print the vmhop-agent version');
 
 program
   .command('run', { isDefault: true })

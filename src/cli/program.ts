@@ -14,7 +14,7 @@ import { registerVolCopyVerb } from './verbs/vol-copy.js';
 import { registerUiVerb } from './verbs/ui.js';
 import { registerAuditVerb } from './verbs/audit.js';
 import { registerCompletionVerb } from './verbs/completion.js';
-import { packageVersion } from './package-version.js';
+import { packageVersion } from '../repo/package-version.js';
 import { routeUsageErrors, type Sink } from './usage-errors.js';
 
 /** The whole tree; `sink` is where commander's own text goes (stdout and stderr by default). */
