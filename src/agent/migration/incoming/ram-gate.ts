@@ -7,10 +7,14 @@
 //   1. it comes from one of the source host's addresses (the others are closed at once);
 //   2. its first message is whole within `helloMs`: a complete TLS record holding a handshake
 //      message, or, without TLS, the 4 bytes of a channel magic. Before that QEMU never sees it;
-//   3. once joined, it sends `windowBytes` within `windowMs`, or both ends are closed, which ends
-//      QEMU's blocking read. A real source streams megabytes at once.
-// What is left: a client on the source host that replays a whole TLS hello and then stalls freezes
-// the incoming QEMU for at most `windowMs`, and at most `maxOpen` such connections are open at a time.
+//   3. once joined, it finishes what QEMU reads with blocking reads within `windowMs`, or both ends
+//      are closed, which ends that read: with TLS, `tlsAnswerBytes` of its answer to QEMU's first
+//      flight (a real client's certificate flight; the clock starts when QEMU answers the hello);
+//      without TLS, `plainBytes` in all (a multifd channel's 64-byte first packet). After that a
+//      channel may be quiet as long as it likes: the main channel of a multifd migration is.
+// What is left: a client on the source host that replays a whole TLS hello and then stalls, or
+// answers with records that keep the handshake waiting, freezes the incoming QEMU for at most
+// `windowMs`, and at most `maxOpen` such connections are open at a time.
 import net from 'node:net';
 import { VmhopError } from '../../../protocol/errors.js';
 import { PORT_RANGE } from '../wire/ports.js';
@@ -18,12 +22,21 @@ import { PORT_RANGE } from '../wire/ports.js';
 export interface GateLimits {
   helloMs: number;
   windowMs: number;
-  windowBytes: number;
+  /** With TLS: bytes the client sends after QEMU's first flight, within windowMs of it. */
+  tlsAnswerBytes: number;
+  /** Without TLS: bytes the client sends in all, within windowMs of joining. */
+  plainBytes: number;
   /** Connections not yet past their window, at once. */
   maxOpen: number;
 }
 
-export const GATE_LIMITS: GateLimits = { helloMs: 5_000, windowMs: 5_000, windowBytes: 4_096, maxOpen: 16 };
+export const GATE_LIMITS: GateLimits = {
+  helloMs: 5_000,
+  windowMs: 5_000,
+  tlsAnswerBytes: 256,
+  plainBytes: 64,
+  maxOpen: 16,
+};
 
 export interface GateOptions {
   /** Where to listen: the migration address. */
@@ -178,24 +191,43 @@ export class RamGate {
     up.on('close', () => s.destroy());
     up.once('connect', () => {
       up.write(hello);
+      const { tls } = this.o;
+      const need = tls ? this.limits.tlsAnswerBytes : this.limits.plainBytes;
+      const what = tls ? "bytes of its answer to QEMU's TLS flight" : 'bytes';
+      // With TLS only what comes after QEMU's first bytes counts; the clock starts then.
+      let counting = !tls;
       let sent = 0;
-      const count = (d: Buffer) => {
-        sent += d.length;
-        if (sent < this.limits.windowBytes) return;
+      let window: NodeJS.Timeout | undefined;
+      const passed = () => {
         s.off('data', count);
         clearTimeout(window);
         this.open.delete(s);
       };
-      const window = setTimeout(() => {
-        if (sent >= this.limits.windowBytes) return;
-        this.o.note(
-          `RAM listener: cut the connection from ${from}: ${sent} bytes in its first ${this.limits.windowMs / 1000} s (a migration stream sends at least ${this.limits.windowBytes})`,
-        );
-        both();
-      }, this.limits.windowMs);
+      const count = (d: Buffer) => {
+        if (!counting) return;
+        sent += d.length;
+        if (sent >= need) passed();
+      };
+      const startClock = () => {
+        window = setTimeout(() => {
+          if (sent >= need) return;
+          this.o.note(
+            `RAM listener: cut the connection from ${from}: ${sent} ${what} within ${this.limits.windowMs / 1000} s (a migration source sends at least ${need})`,
+          );
+          both();
+        }, this.limits.windowMs);
+      };
       s.on('close', () => clearTimeout(window));
       s.on('data', count);
-      count(hello);
+      if (tls) {
+        up.once('data', () => {
+          counting = true;
+          startClock();
+        });
+      } else {
+        count(hello);
+        if (sent < need) startClock();
+      }
       s.pipe(up);
       up.pipe(s);
       s.resume();
