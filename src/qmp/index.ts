@@ -23,6 +23,7 @@ export type { EventPredicate, WaitEventOptions } from './event-wait.js';
 export { defaultMaxLineBytes } from './line-splitter.js';
 export type { QmpTrace, QmpTraceDirection } from './transport.js';
 export type { QmpGreeting, QmpTimestamp, QmpVersion, QmpWireEvent } from './messages.js';
+export { timestampMs } from './messages.js';
 export {
   isQmpEvent,
   type QmpAnyEvent,

@@ -19,6 +19,11 @@ export interface QmpTimestamp {
   microseconds: number;
 }
 
+/** An event's timestamp (the QEMU host's wall clock) in milliseconds since the epoch, as Date.now(). */
+export function timestampMs(t: QmpTimestamp): number {
+  return t.seconds * 1_000 + Math.floor(t.microseconds / 1_000);
+}
+
 export interface QmpWireEvent {
   event: string;
   data?: unknown;

@@ -15,6 +15,7 @@ import { expectTargetClean, watchRunners, whereRuns, within } from './helpers/pa
 import type { TestAgent } from './helpers/test-agent.js';
 import { testGuest } from './helpers/vm-specs.js';
 import { isAlive } from '../../src/agent/process/signals.js';
+import { timestampMs, type QmpTimestamp } from '../../src/qmp/index.js';
 
 const guest = testGuest();
 const VM = 'v1';
@@ -473,8 +474,7 @@ describe.skipIf(!guest)('the failure matrix on two engines', () => {
   it('F20 peer calls replayed or out of order are answered or refused, never a second commit', async () => {
     const p = await pair();
     // QEMU's own events, on the one clock both agents share here: the real pause.
-    const ms = (e: { timestamp: { seconds: number; microseconds: number } }) =>
-      e.timestamp.seconds * 1_000 + Math.floor(e.timestamp.microseconds / 1_000);
+    const ms = (e: { timestamp: QmpTimestamp }) => timestampMs(e.timestamp);
     const stopped = p.a.services.supervisor.qmpOf(VM)!.waitEvent('STOP', undefined, { timeoutMs: 60_000 });
     let resumed: Promise<number> | undefined;
     const { job, watch } = await play(p, [

@@ -9,9 +9,9 @@ import { pollUntil } from '../poll-until.js';
  * A wait of at most `ms` that ends early at QEMU's next MIGRATION event (its status changed), when
  * `qmp` is a session that delivers events; a plain sleep otherwise.
  */
-export function untilMigrationEvent(qmp: QmpExecutor): ((ms: number) => Promise<unknown>) | undefined {
+export function untilMigrationEvent(qmp: QmpExecutor): (ms: number) => Promise<unknown> {
   const events = qmp as Partial<Pick<QmpSession, 'waitEvent'>>;
-  if (typeof events.waitEvent !== 'function') return undefined;
+  if (typeof events.waitEvent !== 'function') return (ms) => new Promise((r) => setTimeout(r, ms));
   return (ms) => events.waitEvent!('MIGRATION', undefined, { timeoutMs: ms }).catch(() => undefined);
 }
 

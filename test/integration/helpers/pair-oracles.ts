@@ -4,6 +4,7 @@
 // in a running state, the RAM listener).
 import net from 'node:net';
 import { expect } from 'vitest';
+import { pollUntil } from '../../../src/agent/poll-until.js';
 import { queryStatus } from '../../../src/qmp/index.js';
 import type { TestAgent } from './test-agent.js';
 
@@ -89,12 +90,13 @@ export async function expectTargetClean(b: TestAgent, jobId: string, vm: string)
   ).toEqual([]);
 }
 
-/** Polls `ok` every 50 ms for up to `timeoutMs`; resolves with the time it took. */
+/** Polls `ok` every 50 ms for up to `timeoutMs` (the agent's pollUntil); resolves with the time it took. */
 export async function within(ok: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
   const t0 = Date.now();
-  for (;;) {
-    if (await ok()) return Date.now() - t0;
-    if (Date.now() - t0 > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const met = await pollUntil(async () => ((await ok()) ? true : undefined), {
+    intervalMs: 50,
+    deadlineMs: timeoutMs,
+  });
+  if (!met) throw new Error(`${what}: not within ${timeoutMs} ms`);
+  return Date.now() - t0;
 }

@@ -23,7 +23,7 @@ export async function listenIncoming(qmp: QmpExecutor, o: ListenOptions): Promis
     else await migrateIncoming(qmp, { uri });
     return gate;
   } catch (e) {
-    await gate.close();
+    gate.close();
     throw e;
   }
 }

@@ -5,7 +5,7 @@
 import { isIP } from 'node:net';
 import { VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
-import type { MigrationInfo, QmpSession } from '../../../qmp/index.js';
+import { timestampMs, type MigrationInfo, type QmpSession } from '../../../qmp/index.js';
 import type { PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
 import { commitOnTarget, type CommitOutcome } from '../outgoing/commit.js';
 import { retireSource } from '../outgoing/retire-source.js';
@@ -85,7 +85,7 @@ export async function runUntilPause(
   let stoppedAt: number | undefined;
   qmp
     .waitEvent('STOP', undefined, { timeoutMs: Infinity, signal: stopWatch.signal })
-    .then((e) => (stoppedAt = e.timestamp.seconds * 1_000 + Math.floor(e.timestamp.microseconds / 1_000)))
+    .then((e) => (stoppedAt = timestampMs(e.timestamp)))
     .catch(() => undefined);
   try {
     await startMigration(qmp, r.settings.source, target, r.job.options.insecure ? undefined : r.c.tlsDir);

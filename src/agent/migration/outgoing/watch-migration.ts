@@ -94,9 +94,7 @@ export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): P
     }
     // The next sample at QEMU's next status change (pre-switchover: the guest is stopped now), or
     // after the interval for the progress figures.
-    const ms = w.intervalMs ?? 250;
-    const wait = untilMigrationEvent(qmp);
-    await (wait ? wait(ms) : new Promise((r) => setTimeout(r, ms)));
+    await untilMigrationEvent(qmp)(w.intervalMs ?? 250);
   }
 }
 
