@@ -8,7 +8,7 @@ import type { JobRow } from '../db/job-store.js';
 import type { PeerLink } from '../peers/peer-link.js';
 import { pollUntil } from '../poll-until.js';
 import type { MigrationContext } from './context.js';
-import { volumeOfJob } from './modes/volume-copy.js';
+import { subjectOf } from './job-subject.js';
 import { TARGET_READY_TIMEOUT_MS } from './outgoing/target-ready.js';
 
 export async function causeOfFailure(
@@ -38,7 +38,7 @@ async function sourceCrash(
   vm: string,
   cause: unknown,
 ): Promise<VmhopError | undefined> {
-  if (job.mode === 'offline' || volumeOfJob(job.vm)) return undefined;
+  if (job.mode === 'offline' || subjectOf(job).kind === 'volume') return undefined;
   const phase = c.jobs.get(job.id).phase;
   if (phase === 'finish' || phase === 'confirm') return undefined;
   // A QEMU that still answers did not crash: no wait for the supervisor then.

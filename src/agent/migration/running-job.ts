@@ -1,9 +1,24 @@
-// A job this agent runs as source, while it runs: its cancel, its recent query-migrate samples
-// and the progress derived from them, published to the event bus for the API, CLI and UI.
-import type { JobInfo, Progress } from '../../protocol/migration.js';
+// A job this agent runs as source, while it runs: the mode's steps (or the volume copy), its
+// cancel, its recent query-migrate samples and the progress derived from them (published to the
+// event bus for the API, CLI and UI), and at its end the report, built also from a job that failed.
+import { VmhopError } from '../../protocol/errors.js';
+import {
+  endOfErrorCode,
+  type JobInfo,
+  type JobReport,
+  type JobState,
+  type Progress,
+} from '../../protocol/migration.js';
 import type { MigrationInfo } from '../../qmp/index.js';
 import type { JobRow } from '../db/job-store.js';
 import type { MigrationContext } from './context.js';
+import { causeOfFailure } from './failure-cause.js';
+import { subjectOf } from './job-subject.js';
+import { ramFigures } from './modes/live-common.js';
+import { modeRunners } from './modes/index.js';
+import type { ModeResult } from './modes/types.js';
+import { runVolumeCopy } from './modes/volume-copy.js';
+import type { MigrationSettings } from './options.js';
 import { progressOf, stalledForMs, type Sample } from './progress.js';
 
 export interface Running {
@@ -64,4 +79,87 @@ function publish(c: MigrationContext, job: JobRow, progress: Progress): void {
     vm: job.vm,
     data: progress as unknown as Record<string, unknown>,
   });
+}
+
+/** Runs an admitted job to its end: the mode's steps, then the report and the `job.ended` event. */
+export async function runJob(
+  c: MigrationContext,
+  job: JobRow,
+  settings: MigrationSettings,
+  run: Running,
+): Promise<Exclude<JobState, 'running'>> {
+  const peer = c.peer(job.peer);
+  const subject = subjectOf(job);
+  let state: Exclude<JobState, 'running'> = 'completed';
+  let error: JobReport['error'];
+  let result: ModeResult | undefined;
+  try {
+    const onProgress = (p: Partial<Progress>) => publishProgress(c, job, run, p);
+    if (subject.kind === 'volume') {
+      result = await runVolumeCopy({ c, job, subject, peer, signal: run.abort.signal, onProgress });
+    } else {
+      const runner = modeRunners[job.mode];
+      if (!runner)
+        throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', `mode ${job.mode} is not available`, {});
+      result = await runner({
+        c,
+        job,
+        vm: c.vms.get(subject.vm),
+        peer,
+        settings,
+        signal: run.abort.signal,
+        onSample: (info, at, stage) => recordSample(c, job, run, info, at, stage),
+        onProgress,
+        postcopyRequested: () => run.postcopyRequested,
+      });
+    }
+  } catch (e) {
+    const err = await causeOfFailure(c, job, job.vm, peer, e);
+    state = endOfErrorCode(err.code);
+    error = { code: err.code, message: err.message };
+  }
+  c.jobs.end(job.id, state, reportOf(job, settings, run, state, result, error));
+  c.events.publish({ type: 'job.ended', job: job.id, vm: job.vm, state });
+  return state;
+}
+
+function reportOf(
+  job: JobRow,
+  settings: MigrationSettings,
+  run: Running,
+  state: Exclude<JobState, 'running'>,
+  result: ModeResult | undefined,
+  error: JobReport['error'],
+): JobReport {
+  const throttle = Math.max(0, ...run.samples.map((s) => s.info['cpu-throttle-percentage'] ?? 0));
+  return {
+    result: state,
+    totalMs: Date.now() - run.startedAt,
+    encrypted: !job.options.insecure,
+    options: job.options,
+    notes: [
+      ...(result?.notes ?? []),
+      ...(throttle
+        ? [
+            `auto-converge slowed the guest's vCPUs by up to ${throttle}% during the RAM copy: the guest was held back longer than the downtime says`,
+          ]
+        : []),
+      ...(job.options.insecure ? ['RAM was sent in plaintext (--insecure)'] : []),
+      ...settings.notes,
+    ],
+    ...(settings.warnings.length ? { warnings: settings.warnings } : {}),
+    // A job that ended early keeps what crossed until then.
+    ...(result
+      ? definedFigures(result)
+      : run.samples.length
+        ? definedFigures({ notes: [], ...ramFigures(run.samples.at(-1)?.info) })
+        : {}),
+    ...(error ? { error } : {}),
+  };
+}
+
+/** The report's figures from a mode's result, leaving out what the mode could not know. */
+function definedFigures(r: ModeResult): Partial<JobReport> {
+  const { notes: _n, ...figures } = r;
+  return Object.fromEntries(Object.entries(figures).filter(([, v]) => v !== undefined)) as Partial<JobReport>;
 }

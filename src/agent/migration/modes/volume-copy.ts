@@ -6,10 +6,11 @@ import { rm } from 'node:fs/promises';
 import { VmhopError, isVmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { Progress } from '../../../protocol/migration.js';
-import type { VmSpec } from '../../../protocol/vm-spec.js';
+import { DiskSpec } from '../../../protocol/vm-spec.js';
 import type { JobRow } from '../../db/job-store.js';
 import type { PeerLink } from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
+import type { JobSubject } from '../job-subject.js';
 import { copyItems } from '../outgoing/copy-items.js';
 import { dumpBlockDevices } from '../outgoing/dump-block-device.js';
 import { planOffline } from '../outgoing/plan-offline.js';
@@ -17,25 +18,28 @@ import { figureNotes, stagingDirOf, undoOffline } from './offline.js';
 import type { ModeResult } from './types.js';
 import { assertManifestsFit } from '../outgoing/manifest-size.js';
 
-export const volumeOfJob = (vm: string) =>
-  vm.includes('/') ? (vm.split('/', 2) as [string, string]) : undefined;
-
 export async function runVolumeCopy(r: {
   c: MigrationContext;
   job: JobRow;
+  subject: Extract<JobSubject, { kind: 'volume' }>;
   peer: PeerLink;
   signal: AbortSignal;
   onProgress: (p: Partial<Progress>) => void;
 }): Promise<ModeResult> {
   const { c, job, peer } = r;
-  const [pool, volume] = volumeOfJob(job.vm) ?? ['', ''];
+  const { pool, volume } = r.subject;
   const info = await c.storage.volumeInfo(pool, volume);
   const staging = stagingDirOf(c, job.id);
-  const pseudo = {
-    name: job.vm,
-    spec: { disks: [{ target: 'vda', pool, volume, format: info.format }] } as unknown as VmSpec,
-  };
-  const plan = await planOffline(c, pseudo, peer, await peer.hostInfo(), job.options, staging);
+  // The volume is planned as the one disk of a job named POOL/VOL.
+  const disk = DiskSpec.parse({ target: 'vda', pool, volume, format: info.format });
+  const plan = await planOffline(
+    c,
+    { name: job.vm, spec: { disks: [disk] } },
+    peer,
+    await peer.hostInfo(),
+    job.options,
+    staging,
+  );
   const notes = plan.disks.map((d) => d.detail.replace(/^vda: /, ''));
   if (plan.items.length === 0) return { notes };
   try {

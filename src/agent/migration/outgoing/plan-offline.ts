@@ -7,7 +7,6 @@ import { basename } from 'node:path';
 import { VmhopError } from '../../../protocol/errors.js';
 import type { MigrationOptions } from '../../../protocol/migration.js';
 import type { DiskSpec, VmSpec } from '../../../protocol/vm-spec.js';
-import type { VmRow } from '../../db/vm-store.js';
 import type { OfflineItem } from '../../peers/offline-messages.js';
 import type { PeerHostInfo, PeerLink } from '../../peers/peer-link.js';
 import * as qemuImg from '../../tools/qemu-img.js';
@@ -31,10 +30,11 @@ export interface DiskPlan {
   targetPool?: string;
 }
 
-export interface OfflinePlan {
+/** `S`: what is moved, a VM's spec or (a volume copy) just its one disk. */
+export interface OfflinePlan<S extends Pick<VmSpec, 'disks'> = VmSpec> {
   items: PlannedItem[];
   disks: DiskPlan[];
-  spec: VmSpec;
+  spec: S;
   bytes: number;
 }
 
@@ -54,17 +54,17 @@ export async function fileFingerprint(path: string): Promise<{ fingerprint: stri
   return { fingerprint: `${st.ino}-${st.size}-${Math.floor(st.mtimeMs)}`, sizeBytes: st.size };
 }
 
-export async function planOffline(
+export async function planOffline<S extends Pick<VmSpec, 'disks'>>(
   c: MigrationContext,
-  vm: Pick<VmRow, 'name' | 'spec'>,
+  vm: { name: string; spec: S },
   peer: PeerLink,
   target: PeerHostInfo,
   options: MigrationOptions,
   stagingDir: string,
-): Promise<OfflinePlan> {
+): Promise<OfflinePlan<S>> {
   const items: PlannedItem[] = [];
   const disks: DiskPlan[] = [];
-  const spec: VmSpec = { ...vm.spec, disks: [] };
+  const spec: S = { ...vm.spec, disks: [] };
   for (const d of vm.spec.disks) {
     const pool = await c.storage.poolInfo(d.pool);
     if (pool.kind === 'shared' && (await sameStorage(c, peer, d.pool, pool.markerId))) {
