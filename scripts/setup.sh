@@ -76,7 +76,9 @@ fi
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -d node_modules || "$(cat node_modules/.vmhop-lock-sum 2>/dev/null)" != "$lock_sum" ]]; then
   log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # --include=dev: the build (tsc, vite) and the tests need the dev tools even where NODE_ENV=production
+  # or an npmrc with omit=dev would leave them out.
+  npm ci --include=dev --no-audit --no-fund --loglevel=error >&2
   echo "$lock_sum" > node_modules/.vmhop-lock-sum
 fi
 
