@@ -1,9 +1,11 @@
 // Target, offline copies: the data plane. One HTTPS listener per job on the migration address
 // (mutual TLS from the cluster CA, only the job's source by its certificate's CN, plus a
-// per-job token), taking `PUT /chunk?key=K&offset=N`
-// bodies of at most CHUNK_MAX_BYTES with their SHA-256. A chunk is written at its offset into
-// the partial file, and only after its digest matched is it appended to the `.chunks` log:
-// that log is what a resumed copy asks for, so a chunk cut half-way is sent again, never trusted.
+// per-job token), taking `PUT /chunk?key=K&offset=N` bodies of at most CHUNK_MAX_BYTES with
+// their SHA-256 (several at once, on several connections) and `POST /sync?key=K` at the end
+// of a volume. A chunk is written at its offset into the partial file; only after a data sync
+// that covers it is it appended to the `.chunks` log (every FLUSH_BYTES, and at /sync, which
+// also syncs the log): that log is what a resumed copy asks for, so a chunk cut half-way or
+// not yet durable is sent again, never trusted. /sync's 204 means the whole volume is on disk.
 // Why HTTPS and not qemu-nbd --tls: per-chunk acknowledgement and digests make resume exact
 // and let the source count the bytes it puts on the wire; NBD would restart a convert from zero.
 import { createHash, randomBytes } from 'node:crypto';
@@ -16,6 +18,22 @@ import { CHUNK_MAX_BYTES, type ChunkRecord } from '../wire/chunks.js';
 
 /** A listener nobody used for this long closes itself: an abandoned job must not listen forever. */
 const idleCloseMs = 15 * 60_000;
+/**
+ * Written but unsynced chunks past this many bytes are synced and logged: bounds what a crash
+ * makes the source send again, and the dirty data one sync has to write.
+ */
+const FLUSH_BYTES = 64 * 1024 * 1024;
+
+interface Incoming {
+  path: string;
+  sizeBytes: number;
+  fh?: Promise<FileHandle>;
+  /** Written, digest checked, not yet covered by a sync: not in the log. */
+  pending: ChunkRecord[];
+  pendingBytes: number;
+  /** Syncs and log appends of this file, one after the other. */
+  flushing: Promise<void>;
+}
 
 export const chunkLogOf = (partial: string) => `${partial}.chunks`;
 
@@ -39,7 +57,7 @@ export interface ReceiverTls {
 export class VolumeReceiver {
   readonly token = randomBytes(24).toString('hex');
   private server: Server | undefined;
-  private readonly files = new Map<string, { path: string; sizeBytes: number; fh?: FileHandle }>();
+  private readonly files = new Map<string, Incoming>();
   private idle: NodeJS.Timeout | undefined;
   port = 0;
 
@@ -52,7 +70,14 @@ export class VolumeReceiver {
 
   /** Accepts chunks for `key` into `partial` (which must exist, sized by the caller). */
   accept(key: string, partial: string, sizeBytes: number): void {
-    if (!this.files.has(key)) this.files.set(key, { path: partial, sizeBytes });
+    if (!this.files.has(key))
+      this.files.set(key, {
+        path: partial,
+        sizeBytes,
+        pending: [],
+        pendingBytes: 0,
+        flushing: Promise.resolve(),
+      });
   }
 
   async listen(address: string): Promise<number> {
@@ -91,14 +116,25 @@ export class VolumeReceiver {
     };
     const url = new URL(req.url ?? '/', 'https://x');
     const key = url.searchParams.get('key') ?? '';
-    const offset = Number(url.searchParams.get('offset'));
-    const sha = String(req.headers['x-vmhop-sha256'] ?? '');
     const entry = this.files.get(key);
-    if (req.method !== 'PUT' || url.pathname !== '/chunk') return fail(404, 'no such route');
+    const route = `${req.method} ${url.pathname}`;
+    if (route !== 'PUT /chunk' && route !== 'POST /sync') return fail(404, 'no such route');
     const cn = (req.socket as TLSSocket).getPeerCertificate()?.subject?.CN;
     if (cn !== this.source) return fail(403, `this job takes chunks from \`${this.source}\` only`);
     if (req.headers['x-vmhop-token'] !== this.token) return fail(403, 'wrong job token');
     if (!entry) return fail(404, `no volume \`${key}\` in this job`);
+    if (route === 'POST /sync') {
+      req.resume();
+      try {
+        await this.flush(entry, true);
+      } catch (e) {
+        return fail(500, `syncing \`${key}\`: ${(e as Error).message}`);
+      }
+      res.writeHead(204);
+      return res.end();
+    }
+    const offset = Number(url.searchParams.get('offset'));
+    const sha = String(req.headers['x-vmhop-sha256'] ?? '');
     if (!Number.isSafeInteger(offset) || offset < 0) return fail(400, 'bad offset');
     const parts: Buffer[] = [];
     let size = 0;
@@ -116,10 +152,13 @@ export class VolumeReceiver {
     const got = createHash('sha256').update(body).digest('hex');
     if (got !== sha) return fail(422, `chunk at ${offset} arrived with SHA-256 ${got}, sent as ${sha}`);
     try {
-      entry.fh ??= await open(entry.path, 'r+');
-      await entry.fh.write(body, 0, size, offset);
-      await entry.fh.datasync();
-      await appendFile(chunkLogOf(entry.path), `${offset} ${size} ${got}\n`);
+      entry.fh ??= open(entry.path, 'r+');
+      await (await entry.fh).write(body, 0, size, offset);
+      entry.pending.push({ offset, length: size, sha256: got });
+      entry.pendingBytes += size;
+      // The chunk that crosses the bound waits for the sync: the source then slows down
+      // instead of piling up dirty data.
+      if (entry.pendingBytes >= FLUSH_BYTES) await this.flush(entry, false);
     } catch (e) {
       return fail(500, `writing chunk at ${offset}: ${(e as Error).message}`);
     }
@@ -127,9 +166,34 @@ export class VolumeReceiver {
     res.end();
   }
 
+  /**
+   * Syncs the partial file, then logs the chunks written before that sync; `final` also syncs
+   * the log, so a resume after a crash trusts exactly what the disk holds.
+   */
+  private flush(entry: Incoming, final: boolean): Promise<void> {
+    const run = async () => {
+      const batch = entry.pending.splice(0);
+      entry.pendingBytes -= batch.reduce((n, c) => n + c.length, 0);
+      if (batch.length) {
+        await (await entry.fh!).datasync();
+        await appendFile(
+          chunkLogOf(entry.path),
+          batch.map((c) => `${c.offset} ${c.length} ${c.sha256}\n`).join(''),
+        );
+      }
+      if (final) {
+        const log = await open(chunkLogOf(entry.path), 'a');
+        await log.sync().finally(() => log.close());
+      }
+    };
+    const next = entry.flushing.then(run);
+    entry.flushing = next.catch(() => undefined); // a failed sync fails its caller, not the next one
+    return next;
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.idle);
-    for (const f of this.files.values()) await f.fh?.close().catch(() => undefined);
+    for (const f of this.files.values()) await f.fh?.then((fh) => fh.close()).catch(() => undefined);
     this.files.clear();
     const s = this.server;
     this.server = undefined;

@@ -1,8 +1,12 @@
 // The offline data plane over a real mutual-TLS socket on loopback: a sparse file crosses as
-// its data only, a resumed copy skips the chunks the receiver logged, and verification
-// catches a chunk that changed on the target's disk after it arrived.
+// its data only, several chunks at once and one sync at the end; a chunk acknowledged but not
+// yet synced is not logged (a resume sends it again); a resumed copy skips the chunks the
+// receiver logged, and verification catches a chunk that changed on the target's disk.
 import { mkdtemp, open, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { createHash } from 'node:crypto';
+import { request } from 'undici';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -81,6 +85,86 @@ describe('sendVolume to a VolumeReceiver', () => {
       await fh.write(Buffer.from([0]), 0, 1, 40 * MIB + 17);
       await fh.close();
       await expect(verifyPartial(partial, first.manifest)).rejects.toThrow(/reads back as/);
+    } finally {
+      await d.destroy();
+      await rx.close();
+    }
+  });
+
+  it('keeps several chunks in flight and asks for one sync, after the last chunk', async () => {
+    const seen: string[] = [];
+    let open = 0;
+    let most = 0;
+    const server = createServer(
+      {
+        cert: readFileSync(tls.cert),
+        key: readFileSync(tls.key),
+        ca: readFileSync(tls.ca),
+        requestCert: true,
+      },
+      (req, res) => {
+        open++;
+        most = Math.max(most, open);
+        req.resume();
+        req.on('end', () =>
+          setTimeout(() => {
+            seen.push(`${req.method} ${new URL(req.url ?? '/', 'https://x').pathname}`);
+            open--;
+            res.writeHead(204).end();
+          }, 100),
+        );
+      },
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    const d = dataDispatcher(tls, (p) => readFileSync(p));
+    try {
+      const r = await sendVolume(
+        { address: '127.0.0.1', port, token: 't', tls },
+        d,
+        'k',
+        join(dir, 'source.img'),
+        [],
+        {
+          signal: AbortSignal.timeout(20_000),
+          onChunk: () => undefined,
+        },
+      );
+      expect(r.manifest).toHaveLength(3);
+      expect(most).toBe(3);
+      expect(seen).toEqual(['PUT /chunk', 'PUT /chunk', 'PUT /chunk', 'POST /sync']);
+    } finally {
+      await d.destroy();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it('logs a chunk only once a sync covers it, so a resume after a crash sends it again', async () => {
+    const partial = join(dir, 'p3');
+    const { rx, ep } = await receiverFor(partial);
+    const d = dataDispatcher(tls, (p) => readFileSync(p));
+    const body = Buffer.alloc(MIB, 0x5a);
+    const call = (path: string, init: { method: 'PUT' | 'POST'; body?: Buffer }) =>
+      request(`https://127.0.0.1:${ep.port}${path}`, {
+        ...init,
+        dispatcher: d,
+        headers: {
+          'x-vmhop-token': ep.token,
+          'x-vmhop-sha256': createHash('sha256').update(body).digest('hex'),
+        },
+      });
+    try {
+      const put = await call('/chunk?key=k&offset=0', { method: 'PUT', body });
+      await put.body.text();
+      expect(put.statusCode).toBe(204);
+      expect(await readChunkLog(partial)).toEqual([]);
+      const sync = await call('/sync?key=k', { method: 'POST' });
+      await sync.body.text();
+      expect(sync.statusCode).toBe(204);
+      expect(await readChunkLog(partial)).toEqual([
+        { offset: 0, length: MIB, sha256: createHash('sha256').update(body).digest('hex') },
+      ]);
     } finally {
       await d.destroy();
       await rx.close();

@@ -2,17 +2,24 @@
 // over mutual TLS to the target's migration address. Only the file's data extents are read
 // (`qemu-img map -f raw` on the file itself: SEEK_DATA, so holes never cross the wire), in
 // chunks of at most CHUNK_MAX_BYTES with their SHA-256; a chunk the target already holds with
-// the same digest is skipped (resume). Each chunk has a deadline: a silently cut link ends
-// the copy as interrupted within chunkDeadlineMs instead of hanging.
+// the same digest is skipped (resume). Up to WINDOW chunks are in flight at once (memory stays
+// at WINDOW + 1 chunks), and the volume ends with `POST /sync`: the target makes every chunk
+// durable then, not one by one. A link on which nothing moves for stallMs ends the copy as
+// interrupted instead of hanging.
 import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
+import { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
 import { VmhopError } from '../../../protocol/errors.js';
 import * as qemuImg from '../../tools/qemu-img.js';
 import { CHUNK_MAX_BYTES, type ChunkRecord } from '../wire/chunks.js';
 
-/** No answer for one chunk within this long means the link is gone (4 MiB at 2 Mbit/s is 17 s). */
-const chunkDeadlineMs = 30_000;
+/** Chunks in flight: enough to keep the link busy while the target hashes and writes one. */
+const WINDOW = 4;
+/** Nothing moved (no body slice taken by a socket, no answer) for this long: the link is gone. */
+const stallMs = 30_000;
+/** A chunk's body goes out in slices this big, so a slow link still shows that it moves. */
+const SLICE_BYTES = 256 * 1024;
 
 export interface DataEndpoint {
   address: string;
@@ -35,9 +42,20 @@ export async function chunksOf(path: string): Promise<{ offset: number; length: 
 
 export interface SendResult {
   manifest: ChunkRecord[];
-  /** Chunk bodies put on the wire by this call, including a chunk lost to a cut link. */
+  /** Chunk bodies put on the wire by this call, including chunks lost to a cut link. */
   wireBytes: number;
   skippedBytes: number;
+}
+
+/** Aborts `signal` once nothing has moved for stallMs; `moved()` says something did. */
+function stallWatch() {
+  const ctl = new AbortController();
+  let last = Date.now();
+  const timer = setInterval(() => {
+    if (Date.now() - last > stallMs) ctl.abort(new Error(`nothing moved for ${stallMs} ms`));
+  }, 1_000);
+  timer.unref();
+  return { signal: ctl.signal, moved: () => (last = Date.now()), stop: () => clearInterval(timer) };
 }
 
 export async function sendVolume(
@@ -54,9 +72,15 @@ export async function sendVolume(
   let wireBytes = 0;
   let skippedBytes = 0;
   let doneBytes = 0;
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  const watch = stallWatch();
+  const link = { ep, dispatcher, key, signal: opts.signal, watch };
   const fh = await open(path, 'r');
   try {
     for (const c of chunks) {
+      while (inFlight.size >= WINDOW && failure === undefined) await Promise.race(inFlight);
+      if (failure !== undefined) break;
       const buf = Buffer.alloc(c.length);
       await fh.read(buf, 0, c.length, c.offset);
       const sha256 = createHash('sha256').update(buf).digest('hex');
@@ -64,67 +88,118 @@ export async function sendVolume(
       const h = held.get(c.offset);
       if (h && h.length === c.length && h.sha256 === sha256) {
         skippedBytes += c.length;
-      } else {
-        wireBytes += c.length;
-        try {
-          await putChunk(ep, dispatcher, key, c.offset, buf, sha256, opts.signal);
-        } catch (e) {
-          opts.onChunk(wireBytes, doneBytes); // the lost chunk crossed (partly) too: count it
-          throw e;
-        }
+        doneBytes += c.length;
+        opts.onChunk(wireBytes, doneBytes);
+        continue;
       }
-      doneBytes += c.length;
-      opts.onChunk(wireBytes, doneBytes);
+      wireBytes += c.length;
+      const p: Promise<void> = putChunk(link, c.offset, buf, sha256).then(
+        () => {
+          inFlight.delete(p);
+          doneBytes += c.length;
+          opts.onChunk(wireBytes, doneBytes);
+        },
+        (e: unknown) => {
+          inFlight.delete(p);
+          failure ??= e;
+        },
+      );
+      inFlight.add(p);
     }
+    await Promise.all(inFlight);
+    if (failure !== undefined) {
+      opts.onChunk(wireBytes, doneBytes); // the lost chunks crossed (partly) too: count them
+      throw failure;
+    }
+    await syncVolume(link);
   } finally {
+    watch.stop();
+    await Promise.all(inFlight);
     await fh.close();
   }
   return { manifest, wireBytes, skippedBytes };
 }
 
-async function putChunk(
-  ep: DataEndpoint,
-  dispatcher: Agent,
-  key: string,
-  offset: number,
-  body: Buffer,
-  sha256: string,
-  signal: AbortSignal,
-): Promise<void> {
-  const url = `https://${ep.address}:${ep.port}/chunk?key=${encodeURIComponent(key)}&offset=${offset}`;
+interface Link {
+  ep: DataEndpoint;
+  dispatcher: Agent;
+  key: string;
+  signal: AbortSignal;
+  watch: ReturnType<typeof stallWatch>;
+}
+
+/** The body in slices: each slice a socket takes is progress for the stall watch. */
+async function* slices(body: Buffer, moved: () => void) {
+  for (let at = 0; at < body.length; at += SLICE_BYTES) {
+    yield body.subarray(at, at + SLICE_BYTES);
+    moved();
+  }
+}
+
+async function call(
+  l: Link,
+  what: string,
+  path: string,
+  init: { method: 'PUT' | 'POST'; body?: Buffer; sha256?: string },
+) {
+  const url = `https://${l.ep.address}:${l.ep.port}${path}`;
   let res;
   try {
     res = await request(url, {
-      method: 'PUT',
-      dispatcher,
-      body,
+      method: init.method,
+      dispatcher: l.dispatcher,
+      ...(init.body
+        ? {
+            body: Readable.from(slices(init.body, l.watch.moved), {
+              objectMode: false,
+              highWaterMark: SLICE_BYTES,
+            }),
+          }
+        : {}),
       headers: {
-        'x-vmhop-token': ep.token,
-        'x-vmhop-sha256': sha256,
-        'content-type': 'application/octet-stream',
+        'x-vmhop-token': l.ep.token,
+        ...(init.body
+          ? { 'content-type': 'application/octet-stream', 'content-length': String(init.body.length) }
+          : {}),
+        ...(init.sha256 ? { 'x-vmhop-sha256': init.sha256 } : {}),
       },
-      signal: AbortSignal.any([signal, AbortSignal.timeout(chunkDeadlineMs)]),
-      headersTimeout: chunkDeadlineMs,
-      bodyTimeout: chunkDeadlineMs,
+      signal: AbortSignal.any([l.signal, l.watch.signal]),
+      // The stall watch bounds the wait: a chunk queued behind others on a slow link may take
+      // longer than any fixed per-request deadline, and still be moving.
+      headersTimeout: 0,
+      bodyTimeout: stallMs,
     });
   } catch (e) {
-    if (signal.aborted) throw e;
+    if (l.signal.aborted) throw e;
+    const why = l.watch.signal.aborted ? (l.watch.signal.reason as Error).message : (e as Error).message;
     throw new VmhopError(
       'VMHOP_ERR_MIGRATION_INTERRUPTED',
-      `the data link to ${ep.address}:${ep.port} broke while sending \`${key}\` at offset ${offset}: ${(e as Error).message}`,
-      { key, offset, address: ep.address },
+      `the data link to ${l.ep.address}:${l.ep.port} broke while sending \`${l.key}\` ${what}: ${why}`,
+      { key: l.key, what, address: l.ep.address },
       e,
     );
   }
+  l.watch.moved();
   const text = await res.body.text();
   if (res.statusCode !== 204) {
     throw new VmhopError(
       'VMHOP_ERR_MIGRATION_FAILED',
-      `the target refused the chunk at ${offset} of \`${key}\` (HTTP ${res.statusCode}): ${text.slice(0, 300)}`,
-      { key, offset, status: res.statusCode },
+      `the target refused ${what} of \`${l.key}\` (HTTP ${res.statusCode}): ${text.slice(0, 300)}`,
+      { key: l.key, what, status: res.statusCode },
     );
   }
 }
+
+const putChunk = (l: Link, offset: number, body: Buffer, sha256: string) =>
+  call(l, `the chunk at ${offset}`, `/chunk?key=${encodeURIComponent(l.key)}&offset=${offset}`, {
+    method: 'PUT',
+    body,
+    sha256,
+  });
+
+/** Asks the target to make the volume's chunks durable; its 204 is the copy's acknowledgement. */
+const syncVolume = (l: Link) =>
+  call(l, 'the final sync', `/sync?key=${encodeURIComponent(l.key)}`, { method: 'POST' });
 
 /** The mutual-TLS client for a data listener; the caller closes it. */
 export function dataDispatcher(tls: DataEndpoint['tls'], readFile: (p: string) => Buffer): Agent {
