@@ -19,6 +19,13 @@ describe('peer messages added for the RAM gate and the downtime', () => {
       expect(addresses(bad), JSON.stringify(bad)).toBe(false);
   });
 
+  it('takes the commit window only as whole milliseconds from 1 s to 1 h', () => {
+    const window = (v: unknown) => PrepareRequest.shape.commitWindowMs.safeParse(v).success;
+    for (const ok of [undefined, 1_000, 60_000, 3_600_000]) expect(window(ok), String(ok)).toBe(true);
+    for (const bad of [0, 999, 3_600_001, 1.5e3 + 0.5, -60_000, '60000', null])
+      expect(window(bad), String(bad)).toBe(false);
+  });
+
   it('takes the finish timing only as bounded non-negative numbers', () => {
     expect(FinishReply.safeParse({ resumedAfterMs: 12, handledMs: 30 }).success).toBe(true);
     for (const bad of [{ resumedAfterMs: -1 }, { handledMs: 1e12 }, { resumeError: 'x'.repeat(2_001) }])

@@ -47,6 +47,11 @@ export const PrepareRequest = z.object({
   guestRunning: z.boolean().default(true),
   /** The source host's migration addresses: the target's RAM gate admits connections only from these and the caller. */
   sourceAddresses: z.array(z.string().ip()).max(8).optional(),
+  /**
+   * How long after the end of the copy the source waits for the commit (its commitAnswerSeconds):
+   * a finish the target takes later is refused, since the source may run the VM again by then.
+   */
+  commitWindowMs: z.number().int().min(1_000).max(3_600_000).optional(),
 });
 export type PrepareRequest = z.infer<typeof PrepareRequest>;
 

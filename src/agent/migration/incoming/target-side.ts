@@ -35,6 +35,7 @@ import {
   waitPostcopyRunnable,
 } from './postcopy-target.js';
 import { watchIncoming } from './watch-incoming.js';
+import { CommitWindows } from './commit-window.js';
 
 export function checkProtocol(version: number): void {
   if (version !== PROTOCOL_VERSION) {
@@ -55,6 +56,8 @@ export class TargetSide {
   private readonly gates = new Map<string, RamGate[]>();
   /** The addresses each job's gates admit: the source's migration addresses and its agent's. */
   private readonly sources = new Map<string, string[]>();
+  /** When each incoming migration completed, for the commit's time limit (F14). */
+  private readonly windows = new CommitWindows();
 
   constructor(private readonly c: MigrationContext) {
     this.offline = new OfflineTarget(c, checkProtocol);
@@ -117,6 +120,7 @@ export class TargetSide {
         this.sources.set(req.jobId, admitted(req.sourceAddresses ?? [], caller));
         const gate = await listenIncoming(qmp, this.listenOptions(req.jobId, spec.name, req.tls, 'incoming'));
         this.keepGate(req.jobId, gate);
+        this.windows.watch(req.jobId, qmp, req.commitWindowMs);
         const port = gate.port;
         this.c.jobs.journal(
           req.jobId,
@@ -170,6 +174,9 @@ export class TargetSide {
       if (postcopy) await waitPostcopyRunnable(qmp, 60_000);
       else {
         await waitIncomingCompleted(qmp, 30_000);
+        await new Promise((r) => setImmediate(r)); // the completed event came before the reply: stamped now
+        const late = this.windows.lateBy(jobId);
+        if (late) await this.refuseLateCommit(jobId, job.vm, late);
         await this.stopNbd(jobId, qmp);
         this.commitRecord(jobId, 'target owns the VM (commit record written)');
         await this.closeGates(jobId);
@@ -272,8 +279,29 @@ export class TargetSide {
     });
   }
 
+  /**
+   * A finish taken after the source stopped waiting for it: the source may run the VM again by
+   * now, so this copy must never run. Removes it (QEMU, definition, volumes) and refuses.
+   */
+  private async refuseLateCommit(
+    jobId: string,
+    vm: string,
+    late: { lateMs: number; windowMs: number },
+  ): Promise<never> {
+    const why = `finish taken ${Math.round(late.lateMs / 1000)} s after the source's commit window (${Math.round(late.windowMs / 1000)} s from the end of the copy) had closed: the source may run \`${vm}\` again, so this host never runs it (was this agent frozen or overloaded?)`;
+    this.c.jobs.journal(jobId, `refused the commit: ${why}`);
+    await this.cleanup(jobId);
+    this.c.jobs.end(jobId, 'failed', undefined);
+    this.c.events.publish({ type: 'job.ended', job: jobId, vm, state: 'failed' });
+    throw new VmhopError('VMHOP_ERR_JOB_ENDED', `incoming job \`${jobId}\` did not commit: ${why}`, {
+      job: jobId,
+      outcomeKnown: true,
+    });
+  }
+
   /** The agent stops: every gate closes with its connections, as the process's exit would. */
   close(): void {
+    this.windows.close();
     for (const gates of this.gates.values()) for (const g of gates) g.close({ joined: true });
     this.gates.clear();
   }
@@ -300,6 +328,7 @@ export class TargetSide {
     }
     this.gates.delete(jobId);
     this.sources.delete(jobId);
+    this.windows.forget(jobId);
   }
 
   private incoming(jobId: string) {
