@@ -3,11 +3,13 @@
 import { benchAgent } from './agent.js';
 import { benchLiveMigration } from './live-migration.js';
 import { benchBlockMigration } from './block-migration.js';
+import { benchOffline } from './offline.js';
 
 const scenarios: Record<string, () => Promise<unknown>> = {
   agent: benchAgent,
   'live-migration': benchLiveMigration,
   'block-migration': benchBlockMigration,
+  offline: benchOffline,
 };
 
 const name = process.argv[2] ?? '';
