@@ -1,0 +1,44 @@
+// The source's RAM watcher finds the pre-switchover pause by QEMU's MIGRATION event, not by its
+// sampling interval (issue 14): with an interval of ten minutes it must still return as soon as
+// the event comes, after exactly one more query-migrate. A watcher that polled would hang here.
+import { afterEach, describe, expect, it } from 'vitest';
+import { MigrationOptions } from '../../../protocol/migration.js';
+import type { QmpWireEvent } from '../../../qmp/messages.js';
+import { FakeQmpHarness } from '../../../qmp/testing/fake-qmp-harness.js';
+import { watchUntilSwitchover } from './watch-migration.js';
+
+const h = new FakeQmpHarness();
+afterEach(() => h.cleanup());
+
+const ram = { transferred: 1_000, remaining: 0, total: 64 << 20, 'dirty-sync-count': 1 };
+const migrationEvent = (status: string): QmpWireEvent => ({
+  event: 'MIGRATION',
+  data: { status },
+  timestamp: { seconds: Math.floor(Date.now() / 1000), microseconds: 0 },
+});
+
+describe('watchUntilSwitchover', () => {
+  it('returns on the pre-switchover event, not at the next sample', async () => {
+    const server = await h.server();
+    server.expect(
+      { execute: 'query-migrate', reply: { return: { status: 'active', ram } } },
+      { execute: 'query-migrate', reply: { return: { status: 'pre-switchover', ram } } },
+    );
+    const qmp = await h.connect(server);
+    const samples: string[] = [];
+    const watching = watchUntilSwitchover(qmp, {
+      signal: new AbortController().signal,
+      options: MigrationOptions.parse({}),
+      onSample: (info) => samples.push(info.status ?? ''),
+      intervalMs: 600_000,
+    });
+    await server.waitForCommand('query-migrate');
+    // QEMU stops the guest a while after the first sample; the watcher waits on the event now.
+    await new Promise((r) => setTimeout(r, 200));
+    server.sendEvent('MIGRATION', migrationEvent('pre-switchover').data);
+    const pause = await watching;
+    expect(samples).toEqual(['active', 'pre-switchover']);
+    expect(pause.notes).toEqual([]);
+    server.assertDone();
+  });
+});
