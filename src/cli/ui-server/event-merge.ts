@@ -6,28 +6,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { AgentProxy } from './proxy.js';
+import { sseFrames } from '../events/sse-frames.js';
 
 const RETRY_MS = 3_000;
 const KEEPALIVE_MS = 15_000;
-
-interface Frame {
-  id?: string;
-  event?: string;
-  data: string;
-}
-
-function parseFrame(text: string): Frame {
-  const f: Frame = { data: '' };
-  for (const line of text.split('\n')) {
-    const i = line.indexOf(':');
-    if (i <= 0) continue; // comments (keep-alives) and blank lines
-    const [k, v] = [line.slice(0, i), line.slice(i + 1).replace(/^ /, '')];
-    if (k === 'id') f.id = v;
-    else if (k === 'event') f.event = v;
-    else if (k === 'data') f.data += v;
-  }
-  return f;
-}
 
 export function mergeEvents(proxy: AgentProxy, hosts: string[], req: IncomingMessage, res: ServerResponse) {
   const ids = new Map(new URLSearchParams(String(req.headers['last-event-id'] ?? '')));
@@ -59,14 +41,8 @@ export function mergeEvents(proxy: AgentProxy, hosts: string[], req: IncomingMes
         if (up.statusCode !== 200)
           throw new Error(`HTTP ${up.statusCode}: ${(await up.body.text()).slice(0, 200)}`);
         if (dropped) send(host, 'resync', { type: 'resync', reason: 'the agent stream is back' });
-        let buf = '';
-        for await (const chunk of up.body) {
-          buf += (chunk as Buffer).toString('utf8');
-          for (let i = buf.indexOf('\n\n'); i >= 0; i = buf.indexOf('\n\n')) {
-            const f = parseFrame(buf.slice(0, i));
-            buf = buf.slice(i + 2);
-            if (f.event && f.data) send(host, f.event, JSON.parse(f.data) as Record<string, unknown>, f.id);
-          }
+        for await (const f of sseFrames(up.body as AsyncIterable<Buffer>)) {
+          if (f.event && f.data) send(host, f.event, JSON.parse(f.data) as Record<string, unknown>, f.id);
         }
       } catch {
         // unreachable or dropped: the Hosts page shows why; here we only try again

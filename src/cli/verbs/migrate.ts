@@ -1,5 +1,5 @@
 // `vmhop migrate NAME --to HOST --live|--offline [options]`: starts the job on the source
-// agent and follows it to the end with a progress line on stderr; Ctrl-C cancels it.
+// agent and follows it to the end by its events, with a progress line on stderr; Ctrl-C cancels it.
 // Also domjobinfo, domjobabort and migrate-postcopy; job.ts has the history (job list/show/...).
 import { Option, type Command } from 'commander';
 import { VmhopError } from '../../protocol/errors.js';
@@ -16,6 +16,7 @@ import { emit } from '../../terminal/emit.js';
 import { renderProgress } from '../output/progress-line.js';
 import { humanJob, humanPreflight } from '../output/job.js';
 import { runVerb } from '../run-verb.js';
+import { followJob } from '../events/follow-job.js';
 
 interface MigrateFlags {
   to: string;
@@ -87,23 +88,25 @@ export function migrateRequest(name: string, f: MigrateFlags) {
   return { vm: name, to: f.to, mode, options, dryRun: f.dryRun === true };
 }
 
-/** Polls the job until it ends, drawing progress on stderr; bounded by the job's own end. */
+/**
+ * Follows the job to its end by the agent's events (polling only if the stream cannot be
+ * kept), drawing progress on stderr as each event arrives; bounded by the job's own end.
+ */
 export async function follow(c: AgentClient, id: string, showProgress: boolean): Promise<JobInfo> {
   const tty = process.stderr.isTTY;
   let lastPrint = 0;
-  for (;;) {
-    const job = await c.call<JobInfo>('GET', `/v1/jobs/${id}`);
-    if (job.state !== 'running') {
-      if (showProgress && tty) process.stderr.write('\n');
-      return job;
-    }
-    if (showProgress && job.progress && (tty || Date.now() - lastPrint > 2_000)) {
-      const line = renderProgress(job.progress, tty ? (process.stderr.columns ?? 100) : 120);
+  let drawn = false;
+  const job = await followJob(c, id, {
+    onProgress: (p) => {
+      if (!showProgress || !(tty || Date.now() - lastPrint > 2_000)) return;
+      const line = renderProgress(p, tty ? (process.stderr.columns ?? 100) : 120);
       process.stderr.write(tty ? `\r${line}` : `${line}\n`);
       lastPrint = Date.now();
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
+      drawn = true;
+    },
+  });
+  if (showProgress && tty && drawn) process.stderr.write('\n');
+  return job;
 }
 
 export function endError(job: JobInfo): VmhopError | undefined {
