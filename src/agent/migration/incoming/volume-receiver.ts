@@ -152,7 +152,11 @@ export class VolumeReceiver {
     const got = createHash('sha256').update(body).digest('hex');
     if (got !== sha) return fail(422, `chunk at ${offset} arrived with SHA-256 ${got}, sent as ${sha}`);
     try {
-      entry.fh ??= open(entry.path, 'r+');
+      // One handle for the chunks arriving at once; a failed open is tried again by the next chunk.
+      entry.fh ??= open(entry.path, 'r+').catch((e: unknown) => {
+        entry.fh = undefined;
+        throw e;
+      });
       await (await entry.fh).write(body, 0, size, offset);
       entry.pending.push({ offset, length: size, sha256: got });
       entry.pendingBytes += size;
