@@ -1,6 +1,7 @@
 // A migration job: while it runs, its phase, progress bars (RAM, each disk), live charts
 // of transfer rate, remaining bytes and dirty rate (latest values also as text), the ETA
-// with its reason, Switch to post-copy while RAM is copied, and Cancel; when it has ended, its report.
+// with its reason, Switch to post-copy while RAM is copied, and Cancel; when it has ended, its report;
+// when its outcome is unknown (needs-operator), the operator's decision (ResolvePanel).
 import { useState } from 'react';
 import type { JobInfo } from '../../../protocol/migration.js';
 import { agent, enc } from '../../api/http.js';
@@ -11,6 +12,7 @@ import { StateBadge } from '../../components/StateBadge.js';
 import { bytes, duration, rate } from '../../components/format.js';
 import { JobReport } from './JobReport.js';
 import { PhaseSteps } from './PhaseSteps.js';
+import { ResolvePanel } from './ResolvePanel.js';
 import { useJob, type Sample } from './use-job.js';
 
 function Charts({ samples }: { samples: Sample[] }) {
@@ -119,6 +121,9 @@ export function JobPage({ host, id }: { host: string; id: string }) {
             <Running host={host} job={job} samples={samples} />
           ) : (
             <>
+              {job.state === 'needs-operator' && job.role === 'source' && (
+                <ResolvePanel host={host} job={job} />
+              )}
               {job.report && <JobReport report={job.report} />}
               {samples.length > 1 && <Charts samples={samples} />}
             </>
