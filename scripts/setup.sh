@@ -18,6 +18,7 @@ packages=(
   openssl                        # the cluster CA and host certificates
   libvirt-clients libxml2-utils  # virt-xml-validate and virsh test:///, to check exported domain XML
   chromium                       # the web UI tests (Playwright drives Debian's browser)
+  systemd                        # systemd-analyze, which checks the packaged unit (scripts/package-test.sh)
 )
 
 log() { printf 'setup: %s\n' "$*" >&2; }
@@ -76,9 +77,7 @@ fi
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -d node_modules || "$(cat node_modules/.vmhop-lock-sum 2>/dev/null)" != "$lock_sum" ]]; then
   log "npm ci"
-  # --include=dev: the build (tsc, vite) and the tests need the dev tools even where NODE_ENV=production
-  # or an npmrc with omit=dev would leave them out.
-  npm ci --include=dev --no-audit --no-fund --loglevel=error >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
   echo "$lock_sum" > node_modules/.vmhop-lock-sum
 fi
 

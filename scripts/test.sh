@@ -18,6 +18,8 @@ check typecheck npx tsc -p tsconfig.json --noEmit
 check typecheck-web npx tsc -p src/web/tsconfig.json --noEmit
 check eslint npx eslint .
 check prettier npx prettier --check . --log-level warn
+# The release artifacts (npm tarball, .deb) built and installed into a temporary prefix and root.
+check package bash scripts/package-test.sh
 
 for project in unit e2e ui; do
   echo "== vitest $project" >&2
