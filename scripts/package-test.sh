@@ -28,10 +28,12 @@ tgz=$t/release/vmhop-$version.tgz
 deb=$t/release/vmhop_${version}_$(dpkg --print-architecture).deb
 ls -l "$t/release"
 
-# The tarball: runtime code, the web UI, README; nothing of the tests, bench, guest or sources.
+# The tarball: runtime code, the web UI, README, the unit and the files beside it (for an
+# install without the .deb); nothing of the tests, bench, guest or sources.
 listing=$(tar -tzf "$tgz")
-extra=$(grep -vE '^package/(package\.json|README\.md|dist/src/.+\.js|dist/web/.+)$' <<<"$listing" || true)
-expect 'tarball holds only package.json, README.md, dist/src/**.js and dist/web/' "$extra" ''
+ours='package\.json|README\.md|dist/src/.+\.js|dist/web/.+|packaging/(vmhop-agent\.service|agent\.json|tmpfiles\.conf)'
+extra=$(grep -vE "^package/($ours)\$" <<<"$listing" || true)
+expect 'tarball holds only package.json, README.md, dist/src/**.js, dist/web/ and 3 packaging files' "$extra" ''
 for f in dist/src/cli/main.js dist/src/agent/main.js dist/web/index.html; do
   grep -qx "package/$f" <<<"$listing" && ok "tarball has $f" || fail "tarball lacks $f"
 done

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `npm run package`: the release artifacts, built from the committed tree (HEAD, never a stale
 # dist/ or an uncommitted edit) into release/ (git-ignored; VMHOP_RELEASE_DIR elsewhere):
-#   vmhop-VERSION.tgz         npm package: dist/ runtime code, the web UI, README; its runtime
+#   vmhop-VERSION.tgz         npm package: dist/ runtime code, the web UI, README, the unit; its runtime
 #                             dependencies come from the registry when it is installed
 #   vmhop_VERSION_ARCH.deb    that package installed under /usr/lib/vmhop with its node_modules
 #                             (better-sqlite3 compiled for this Node's ABI), /usr/bin links, the
