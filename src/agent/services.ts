@@ -23,6 +23,7 @@ import { VmService, toInfo } from './vm/service.js';
 import { JobStore } from './db/job-store.js';
 import type { MigrationContext } from './migration/context.js';
 import { MigrationEngine } from './migration/engine.js';
+import { settleRetirements } from './migration/outgoing/retire-source.js';
 import { unresolvedJobOf, unresolvedRefusal } from './migration/unresolved.js';
 import { HttpPeerLink } from './peers/http-peer-link.js';
 import type { PeerLink } from './peers/peer-link.js';
@@ -228,6 +229,9 @@ export class AgentServices {
   }
 
   async close(): Promise<void> {
+    // A source retirement under way after a commit finishes first: cut off, it leaves a paused
+    // QEMU that only the next start's recovery would end.
+    await settleRetirements(this.migration);
     this.engine.close();
     for (const p of this.peers.values()) await p.close();
     await this.supervisor.detachAll();

@@ -6,6 +6,7 @@
 // the guest paused throughout (what is checked is the engine's, not the guest's).
 import { afterEach, describe, expect, it } from 'vitest';
 import { TARGET_READY_TIMEOUT_MS } from '../../src/agent/migration/outgoing/target-ready.js';
+import { settleRetirements } from '../../src/agent/migration/outgoing/retire-source.js';
 import { DirectPeerLink } from './helpers/direct-peer-link.js';
 import { agentPair } from './helpers/agent-pair.js';
 import type { TestAgent } from './helpers/test-agent.js';
@@ -59,6 +60,8 @@ describe.skipIf(!guest)('the target confirms it is ready at the switchover', () 
     expect(again.state, JSON.stringify(again.report)).toBe('completed');
     // Paused on the source when it began, so paused on the target too (as virsh migrate does).
     expect(b.services.vmStore.get('v1')?.state).toBe('paused');
+    // The job ends when b runs the VM; the source's retirement follows it.
+    await settleRetirements(a.services.migration);
     expect(a.services.vmStore.get('v1')).toBeUndefined();
   });
 });

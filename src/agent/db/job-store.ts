@@ -162,6 +162,15 @@ export class JobStore {
     })();
   }
 
+  /** Adds a note to an ended job's report (what finished after it, e.g. the source's retirement). */
+  addReportNote(id: string, note: string): void {
+    const report = this.get(id).report;
+    if (!report) return;
+    this.db
+      .prepare('UPDATE jobs SET report = ?, updated_at = ? WHERE id = ?')
+      .run(JSON.stringify({ ...report, notes: [...report.notes, note] }), new Date().toISOString(), id);
+  }
+
   /** An interrupted offline copy runs again under the same id, keeping its artifacts. */
   reopen(id: string, note: string): void {
     this.db.transaction(() => {

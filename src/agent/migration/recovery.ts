@@ -2,13 +2,16 @@
 // back from what the journal says (rule 2, "journal first"). Source before the commit:
 // cancel and resume the source. Source at finish: ask the target; if it cannot say, the
 // job needs an operator and the source stays paused. Target before the commit: clean up.
+// Source after the commit: a retirement the restart cut off is finished (finishRetirements).
 import { cont, migrateContinue, queryMigrate, queryStatus, type QmpSession } from '../../qmp/index.js';
 import type { JobRow } from '../db/job-store.js';
 import type { MigrationContext } from './context.js';
 import type { TargetSide } from './incoming/target-side.js';
 import { followThenRetire } from './modes/live-postcopy.js';
-import { retireSource } from './outgoing/retire-source.js';
+import { cancelLeftoverMirrors } from './outgoing/cancel-mirrors.js';
+import { finishRetirements, retireSource } from './outgoing/retire-source.js';
 import { cancelAndResume } from './outgoing/rollback.js';
+import { asJobError, describeError, UndoList } from './outgoing/undo-list.js';
 
 export async function recoverJobs(c: MigrationContext, target: TargetSide): Promise<void> {
   for (const job of c.jobs.running()) {
@@ -17,9 +20,17 @@ export async function recoverJobs(c: MigrationContext, target: TargetSide): Prom
       else await recoverSource(c, job);
     } catch (e) {
       c.log.error({ job: job.id, err: e }, 'recovery failed');
-      c.jobs.journal(job.id, `recovery failed: ${(e as Error).message}`);
+      c.jobs.journal(job.id, `recovery failed: ${describeError(asJobError(e))}`);
     }
   }
+  await finishRetirements(c);
+}
+
+/** Asks the target to drop or pause its side; a target that cannot be asked now is journaled (its own watchdog ends its side). */
+async function tellTarget(c: MigrationContext, job: JobRow, ask: () => Promise<unknown>, what: string) {
+  await ask().catch((e: unknown) =>
+    c.jobs.journal(job.id, `asking \`${job.peer}\` to ${what} failed: ${describeError(asJobError(e))}`),
+  );
 }
 
 async function recoverTarget(c: MigrationContext, target: TargetSide, job: JobRow): Promise<void> {
@@ -57,10 +68,12 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
   const fail = (why: string) => c.jobs.end(job.id, 'failed', report(job, 'failed', why));
   if (job.mode === 'offline' && job.phase !== 'finish' && job.phase !== 'confirm') {
     // An offline copy is resumable: the source VM is stopped (or saved), the target keeps its partial files.
-    await c
-      .peer(job.peer)
-      .offlinePause(job.id, 'the source agent restarted')
-      .catch(() => undefined);
+    await tellTarget(
+      c,
+      job,
+      () => c.peer(job.peer).offlinePause(job.id, 'the source agent restarted'),
+      'pause',
+    );
     c.jobs.end(
       job.id,
       'interrupted',
@@ -69,11 +82,23 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
     return;
   }
   if (job.phase === 'begin' || job.phase === 'prepare' || job.phase === 'perform') {
-    if (qmp) await cancelAndResume(qmp, job.guestWasRunning);
-    await c
-      .peer(job.peer)
-      .abort(job.id, 'the source agent restarted')
-      .catch(() => undefined);
+    // What the lost process had registered, rebuilt from the job (newest first, every undo runs):
+    // the mirrors QEMU kept across the restart end before the RAM cancel, as in a rollback.
+    const undo = new UndoList((entry) => c.jobs.journal(job.id, entry));
+    undo.add(`the target \`${job.peer}\` prepared its side (abort there)`, (cause) =>
+      c.peer(job.peer).abort(job.id, cause.message),
+    );
+    if (qmp) {
+      undo.add('RAM stream (migrate_cancel) and the paused guest (cont)', () =>
+        cancelAndResume(qmp, job.guestWasRunning),
+      );
+      const targets = c.vmStore.get(job.vm)?.spec.disks.map((d) => d.target) ?? [];
+      if (job.mode === 'live-copy')
+        undo.add('disk mirrors and NBD client nodes (block-job-cancel, blockdev-del, object-del)', () =>
+          cancelLeftoverMirrors(qmp, job.id, targets),
+        );
+    }
+    await undo.run(new Error('the source agent restarted'));
     fail('the source agent restarted during the migration; the VM runs on the source');
     return;
   }

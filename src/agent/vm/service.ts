@@ -227,8 +227,16 @@ export class VmService {
   }
 
   async resume(name: string): Promise<VmInfo> {
-    const { qmp } = this.attachedQmp(name);
+    const { row, qmp } = this.attachedQmp(name);
     this.refuseIfUnresolved(name, 'resume');
+    // A source paused after its commit, until its retirement ends it: the guest runs elsewhere.
+    if (row.owner !== 'local') {
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `VM \`${name}\` moved to host \`${row.owner.replace(/^moved:/, '')}\`, which runs it now; resuming this paused copy would run it twice`,
+        { vm: name, owner: row.owner },
+      );
+    }
     await cont(qmp);
     this.d.supervisor.setState(name, 'running');
     return toInfo(this.get(name));

@@ -1,30 +1,42 @@
 // The parts every live mode shares, composed from outgoing/ steps: ask the target to prepare,
 // send RAM until QEMU stops the guest at the pre-switchover pause (where a mode may finish its
-// own work, e.g. end the disk mirrors), switch over, then the commit and the source's retirement.
-// Rollback stays with the mode, which knows what else it made.
+// own work, e.g. end the disk mirrors), switch over, then the commit and the source's retirement
+// (in the background: the job ends when the target runs the guest). Each step registers its undo
+// on the mode's undo list before it acts; before the commit a failure runs that list.
 import { isIP } from 'node:net';
-import { VmhopError } from '../../../protocol/errors.js';
+import { isVmhopError, VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import { timestampMs, type MigrationInfo, type QmpSession } from '../../../qmp/index.js';
 import type { PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
 import { commitOnTarget, type CommitOutcome } from '../outgoing/commit.js';
-import { retireSource } from '../outgoing/retire-source.js';
-import { cancelAndResume } from '../outgoing/rollback.js';
+import { markMoved, retireInBackground } from '../outgoing/retire-source.js';
 import { startMigration } from '../outgoing/start-migration.js';
+import { asJobError, UndoList } from '../outgoing/undo-list.js';
 import { confirmTargetReady } from '../outgoing/target-ready.js';
 import { completeSwitchover } from '../outgoing/switchover.js';
 import { watchUntilSwitchover, type SwitchoverPause } from '../outgoing/watch-migration.js';
 import { resolvedMachine } from '../preflight-qemu.js';
 import type { ModeRun } from './types.js';
 
+/** The job's undo list, journaling into the job. */
+export function sourceUndo(r: ModeRun): UndoList {
+  return new UndoList((entry) => r.c.jobs.journal(r.job.id, entry));
+}
+
 export async function prepareTarget(
   r: ModeRun,
+  undo: UndoList,
   extra: Pick<PrepareRequest, 'spec'> & Partial<Pick<PrepareRequest, 'disks'>> = { spec: r.vm.spec },
 ): Promise<PrepareReply> {
   const { c, job, peer } = r;
   // The target runs what the source runs: `pc` is pc-i440fx-7.2 on 7.2 but pc-i440fx-10.0 on 10.
   const machine = await resolvedMachine(c, r.vm);
   c.jobs.advance(job.id, 'prepare', `asking \`${peer.name}\` to prepare (machine ${machine})`);
+  // Before the request: a prepare whose answer was lost still made something there. The target's
+  // abort removes exactly what its ledger holds for the job (nothing, for a job it never saw).
+  undo.add(`the target \`${peer.name}\` prepared its side (abort there)`, (cause) =>
+    peer.abort(job.id, cause.message),
+  );
   const target = await peer.prepare({
     protocolVersion: PROTOCOL_VERSION,
     jobId: job.id,
@@ -57,14 +69,23 @@ export interface RamResult {
   last: MigrationInfo | undefined;
 }
 
+export interface RamSteps {
+  undo: UndoList;
+  /** The guest ran when the job began: a rollback resumes it. */
+  wasRunning: boolean;
+  /** Runs before migrate_cancel on a rollback (live-copy ends its mirrors first). */
+  beforeCancel?: (cause: Error) => Promise<unknown>;
+}
+
 /** RAM passes, the pre-switchover pause (`atPause` runs while the guest is stopped), the switchover. */
 export async function sendRam(
   r: ModeRun,
   qmp: QmpSession,
   target: PrepareReply,
+  steps: RamSteps,
   atPause: () => Promise<void> = async () => undefined,
 ): Promise<RamResult> {
-  const pause = await runUntilPause(r, qmp, target);
+  const pause = await runUntilPause(r, qmp, target, steps);
   await atPause();
   return switchOver(r, qmp, pause);
 }
@@ -77,6 +98,7 @@ export async function runUntilPause(
   r: ModeRun,
   qmp: QmpSession,
   target: PrepareReply,
+  steps: RamSteps,
 ): Promise<SwitchoverPause & { last: MigrationInfo | undefined }> {
   let last: MigrationInfo | undefined;
   // The pause starts when QEMU stops the guest (its STOP event, stamped on this host's clock),
@@ -86,9 +108,16 @@ export async function runUntilPause(
   qmp
     .waitEvent('STOP', undefined, { timeoutMs: Infinity, signal: stopWatch.signal })
     .then((e) => (stoppedAt = timestampMs(e.timestamp)))
+    // Ends with stopWatch.abort() (or the QEMU going away): the poll's own pause time is used then.
     .catch(() => undefined);
   try {
-    await startMigration(qmp, r.settings.source, target, r.job.options.insecure ? undefined : r.c.tlsDir);
+    await startMigration(
+      qmp,
+      r.settings.source,
+      target,
+      r.job.options.insecure ? undefined : r.c.tlsDir,
+      steps,
+    );
     const pause = await watchUntilSwitchover(qmp, {
       signal: r.signal,
       options: r.job.options,
@@ -134,14 +163,32 @@ export function pauseFigures(c: Committed, pausedAt: number) {
   return { downtimeMs: Math.max(0, resumedAt - pausedAt), pausedAt, resumedAt, notes };
 }
 
-/** The commit on the target, then the source's retirement; resolves with what is known of the commit. */
-export async function commitAndRetire(r: ModeRun, qmp: QmpSession, wasRunning: boolean): Promise<Committed> {
-  const { c, job, vm, peer } = r;
+/**
+ * The commit on the target, then the source's retirement in the background (the job is done when
+ * the target runs the guest); resolves with what is known of the commit and the retirement's end.
+ */
+export async function commitAndRetire(
+  r: ModeRun,
+  undo: UndoList,
+): Promise<Committed & { retired: Promise<boolean> }> {
+  const { c, job } = r;
   c.jobs.advance(job.id, 'finish', 'RAM and device state sent; asking the target to commit');
-  const at = await commitOrResume(r, qmp, wasRunning);
-  c.jobs.advance(job.id, 'confirm', 'the target runs the VM; retiring the source');
-  await retireSource(c, vm.name, peer.name, job.options.keepSource);
-  return at;
+  const at = await commitOrResume(r, undo);
+  c.jobs.advance(job.id, 'confirm', 'the target runs the VM; the source is retired in the background');
+  return { ...at, retired: retireInBackground(c, job) };
+}
+
+/**
+ * Before the commit: every undo runs (newest first); the job's error stays `e`, what could not be
+ * undone is in the journal and, for a VmhopError, in its details (`rollbackFailures`).
+ */
+export async function rollBack(undo: UndoList, e: unknown): Promise<void> {
+  const cause = e instanceof Error ? e : new Error(String(e));
+  const failures = await undo.run(cause);
+  if (failures.length && isVmhopError(e))
+    Object.assign(e.details, {
+      rollbackFailures: failures.map((f) => ({ step: f.step, ...f.error.toJSON() })),
+    });
 }
 
 /**
@@ -152,22 +199,28 @@ export async function commitAndRetire(r: ModeRun, qmp: QmpSession, wasRunning: b
  */
 export async function commitOrResume(
   r: ModeRun,
-  qmp: QmpSession,
-  wasRunning: boolean,
+  undo: UndoList,
   ask: () => Promise<unknown> = () => r.peer.finish(r.job.id),
 ): Promise<Committed> {
   const { job, vm, peer } = r;
   const outcome = await commitOnTarget(peer, job.id, r.c.config.commitAnswerSeconds * 1_000, ask);
-  if (outcome.committed) return outcome;
+  if (outcome.committed) {
+    markMoved(r.c, vm.name, peer.name);
+    undo.forget(`\`${peer.name}\` committed: the source never runs the guest again`);
+    return outcome;
+  }
   if (outcome.known) {
-    await cancelAndResume(qmp, wasRunning);
-    await peer.abort(job.id, outcome.error.message).catch(() => undefined);
-    throw new VmhopError(
+    const refused = new VmhopError(
       'VMHOP_ERR_MIGRATION_FAILED',
       `the target did not take over: ${outcome.error.message}; the VM runs on the source`,
-      {},
+      // The target's own error (a QMP refusal there arrives as VMHOP_ERR_QMP with its details).
+      { target: asJobError(outcome.error).toJSON() },
+      outcome.error,
     );
+    await rollBack(undo, refused);
+    throw refused;
   }
+  undo.forget('nobody knows whether the target committed: the source stays paused');
   throw new VmhopError(
     'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
     `no answer from \`${peer.name}\` on whether it took over \`${vm.name}\`: the source stays paused and keeps asking \`${peer.name}\`, then follows its answer; to decide sooner, \`vmhop job resolve ${job.id} --source-runs\` or \`--target-runs\``,

@@ -1,24 +1,27 @@
 // Live migration with local storage ("block migration", QEMU's NBD + mirror way): the target
 // creates the volumes and exports them over NBD; the source mirrors each copied disk into
 // its export until all are READY, then sends RAM as live-shared does, ends the mirrors at the
-// pre-switchover pause, and commits. Before the commit every failure cancels the mirrors,
-// resumes the source and has the target delete what it made; the source disks stay intact.
+// pre-switchover pause, and commits. Before the commit every failure runs the undo list: the
+// mirrors end first (with the RAM cancel, before QEMU is asked anything that waits on disk I/O:
+// a silent NBD target would stall it), then migrate_cancel, the guest resumes, the target
+// deletes what it made; the source disks stay intact.
 import type { QmpSession } from '../../../qmp/index.js';
 import { attachNbdTargets } from '../outgoing/attach-nbd-targets.js';
-import { cancelMirrors } from '../outgoing/cancel-mirrors.js';
 import { decideCopyMode, measureWriteRate, writtenBytes } from '../outgoing/choose-copy-mode.js';
 import { completeMirrors } from '../outgoing/complete-mirrors.js';
-import { mirrorJobs, type Mirrors } from '../outgoing/mirror-jobs.js';
+import { mirrorJobs } from '../outgoing/mirror-jobs.js';
 import { copiedDisk, planDiskCopy, type DiskCopyPlan } from '../outgoing/plan-disk-copy.js';
-import { cancelAndResume } from '../outgoing/rollback.js';
 import { startMirrors } from '../outgoing/start-mirrors.js';
+import type { UndoEntry } from '../outgoing/undo-list.js';
 import { waitMirrorsReady } from '../outgoing/wait-mirrors-ready.js';
 import {
   commitAndRetire,
   prepareTarget,
   ramFigures,
+  rollBack,
   sendRam,
   sourceQmp,
+  sourceUndo,
   type RamResult,
   pauseFigures,
 } from './live-common.js';
@@ -36,17 +39,20 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
   const linkBps = job.options.bandwidthMiBs ? job.options.bandwidthMiBs * MiB : undefined;
   const decision = decideCopyMode(await measureWriteRate(qmp, targets), linkBps);
   c.jobs.journal(job.id, `copy mode ${decision.mode}: ${decision.reason}`);
-  const target = await prepareTarget(r, { spec: plan.spec, disks: plan.disks.map(copiedDisk) });
-  const setupMs = Date.now() - t0;
+  const undo = sourceUndo(r);
   const m = mirrorJobs(qmp, job.id, targets);
+  let mirrors: UndoEntry | undefined;
+  let setupMs = 0;
   let writtenAtStart: Record<string, number> = {};
   let ram: RamResult;
   let written: Record<string, number> = {};
-  const copyStart = Date.now();
   let copyMs = 0;
   try {
+    const target = await prepareTarget(r, undo, { spec: plan.spec, disks: plan.disks.map(copiedDisk) });
+    setupMs = Date.now() - t0;
+    const copyStart = Date.now();
     writtenAtStart = await perDisk(qmp, targets);
-    await attachNbdTargets(m, target, job.options.insecure ? undefined : c.tlsDir);
+    mirrors = await attachNbdTargets(m, target, job.options.insecure ? undefined : c.tlsDir, undo);
     await startMirrors(m, {
       sync: (t) => plan.disks.find((d) => d.target === t)?.sync ?? 'full',
       copyMode: decision.mode,
@@ -59,23 +65,33 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
     });
     copyMs = Date.now() - copyStart;
     c.jobs.journal(job.id, `every copied disk is in sync after ${copyMs} ms; sending RAM`);
-    ram = await sendRam(r, qmp, target, async () => {
-      await completeMirrors(m);
+    const steps = {
+      undo,
+      wasRunning,
+      beforeCancel: (cause: Error) => mirrors?.runNow(cause) ?? Promise.resolve(),
+    };
+    ram = await sendRam(r, qmp, target, steps, async () => {
+      const done = await completeMirrors(m);
+      for (const note of done.notes) c.jobs.journal(job.id, note);
+      // The mirrors ended without a pivot and their nodes are closed: nothing of them is left to undo.
+      mirrors?.drop();
       written = await perDisk(qmp, targets);
     });
   } catch (e) {
-    await rollBack(r, qmp, m, wasRunning, e as Error);
+    await rollBack(undo, e);
+    m.close();
     throw e;
   }
   m.close();
-  const pauseOf = pauseFigures(await commitAndRetire(r, qmp, wasRunning), ram.pausedAt);
+  const committed = await commitAndRetire(r, undo);
+  const pauseOf = pauseFigures(committed, ram.pausedAt);
   const notes = [
     ...plan.notes,
     `disk copy mode ${decision.mode}: ${decision.reason}`,
     ...ram.notes,
     ...pauseOf.notes,
   ];
-  if (job.options.deleteSource) notes.push(...(await deleteSources(r, plan)));
+  if (job.options.deleteSource) notes.push(...(await deleteSources(r, plan, committed.retired)));
   const diskBytes = Object.fromEntries(
     plan.disks.map((d) => [
       d.target,
@@ -96,22 +112,15 @@ async function perDisk(qmp: QmpSession, targets: readonly string[]): Promise<Rec
   return out;
 }
 
-/** Before the commit: the source runs on its own disks again, the target deletes what it made. */
-async function rollBack(r: ModeRun, qmp: QmpSession, m: Mirrors, wasRunning: boolean, e: Error) {
-  const { c, job, peer } = r;
-  // Mirrors first: a silent NBD target can stall QEMU's monitor until its connection is closed.
-  const left = await cancelMirrors(m).catch((err: unknown) => [
-    `cancelling the mirrors failed: ${(err as Error).message}`,
-  ]);
-  for (const note of left) c.jobs.journal(job.id, note);
-  await cancelAndResume(qmp, wasRunning).catch((err: unknown) =>
-    c.log.error({ err }, 'rollback on the source failed'),
-  );
-  await peer.abort(job.id, e.message).catch(() => undefined);
-}
-
-/** --delete-source: only now, after the target confirmed it runs the VM. */
-async function deleteSources(r: ModeRun, plan: DiskCopyPlan): Promise<string[]> {
+/**
+ * --delete-source: only after the target confirmed it runs the VM, and after the source QEMU that
+ * held the volumes open is gone (so this job waits for the retirement the others leave behind).
+ */
+async function deleteSources(r: ModeRun, plan: DiskCopyPlan, retired: Promise<boolean>): Promise<string[]> {
+  if (!(await retired))
+    return [
+      `source volumes kept (--delete-source): the source was not retired, so its QEMU may still hold ${plan.disks.map((d) => `${d.source.pool}/${d.source.volume}`).join(', ')}`,
+    ];
   const notes: string[] = [];
   for (const d of plan.disks) {
     try {

@@ -3,7 +3,8 @@
 // source is stopped and before QEMU sends the device state: that is the moment from which the
 // target can run. A refusal then resumes the source; no answer leaves it paused. After the commit
 // the source QEMU is never resumed; it serves the target's page requests until QEMU says
-// `completed`, and only then is it retired.
+// `completed`, and only then is it retired (in the background: the job is done when the last
+// page is on the target).
 import { VmhopError } from '../../../protocol/errors.js';
 import { migrateContinue, type MigrationInfo, type QmpSession } from '../../../qmp/index.js';
 import type { JobRow } from '../../db/job-store.js';
@@ -11,7 +12,8 @@ import type { PeerLink, PrepareReply } from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
 import { commitOnTarget } from '../outgoing/commit.js';
 import { followPostcopy } from '../outgoing/follow-postcopy.js';
-import { retireSource } from '../outgoing/retire-source.js';
+import { retireInBackground } from '../outgoing/retire-source.js';
+import type { UndoList } from '../outgoing/undo-list.js';
 import type { SwitchoverPause } from '../outgoing/watch-migration.js';
 import { commitOrResume, pauseFigures, ramFigures } from './live-common.js';
 import type { ModeResult, ModeRun } from './types.js';
@@ -21,11 +23,11 @@ export async function finishWithPostcopy(
   qmp: QmpSession,
   target: PrepareReply,
   pause: SwitchoverPause & { postcopy: NonNullable<SwitchoverPause['postcopy']> },
-  wasRunning: boolean,
+  undo: UndoList,
 ): Promise<Omit<ModeResult, 'setupMs'>> {
   const { c, job, peer } = r;
   c.jobs.advance(job.id, 'finish', 'post-copy: asking the target to commit before the device state moves');
-  await commitOrResume(r, qmp, wasRunning, () => peer.postcopy(job.id, 'commit'));
+  await commitOrResume(r, undo, () => peer.postcopy(job.id, 'commit'));
   try {
     await migrateContinue(qmp, { state: 'pre-switchover' });
   } catch (e) {
@@ -51,7 +53,7 @@ export async function finishWithPostcopy(
   };
 }
 
-/** Serves the target's page requests until QEMU says `completed` (recovering stalls), then retires the source. */
+/** Serves the target's page requests until QEMU says `completed` (recovering stalls), then starts the source's retirement. */
 export async function followThenRetire(
   c: MigrationContext,
   job: JobRow,
@@ -68,8 +70,8 @@ export async function followThenRetire(
     onSample,
     journal: (text) => c.jobs.journal(job.id, text),
   });
-  c.jobs.advance(job.id, 'confirm', 'every page is on the target; retiring the source');
-  await retireSource(c, job.vm, peer.name, job.options.keepSource);
+  c.jobs.advance(job.id, 'confirm', 'every page is on the target; the source is retired in the background');
+  void retireInBackground(c, job);
   return followed;
 }
 

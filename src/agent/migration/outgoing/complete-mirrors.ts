@@ -3,14 +3,17 @@
 // then reports BLOCK_JOB_COMPLETED without pivoting, so the target disks equal the source's at
 // this instant and the source keeps its own. Then the NBD client nodes are closed, so the
 // target can stop its NBD server before it resumes the guest.
-import { blockdevDel, blockJobCancel, objectDel, queryBlockJobs } from '../../../qmp/index.js';
+import { blockdevDel, blockJobCancel, queryBlockJobs } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
-import { NBD_TLS_OBJECT_ID } from './attach-nbd-targets.js';
-import type { Mirrors } from './mirror-jobs.js';
+import { NBD_TLS_OBJECT_ID, type Mirrors } from './mirror-jobs.js';
 import { pollUntil } from '../../poll-until.js';
+import { deleteObject } from './start-migration.js';
 
-/** Resolves with the bytes each mirror handled in all (its final job length). */
-export async function completeMirrors(m: Mirrors, timeoutMs = 60_000): Promise<Record<string, number>> {
+/** Resolves with the bytes each mirror handled in all (its final job length) and notes for the journal. */
+export async function completeMirrors(
+  m: Mirrors,
+  timeoutMs = 60_000,
+): Promise<{ lengths: Record<string, number>; notes: string[] }> {
   const lengths: Record<string, number> = {};
   for (const job of await queryBlockJobs(m.qmp)) {
     const j = m.jobs.find((x) => x.jobId === job.device);
@@ -50,6 +53,14 @@ export async function completeMirrors(m: Mirrors, timeoutMs = 60_000): Promise<R
     await blockdevDel(m.qmp, { 'node-name': j.node });
     m.attached.delete(j.node);
   }
-  await objectDel(m.qmp, { id: NBD_TLS_OBJECT_ID }).catch(() => undefined);
-  return lengths;
+  const notes: string[] = [];
+  if (m.tlsObject) {
+    // Left in place, the object costs nothing and the next job's object-add replaces it; the
+    // guest is stopped here, so a failure is noted rather than failing the migration.
+    await deleteObject(m.qmp, NBD_TLS_OBJECT_ID).then(
+      () => (m.tlsObject = false),
+      (e: unknown) => notes.push(`the NBD TLS object ${NBD_TLS_OBJECT_ID} stays: ${(e as Error).message}`),
+    );
+  }
+  return { lengths, notes };
 }

@@ -4,6 +4,9 @@
 // starts (events often arrive before the command's reply) and keeps them by job id.
 import type { QmpSession } from '../../../qmp/index.js';
 
+/** The x509 object the NBD client nodes use (the RAM stream's own is replaced under them). */
+export const NBD_TLS_OBJECT_ID = 'vmhop-tls-nbd';
+
 export interface MirrorJob {
   target: string;
   /** Block job id (`device` in QEMU's job events). */
@@ -17,10 +20,15 @@ export interface Mirrors {
   jobs: MirrorJob[];
   /** Ended jobs: `completed` (no error) is success, also for a ready mirror ended by block-job-cancel. */
   ended: Map<string, { event: 'completed' | 'cancelled'; error?: string }>;
-  /** Jobs blockdev-mirror accepted; only these are cancelled or waited for. */
+  /** Jobs blockdev-mirror was asked to start (recorded before the command); only these are cancelled or waited for. */
   started: Set<string>;
-  /** NBD client nodes blockdev-add opened; only these are deleted. */
+  /**
+   * NBD client nodes blockdev-add was asked to open (recorded before the command, so one whose
+   * reply was lost is deleted too); only these are deleted.
+   */
   attached: Set<string>;
+  /** The NBD TLS object was asked for (object-add sent). */
+  tlsObject: boolean;
   /** The target's NBD server, once a node connected to it. */
   server?: { address: string; port: number };
   close(): void;
@@ -49,6 +57,7 @@ export function mirrorJobs(qmp: QmpSession, jobId: string, targets: readonly str
     ended,
     started: new Set(),
     attached: new Set(),
+    tlsObject: false,
     close: () => void stream.return(),
   };
 }

@@ -10,6 +10,8 @@ export async function startMirrors(
   opts: { sync: (target: string) => 'full' | 'top'; copyMode: CopyMode; speedBps: number },
 ): Promise<void> {
   for (const j of m.jobs) {
+    // Recorded first: the rollback cancels a job whose reply was lost too (a missing one is no failure).
+    m.started.add(j.jobId);
     await blockdevMirror(m.qmp, {
       'job-id': j.jobId,
       device: `drive-${j.target}`,
@@ -21,6 +23,5 @@ export async function startMirrors(
       'on-target-error': 'report',
       'on-source-error': 'report',
     });
-    m.started.add(j.jobId);
   }
 }
