@@ -153,7 +153,10 @@ export const JobReport = z.object({
   postcopyPageRequests: z.number().optional(),
   encrypted: z.boolean(),
   options: MigrationOptions,
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  /** `details` as the error carried them, e.g. a QMP failure's command, arguments, QEMU's class and text. */
+  error: z
+    .object({ code: z.string(), message: z.string(), details: z.record(z.string(), z.unknown()).optional() })
+    .optional(),
   notes: z.array(z.string()).default([]),
   /** Known-bad combinations the user ran anyway (--force): what was measured to go wrong. */
   warnings: z.array(z.string()).optional(),

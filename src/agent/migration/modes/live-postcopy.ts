@@ -13,7 +13,7 @@ import type { MigrationContext } from '../context.js';
 import { commitOnTarget } from '../outgoing/commit.js';
 import { followPostcopy } from '../outgoing/follow-postcopy.js';
 import { retireInBackground } from '../outgoing/retire-source.js';
-import type { UndoList } from '../outgoing/undo-list.js';
+import { asJobError, type UndoList } from '../outgoing/undo-list.js';
 import type { SwitchoverPause } from '../outgoing/watch-migration.js';
 import { commitOrResume, pauseFigures, ramFigures } from './live-common.js';
 import type { ModeResult, ModeRun } from './types.js';
@@ -79,6 +79,7 @@ function unknownOutcome(r: ModeRun, what: string, cause: unknown): VmhopError {
   return new VmhopError(
     'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
     `${what} (${cause instanceof Error ? cause.message : String(cause)}): the source QEMU stays paused and is kept; check \`${r.peer.name}\` and run \`vmhop job show ${r.job.id}\``,
-    { job: r.job.id },
+    // What failed, with QEMU's class and text when it was a QMP command (migrate-continue).
+    { job: r.job.id, cause: asJobError(cause).toJSON() },
   );
 }

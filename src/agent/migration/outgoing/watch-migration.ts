@@ -54,7 +54,12 @@ export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): P
       throw new VmhopError(
         'VMHOP_ERR_MIGRATION_FAILED',
         `QEMU reports the migration ${info.status}: ${info['error-desc'] ?? 'no reason given'}`,
-        { status: info.status },
+        // QEMU's own text as query-migrate gave it, for the job's report.
+        {
+          status: info.status,
+          command: 'query-migrate',
+          ...(info['error-desc'] ? { desc: info['error-desc'] } : {}),
+        },
       );
     }
     const bytes = info.ram?.transferred ?? 0;
