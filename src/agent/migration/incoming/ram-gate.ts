@@ -187,7 +187,14 @@ export class RamGate {
       this.o.note(`RAM listener: QEMU ended the connection from ${from}: ${e.message}`);
       both();
     });
-    s.on('close', () => up.destroy());
+    // A source that ended its stream (QEMU closes it right after `completed`) leaves the pipe to
+    // end QEMU's side once the last bytes are written: destroying it would drop them (the target
+    // then fails the load with the device state half read). Only a connection cut short is cut.
+    let ended = false;
+    s.once('end', () => (ended = true));
+    s.on('close', () => {
+      if (!ended) up.destroy();
+    });
     up.on('close', () => s.destroy());
     up.once('connect', () => {
       up.write(hello);
