@@ -17,15 +17,27 @@ export async function agentPair<L extends PeerLink = DirectPeerLink>(
     reverse?: (name: string, source: AgentServices) => PeerLink;
     /** Agent config for both (e.g. `commitAnswerSeconds`). */
     config?: Record<string, unknown>;
+    /** More agent config for `b` alone (e.g. its own `migrationAddress`). */
+    targetConfig?: Record<string, unknown>;
+    /** The QEMU both agents run (an absolute path; the installed QEMU when absent). */
+    qemuBinary?: string;
     /** Give `v1` a 64 MiB qcow2 disk `vda` on a's default pool, volume `v1-vda.qcow2`. */
     disk?: boolean;
   } = {},
 ): Promise<{ a: TestAgent; b: TestAgent; link: L }> {
   const guest = testGuest();
   if (!guest) throw new Error('the test guest is not built (scripts/build-guest.sh)');
-  const a = await TestAgent.start({ name: 'a', ...(opts.config ? { config: opts.config } : {}) });
+  const common = {
+    ...(opts.config ? { config: opts.config } : {}),
+    ...(opts.qemuBinary ? { qemuBinary: opts.qemuBinary } : {}),
+  };
+  const a = await TestAgent.start({ name: 'a', ...common });
   agents.push(a);
-  const b = await TestAgent.start({ name: 'b', ...(opts.config ? { config: opts.config } : {}) });
+  const b = await TestAgent.start({
+    name: 'b',
+    ...common,
+    ...(opts.targetConfig ? { config: { ...opts.config, ...opts.targetConfig } } : {}),
+  });
   agents.push(b);
   const link = opts.link ? opts.link('b', b.services) : (new DirectPeerLink('b', b.services) as unknown as L);
   a.services.attachPeer(link);

@@ -54,19 +54,20 @@ export async function whereRuns(
   return ra && rb ? 'both' : ra ? 'a' : rb ? 'b' : 'none';
 }
 
-/** The RAM listener port the target's journal names for the job, if it got that far. */
-export function listenerPort(b: TestAgent, jobId: string): number | undefined {
+/** The RAM listener (address and port) the target's journal names for the job, if it got that far. */
+export function listener(b: TestAgent, jobId: string): { host: string; port: number } | undefined {
   const line = b.services.jobStore
     .journalOf(jobId)
     .map((l) => l.entry)
     .find((e) => e.startsWith('listening on '));
-  const port = Number(/:(\d+) /.exec(line ?? '')?.[1]);
-  return Number.isInteger(port) && port > 0 ? port : undefined;
+  const m = /^listening on (.+):(\d+) /.exec(line ?? '');
+  const port = Number(m?.[2]);
+  return m && Number.isInteger(port) && port > 0 ? { host: m[1]!, port } : undefined;
 }
 
-async function portRefuses(port: number): Promise<boolean> {
+async function portRefuses({ host, port }: { host: string; port: number }): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = net.connect({ port, host: '127.0.0.1' });
+    const s = net.connect({ port, host });
     s.once('connect', () => {
       s.destroy();
       resolve(false);
@@ -81,8 +82,8 @@ export async function expectTargetClean(b: TestAgent, jobId: string, vm: string)
   if (job) expect(job.state, `target job ${jobId}`).not.toBe('running');
   expect(b.services.vmStore.get(vm), `VM ${vm} on the target`).toBeUndefined();
   expect(b.qemuPids(), 'QEMUs on the target').toEqual([]);
-  const port = listenerPort(b, jobId);
-  if (port !== undefined) expect(await portRefuses(port), `RAM listener ${port}`).toBe(true);
+  const at = listener(b, jobId);
+  if (at) expect(await portRefuses(at), `RAM listener ${at.host}:${at.port}`).toBe(true);
   expect(b.services.jobStore.artifacts(jobId), 'artifacts of the job on the target').toEqual([]);
   expect(
     b.services.jobStore.running().map((j) => j.id),
