@@ -45,6 +45,7 @@ async function recoverTarget(c: MigrationContext, target: TargetSide, job: JobRo
   }
   // Committed: the VM is ours.
   const qmp = c.supervisor.qmpOf(job.vm);
+  // No answer is an answer here: a monitor blocked on a missing page (see below) means post-copy.
   const mig = qmp ? await queryMigrate(qmp, { timeoutMs: 2_000 }).catch(() => undefined) : undefined;
   // A monitor that does not answer may be blocked by a vCPU waiting for a page: post-copy too.
   const inPostcopy = mig ? !!mig.status?.startsWith('postcopy') : job.options.postcopy;

@@ -101,7 +101,16 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
     };
   } catch (e) {
     if (isVmhopError(e) && e.code === 'VMHOP_ERR_MIGRATION_INTERRUPTED' && !r.signal.aborted) {
-      await peer.offlinePause(job.id, e.message).catch(() => undefined);
+      // The target may be what cut the copy off; it keeps its partial files either way (its own
+      // expiry drops them), so a pause it did not hear is journaled, not a second failure.
+      await peer
+        .offlinePause(job.id, e.message)
+        .catch((err: unknown) =>
+          c.jobs.journal(
+            job.id,
+            `telling \`${peer.name}\` to keep its partial copy failed: ${(err as Error).message}`,
+          ),
+        );
       throw new VmhopError(
         'VMHOP_ERR_MIGRATION_INTERRUPTED',
         `${e.message}; the partial copy is kept: \`vmhop job resume ${job.id}\` (or migrate again) continues it, \`vmhop job abort ${job.id}\` drops it`,

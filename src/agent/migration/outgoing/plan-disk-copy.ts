@@ -34,6 +34,8 @@ export async function planDiskCopy(
 ): Promise<DiskCopyPlan> {
   const kinds = new Map<string, 'dir' | 'shared' | 'block'>();
   for (const d of spec.disks) {
+    // Pre-flight already refused a VM whose pool is missing; a pool that cannot be described now has
+    // no kind and is copied like a local one (never taken as shared, which would skip its data).
     const info = await c.storage.poolInfo(d.pool).catch(() => undefined);
     if (info) kinds.set(d.pool, info.kind);
   }

@@ -184,6 +184,7 @@ async function sameStorage(
     const seen = await peer.checkProbe(pool, probe.nonce);
     return seen.seen && seen.markerId === markerId;
   } finally {
+    // A probe file left behind is a few bytes named by its nonce; the answer above stands either way.
     await c.storage.removeProbe(pool, probe.nonce).catch(() => undefined);
   }
 }
