@@ -116,7 +116,9 @@ export async function runJob(
   } catch (e) {
     const err = await causeOfFailure(c, job, job.vm, peer, e);
     state = endOfErrorCode(err.code);
-    error = { code: err.code, message: err.message };
+    // The details go with it: a QMP failure's command, arguments, QEMU's class and text.
+    const details = jsonOnly(err.details);
+    error = { code: err.code, message: err.message, ...(Object.keys(details).length ? { details } : {}) };
   }
   c.jobs.end(job.id, state, reportOf(job, settings, run, state, result, error));
   c.events.publish({ type: 'job.ended', job: job.id, vm: job.vm, state });
@@ -162,4 +164,13 @@ function reportOf(
 function definedFigures(r: ModeResult): Partial<JobReport> {
   const { notes: _n, ...figures } = r;
   return Object.fromEntries(Object.entries(figures).filter(([, v]) => v !== undefined)) as Partial<JobReport>;
+}
+
+/** What of `details` survives the registry's JSON: nothing that would not (a cycle, a bigint). */
+function jsonOnly(details: Record<string, unknown> | undefined): Record<string, unknown> {
+  try {
+    return JSON.parse(JSON.stringify(details ?? {})) as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }
