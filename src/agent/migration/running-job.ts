@@ -146,7 +146,6 @@ function reportOf(
             `auto-converge slowed the guest's vCPUs by up to ${throttle}% during the RAM copy: the guest was held back longer than the downtime says`,
           ]
         : []),
-      ...(job.options.insecure ? ['RAM was sent in plaintext (--insecure)'] : []),
       ...settings.notes,
     ],
     ...(settings.warnings.length ? { warnings: settings.warnings } : {}),

@@ -1,5 +1,6 @@
 // Runs the real `vmhop ui` (the built CLI, as an administrator would) on a free loopback
-// port for the UI tests, and stops it afterwards. It uses the hosts file the test bed wrote.
+// port for the UI tests, and stops it afterwards. It uses the hosts file the test bed wrote,
+// or the one `env` names.
 import { execa, type ResultPromise } from 'execa';
 import { join } from 'node:path';
 import { REPO_ROOT } from '../../../src/repo/paths.js';
@@ -11,8 +12,13 @@ export interface UiServer {
   stop: () => Promise<void>;
 }
 
-export async function startUi(port = 18080 + Math.floor(Math.random() * 1000)): Promise<UiServer> {
+/** `env`: more environment for `vmhop ui` (e.g. VMHOP_HOSTS, another hosts file). */
+export async function startUi(
+  port = 18080 + Math.floor(Math.random() * 1000),
+  env: Record<string, string> = {},
+): Promise<UiServer> {
   const child: ResultPromise = execa(process.execPath, [CLI, 'ui', '--listen', `127.0.0.1:${port}`], {
+    env,
     reject: false,
     stdout: 'ignore',
     stderr: 'pipe',

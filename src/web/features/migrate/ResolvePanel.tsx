@@ -52,7 +52,7 @@ export function ResolvePanel({ host, job }: { host: string; job: JobInfo }) {
             {job.peer} cannot be asked. Decide without it only if you know {job.peer} does not run {job.vm}{' '}
             (the host is down, or its QEMU is gone): otherwise both hosts could run the guest.
           </p>
-          <label>
+          <label className="check">
             <input type="checkbox" checked={sure} onChange={(e) => setSure(e.target.checked)} /> I know{' '}
             {job.peer} does not run {job.vm}
           </label>
