@@ -47,6 +47,9 @@ export async function prepareTarget(
     options: job.options,
     guestRunning: job.guestWasRunning,
     sourceAddresses: isIP(c.migrationAddress) ? [c.migrationAddress] : [],
+    // The target refuses a commit later than this after its copy completed: by then this source
+    // has stopped waiting and may run the VM again (F14).
+    commitWindowMs: c.config.commitAnswerSeconds * 1_000,
     ...extra,
     spec: { ...extra.spec, machine },
   });
