@@ -26,6 +26,7 @@ import { MigrationEngine } from './migration/engine.js';
 import { settleRetirements } from './migration/outgoing/retire-source.js';
 import { unresolvedJobOf, unresolvedRefusal } from './migration/unresolved.js';
 import { HttpPeerLink } from './peers/http-peer-link.js';
+import { certificateStatus } from './tls/certificate-status.js';
 import type { PeerLink } from './peers/peer-link.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -190,6 +191,7 @@ export class AgentServices {
       pools: (await this.storage.listPools()).pools,
       vmCount: this.vmStore.list().length,
       migrationAddress: this.migrationAddress(),
+      ...(this.config.tls ? { certificate: certificateStatus(this.config.tls.cert, this.config.name) } : {}),
     };
   }
 

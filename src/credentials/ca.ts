@@ -1,26 +1,20 @@
-// The small cluster CA: one CA key pair per cluster, and for each host a certificate that
-// serves its API and identifies it to peers (serverAuth + clientAuth, SANs = its addresses).
-// QEMU's tls-creds-x509 reads the same files (ca-cert.pem, server-cert.pem, ...) for
-// encrypted RAM and NBD streams. Made with the openssl CLI; keys are 0600.
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+// The small cluster CA on disk: one CA key pair per cluster (ca-key.pem 0600, ca-cert.pem), and
+// for each host a folder QEMU's tls-creds-x509 reads as it is (ca-cert.pem, server-cert.pem,
+// server-key.pem, client-cert.pem, client-key.pem; keys 0600): one key, usable both ways, so the
+// same folder serves the agent's API, its peer calls and QEMU's encrypted RAM and NBD streams.
+// Every name is checked and every certificate made before the first file is written.
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { tmpdir } from 'node:os';
-import { mkdtemp } from 'node:fs/promises';
-import { execa } from 'execa';
 import { VmhopError } from '../protocol/errors.js';
+import { checkCertNames, checkHostName, type CertNames } from './names.js';
+import { certificateValidity } from './validity.js';
+import { writeFilesTogether } from './write-files.js';
+import { loadKey, makeCaCert, makeHostCert, namesOf, newKey, type SigningKey } from './x509-make.js';
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
-const IPV4 = /^(\d{1,3}\.){3}\d{1,3}$/;
-
-async function openssl(args: string[]): Promise<void> {
-  const r = await execa('openssl', args, { reject: false, stdin: 'ignore' });
-  if (r.exitCode !== 0) {
-    throw new VmhopError('VMHOP_ERR_COMMAND_FAILED', `openssl ${args[0]} failed: ${r.stderr.trim()}`, {
-      command: ['openssl', ...args],
-    });
-  }
-}
+const CA_DAYS = 3650;
+/** As before (the CA/Browser limit of the time); `vmhop ca renew` extends it. */
+const HOST_DAYS = 825;
 
 export const caFiles = (dir: string) => ({ cert: join(dir, 'ca-cert.pem'), key: join(dir, 'ca-key.pem') });
 
@@ -28,31 +22,26 @@ export const caFiles = (dir: string) => ({ cert: join(dir, 'ca-cert.pem'), key: 
 export async function initCa(
   dir: string,
   commonName = 'vmhop cluster CA',
-): Promise<{ created: boolean; cert: string }> {
+): Promise<{ created: boolean; cert: string; notAfter: string }> {
   const f = caFiles(dir);
-  if (existsSync(f.cert) && existsSync(f.key)) return { created: false, cert: f.cert };
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', f.key]);
-  await chmod(f.key, 0o600);
-  await openssl([
-    'req',
-    '-x509',
-    '-new',
-    '-key',
-    f.key,
-    '-sha256',
-    '-days',
-    '3650',
-    '-subj',
-    `/CN=${commonName}`,
-    '-out',
-    f.cert,
-    '-addext',
-    'basicConstraints=critical,CA:TRUE',
-    '-addext',
-    'keyUsage=critical,keyCertSign,cRLSign',
+  if (existsSync(f.cert) && existsSync(f.key)) {
+    return { created: false, cert: f.cert, notAfter: certificateValidity(await readFile(f.cert)).notAfter };
+  }
+  const lone = existsSync(f.key) ? f.key : existsSync(f.cert) ? f.cert : undefined;
+  if (lone) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `${lone} is there without its pair: restore the missing one, or move ${lone} away to make a new CA`,
+      { dir, file: lone },
+    );
+  }
+  const key = await newKey();
+  const cert = await makeCaCert(key, commonName, CA_DAYS);
+  await writeFilesTogether(dir, [
+    { name: 'ca-key.pem', content: key.pem, secret: true },
+    { name: 'ca-cert.pem', content: cert },
   ]);
-  return { created: true, cert: f.cert };
+  return { created: true, cert: f.cert, notAfter: certificateValidity(cert).notAfter };
 }
 
 export interface IssuedCert {
@@ -60,12 +49,61 @@ export interface IssuedCert {
   cert: string;
   key: string;
   ca: string;
+  notAfter: string;
+  names: CertNames;
+  /** False when a renewal kept the host's key. */
+  newKey: boolean;
+}
+
+async function loadCa(caDir: string): Promise<{ key: SigningKey; certPem: string }> {
+  const ca = caFiles(caDir);
+  if (!existsSync(ca.key) || !existsSync(ca.cert)) {
+    throw new VmhopError('VMHOP_ERR_USAGE', `no CA in ${caDir}: run \`vmhop ca init --dir ${caDir}\` first`, {
+      caDir,
+    });
+  }
+  return {
+    key: await loadKey(await readFile(ca.key, 'utf8'), ca.key),
+    certPem: await readFile(ca.cert, 'utf8'),
+  };
+}
+
+async function writeHostFolder(
+  caDir: string,
+  outDir: string,
+  names: CertNames,
+  hostKey: SigningKey | undefined,
+): Promise<IssuedCert> {
+  const ca = await loadCa(caDir);
+  const key = hostKey ?? (await newKey());
+  const cert = await makeHostCert({
+    names,
+    hostKey: key,
+    caKey: ca.key,
+    caCertPem: ca.certPem,
+    days: HOST_DAYS,
+  });
+  await writeFilesTogether(outDir, [
+    { name: 'server-key.pem', content: key.pem, secret: true },
+    { name: 'client-key.pem', content: key.pem, secret: true },
+    { name: 'server-cert.pem', content: cert },
+    { name: 'client-cert.pem', content: cert },
+    { name: 'ca-cert.pem', content: ca.certPem },
+  ]);
+  return {
+    dir: outDir,
+    cert: join(outDir, 'server-cert.pem'),
+    key: join(outDir, 'server-key.pem'),
+    ca: join(outDir, 'ca-cert.pem'),
+    notAfter: certificateValidity(cert).notAfter,
+    names,
+    newKey: hostKey === undefined,
+  };
 }
 
 /**
- * Issues a host certificate into `outDir` with the names QEMU's x509 credentials expect
- * (server-cert.pem/server-key.pem, client-cert.pem/client-key.pem, ca-cert.pem): one key,
- * usable both ways, so the same folder serves the agent's API and QEMU's TLS.
+ * Issues a host certificate into `outDir` with a new key. The host name is the CN (peers know
+ * each other by it) and, when it is a DNS name, a DNS entry of the SAN beside `dns`.
  */
 export async function issueHostCert(
   caDir: string,
@@ -73,64 +111,51 @@ export async function issueHostCert(
   name: string,
   addresses: { ips: string[]; dns?: string[] },
 ): Promise<IssuedCert> {
-  if (!NAME.test(name))
-    throw new VmhopError('VMHOP_ERR_USAGE', `certificate name \`${name}\` is not valid`, { name });
-  for (const ip of addresses.ips) {
-    if (!IPV4.test(ip)) throw new VmhopError('VMHOP_ERR_USAGE', `\`${ip}\` is not an IPv4 address`, { ip });
-  }
-  const ca = caFiles(caDir);
-  if (!existsSync(ca.key)) {
-    throw new VmhopError('VMHOP_ERR_USAGE', `no CA in ${caDir}: run \`vmhop ca init --dir ${caDir}\` first`, {
-      caDir,
-    });
-  }
-  await mkdir(outDir, { recursive: true, mode: 0o700 });
-  const work = await mkdtemp(join(tmpdir(), 'vmhop-cert-'));
-  try {
-    const key = join(outDir, 'server-key.pem');
-    const csr = join(work, 'req.csr');
-    const ext = join(work, 'ext.cnf');
-    const san = [...addresses.ips.map((i) => `IP:${i}`), ...(addresses.dns ?? [name]).map((d) => `DNS:${d}`)];
-    await writeFile(
-      ext,
-      [
-        'basicConstraints=CA:FALSE',
-        'keyUsage=critical,digitalSignature,keyEncipherment',
-        'extendedKeyUsage=serverAuth,clientAuth',
-        `subjectAltName=${san.join(',')}`,
-      ].join('\n') + '\n',
+  const names = checkCertNames(name, addresses.ips, addresses.dns ?? []);
+  return writeHostFolder(caDir, outDir, names, undefined);
+}
+
+export interface RenewOptions {
+  /** A new key instead of the one in server-key.pem (after a suspected leak, or to move off RSA). */
+  newKey?: boolean;
+  /** Replace the SAN's addresses or names; otherwise the old certificate's are kept. */
+  ips?: string[];
+  dns?: string[];
+}
+
+/**
+ * Re-issues the certificate in `outDir` from the CA: same CN, same SAN unless told otherwise, and
+ * by default the same key, so only the certificate files change and nothing that holds the key
+ * (a backup, an HSM-less copy on the host) needs to follow.
+ */
+export async function renewHostCert(
+  caDir: string,
+  outDir: string,
+  name: string,
+  opts: RenewOptions = {},
+): Promise<IssuedCert> {
+  checkHostName(name);
+  const certFile = join(outDir, 'server-cert.pem');
+  const keyFile = join(outDir, 'server-key.pem');
+  if (!existsSync(certFile)) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `no certificate to renew in ${outDir} (${certFile} is missing): issue one with \`vmhop ca issue ${name} --out ${outDir}\``,
+      { outDir },
     );
-    await openssl(['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', key]);
-    await chmod(key, 0o600);
-    await openssl(['req', '-new', '-key', key, '-subj', `/CN=${name}`, '-out', csr]);
-    const cert = join(outDir, 'server-cert.pem');
-    await openssl([
-      'x509',
-      '-req',
-      '-in',
-      csr,
-      '-CA',
-      ca.cert,
-      '-CAkey',
-      ca.key,
-      '-CAcreateserial',
-      '-days',
-      '825',
-      '-sha256',
-      '-extfile',
-      ext,
-      '-out',
-      cert,
-    ]);
-    const pem = await readFile(cert);
-    await writeFile(join(outDir, 'client-cert.pem'), pem);
-    const clientKey = join(outDir, 'client-key.pem');
-    await writeFile(clientKey, await readFile(key), { mode: 0o600 });
-    // writeFile's mode applies only to a new file: a re-issue over an old 0644 key keeps 0644.
-    await chmod(clientKey, 0o600);
-    await writeFile(join(outDir, 'ca-cert.pem'), await readFile(ca.cert));
-    return { dir: outDir, cert, key, ca: join(outDir, 'ca-cert.pem') };
-  } finally {
-    await rm(work, { recursive: true, force: true });
   }
+  const old = namesOf(await readFile(certFile, 'utf8'));
+  if (old.name !== name) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `${certFile} is the certificate of \`${old.name}\`, not \`${name}\`: give the folder of ${name}, or \`vmhop ca renew ${old.name}\``,
+      { outDir, name, certificateName: old.name },
+    );
+  }
+  const names = checkCertNames(name, opts.ips ?? old.ips, opts.dns ?? old.dns);
+  if (!opts.newKey && !existsSync(keyFile)) {
+    throw new VmhopError('VMHOP_ERR_USAGE', `${keyFile} is missing: renew with --new-key`, { outDir });
+  }
+  const key = opts.newKey ? undefined : await loadKey(await readFile(keyFile, 'utf8'), keyFile);
+  return writeHostFolder(caDir, outDir, names, key);
 }

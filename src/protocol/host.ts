@@ -19,6 +19,18 @@ export const QemuFeatures = z.object({
 });
 export type QemuFeatures = z.infer<typeof QemuFeatures>;
 
+/** The agent's TLS certificate (absent on an insecure agent and from agents before it was added). */
+export const CertificateStatus = z.object({
+  file: z.string(),
+  subject: z.string().optional(),
+  /** ISO 8601, UTC. */
+  notAfter: z.string().optional(),
+  daysLeft: z.number().optional(),
+  /** Set when fewer than 30 days remain, it has expired, or the file cannot be read. */
+  warning: z.string().optional(),
+});
+export type CertificateStatus = z.infer<typeof CertificateStatus>;
+
 export const HostInfo = z.object({
   name: z.string(),
   agentVersion: z.string(),
@@ -40,6 +52,7 @@ export const HostInfo = z.object({
   pools: z.array(PoolInfo),
   vmCount: z.number(),
   migrationAddress: z.string(),
+  certificate: CertificateStatus.optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 

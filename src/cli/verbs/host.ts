@@ -29,6 +29,14 @@ function wrapList(names: string[], width = 80): string {
   return lines.join(`\n${' '.repeat(labelWidth)}`);
 }
 
+/** The agent's certificate end; an agent older than the field or without TLS says so. */
+function certificateLine(h: HostInfo): string {
+  const c = h.certificate;
+  if (!c) return h.url.startsWith('http:') ? 'none (insecure agent)' : '(not reported by this agent)';
+  const end = c.notAfter ? `valid until ${c.notAfter} (${c.daysLeft} days left)` : c.file;
+  return c.warning ? `${end}\n${' '.repeat(labelWidth)}WARNING: ${c.warning}` : end;
+}
+
 function humanHost(h: HostInfo): string {
   const lines = [
     ['Name', h.name],
@@ -40,6 +48,7 @@ function humanHost(h: HostInfo): string {
     ['Memory', `${formatSize(h.memoryFreeBytes)} free of ${formatSize(h.memoryTotalBytes)}`],
     ['VMs', String(h.vmCount)],
     ['Migration', h.migrationAddress],
+    ['Certificate', certificateLine(h)],
     [
       'Machines',
       Object.entries(h.machineAliases)
