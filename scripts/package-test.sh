@@ -77,7 +77,12 @@ grep -qx 'd /run/vmhop 0700 root root -' "$r/usr/lib/tmpfiles.d/vmhop.conf" &&
   ok 'tmpfiles.d makes /run/vmhop 0700' || fail 'tmpfiles.d: no /run/vmhop 0700 line'
 grep -qx 'RuntimeDirectoryMode=0700' "$r/lib/systemd/system/vmhop-agent.service" &&
   ok 'unit: RuntimeDirectoryMode=0700' || fail 'unit: no RuntimeDirectoryMode=0700'
-[[ -s $r/usr/share/man/man1/vmhop.1.gz ]] && ok 'vmhop(1) installed' || fail 'no vmhop(1)'
+# vmhop(1) is generated from the command tree: every top-level verb has its section.
+verbs=$("$r/usr/bin/vmhop" --help | sed -n '/^Commands:/,$p' | awk 'NR > 1 && $1 != "help" {print $1}')
+man=$(zcat "$r/usr/share/man/man1/vmhop.1.gz" 2>/dev/null | sed 's/\\-/-/g' || true)
+missing=$(for v in $verbs; do grep -qE "^\.SS \"vmhop $v( |\")" <<<"$man" || echo "$v"; done)
+[[ -n $verbs && -z $missing ]] && ok "vmhop(1) documents all $(wc -w <<<"$verbs") verbs" ||
+  fail "vmhop(1) lacks: ${missing:-the page or the verb list}"
 echo ".deb: $(du -h "$deb" | cut -f1), installed $(du -sh "$r/usr/lib/vmhop" | cut -f1) under /usr/lib/vmhop"
 
 # The unit as shipped, but for ExecStart's path, which must point into the throwaway root:
