@@ -271,15 +271,12 @@ export function pairMatrix(backend: PairBackend): void {
       expect((await migrate(p.a, 'b')).state).toBe('completed');
     });
 
-    test('F14 target agent frozen at the switchover past the bound, then woken: it commits the waiting finish, the source follows', async ({
-      onTestFinished,
-    }) => {
-      const p = await pair(onTestFinished);
+    /** From the first finish on, b's agent is frozen in both directions (its watchdog too) until `wake`. */
+    function freezeTargetAtFinish(p: Pair): { rules: Rule[]; wake: () => void } {
       let wake!: () => void;
       const woken = new Promise<void>((r) => (wake = r));
       const frozen = { kind: 'freeze' as const, until: woken, answerAfterMs: 500 };
-      // Frozen after the ready check, from the first finish on: both directions (its watchdog too).
-      const { job, watch } = await play(p, [
+      const rules: Rule[] = [
         {
           call: 'finish',
           fault: {
@@ -295,24 +292,77 @@ export function pairMatrix(backend: PairBackend): void {
           },
           times: 1,
         },
-      ]);
+      ];
+      return {
+        rules,
+        wake: () => {
+          wake();
+          p.link.heal();
+          p.back.heal();
+        },
+      };
+    }
+
+    test('F14 target agent frozen at the switchover past the bound, then woken: it refuses the stale finish, the source runs again', async ({
+      onTestFinished,
+    }) => {
+      const p = await pair(onTestFinished);
+      const freeze = freezeTargetAtFinish(p);
+      const { job, watch } = await play(p, freeze.rules);
       expect(job.state).toBe('needs-operator');
       expect(await whereRuns(p.a, p.b, VM)).toBe('none');
-      wake();
-      p.link.heal();
-      p.back.heal();
+      freeze.wake();
       const ms = await within(
         () => p.a.services.jobStore.get(job.id).state !== 'needs-operator',
-        15_000,
+        20_000,
         'source follows the woken target',
       );
-      expect(p.a.services.jobStore.get(job.id).state).toBe('completed');
-      expect(await whereRuns(p.a, p.b, VM)).toBe('b');
+      expect(p.a.services.jobStore.get(job.id).state).toBe('failed');
+      expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+      await within(() => p.b.qemuPids().length === 0, 10_000, 'target QEMU gone');
+      await expectTargetClean(p.b, job.id, VM);
+      expect(
+        p.b.services.jobStore
+          .journalOf(job.id)
+          .map((l) => l.entry)
+          .join('\n'),
+      ).toMatch(/refused the commit: finish taken \d+ s after the source's commit window/);
       await endCase(
         watch,
         'F14',
         'target agent frozen from the finish on, woken later',
-        'needs-operator → completed, runs on b',
+        'needs-operator → failed (target refused the stale finish), runs on a',
+        ms,
+      );
+      expect((await migrate(p.a, 'b')).state).toBe('completed');
+    });
+
+    test('F14 operator forces "the source runs it" while the target is frozen; the woken target never runs the VM', async ({
+      onTestFinished,
+    }) => {
+      const p = await pair(onTestFinished);
+      const freeze = freezeTargetAtFinish(p);
+      const { job, watch } = await play(p, freeze.rules);
+      expect(job.state).toBe('needs-operator');
+      // b cannot be asked: the plain choice is refused, the forced one resumes the source.
+      await expect(p.a.services.engine.resolve(job.id, 'source')).rejects.toThrow(/add --force/);
+      const resolved = await p.a.services.engine.resolve(job.id, 'source', true);
+      expect(resolved.state).toBe('failed');
+      expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+      freeze.wake();
+      // The queued finish reaches b now; it must refuse it and remove its copy.
+      const ms = await within(
+        () => p.b.services.jobStore.find(job.id)?.state === 'failed',
+        15_000,
+        'the woken target refuses its finish',
+      );
+      await expectTargetClean(p.b, job.id, VM);
+      expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+      await endCase(
+        watch,
+        'F14',
+        'target frozen, operator forces the source, target woken',
+        'source runs; the woken target refused its finish',
         ms,
       );
     });
