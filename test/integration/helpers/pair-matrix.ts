@@ -512,6 +512,95 @@ export function pairMatrix(backend: PairBackend): void {
       await endCase(watch, 'F13', 'target agent restarted after the commit', `${job.state}, runs on b`);
     });
 
+    /** Waits until the job of `agent` copies RAM, a moment into it. */
+    async function inRamCopy(agent: () => TestAgent, jobId: string): Promise<void> {
+      await within(
+        () => agent().services.engine.info(jobId).progress?.stage === 'ram',
+        20_000,
+        'the RAM copy runs',
+      );
+      await new Promise((r) => setTimeout(r, 300));
+    }
+
+    test('F12 source agent restarted right after the target prepared: the restarted source has the target give up', async ({
+      onTestFinished,
+    }) => {
+      const p = await pair(onTestFinished);
+      const { job, watch } = await play(p, [
+        { call: 'prepare', times: 1, fault: { kind: 'after', run: () => restartSource(p) } },
+      ]);
+      const ms = await within(
+        () => p.a.services.jobStore.get(job.id).state !== 'running',
+        20_000,
+        'restarted source settles',
+      );
+      expect(p.a.services.jobStore.get(job.id).state).toBe('failed');
+      expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+      await within(() => p.b.services.jobStore.find(job.id)?.state !== 'running', 15_000, 'target gives up');
+      await expectTargetClean(p.b, job.id, VM);
+      await endCase(
+        watch,
+        'F12',
+        'source agent restarted after prepare',
+        'failed, runs on a, target clean',
+        ms,
+      );
+      expect((await migrate(p.a, 'b')).state).toBe('completed');
+    });
+
+    test('F12 source agent restarted during the RAM copy: the restarted source cancels it, the guest runs on', async ({
+      onTestFinished,
+    }) => {
+      const p = await pair(onTestFinished);
+      const watch = watchRunners(p.a, p.b, VM);
+      let id = '';
+      await migrate(p.a, 'b', { bandwidthMiBs: 2 }, async (jobId) => {
+        id = jobId;
+        await inRamCopy(() => p.a, jobId);
+        await restartSource(p);
+      });
+      const ms = await within(
+        () => p.a.services.jobStore.get(id).state !== 'running',
+        20_000,
+        'restarted source settles',
+      );
+      expect(p.a.services.jobStore.get(id).state).toBe('failed');
+      expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+      await within(() => p.b.services.jobStore.find(id)?.state !== 'running', 15_000, 'target gives up');
+      await expectTargetClean(p.b, id, VM);
+      await endCase(
+        watch,
+        'F12',
+        'source agent restarted during the RAM copy',
+        'failed, runs on a, target clean',
+        ms,
+      );
+      expect((await migrate(p.a, 'b')).state).toBe('completed');
+    });
+
+    test('F13 target agent restarted during the RAM copy: the stream breaks, the source runs on, the target cleans up', async ({
+      onTestFinished,
+    }) => {
+      const p = await pair(onTestFinished);
+      const watch = watchRunners(p.a, p.b, VM);
+      const job = await migrate(p.a, 'b', { bandwidthMiBs: 2 }, async (jobId) => {
+        await inRamCopy(() => p.a, jobId);
+        await restartTarget(p);
+      });
+      expect(job.state).toBe('failed');
+      expect(await whereRuns(p.a, p.b, VM)).toBe('a');
+      const ms = await within(() => p.b.qemuPids().length === 0, 15_000, 'target clean');
+      await expectTargetClean(p.b, job.id, VM);
+      await endCase(
+        watch,
+        'F13',
+        'target agent restarted during the RAM copy',
+        `${job.state}, runs on a, target clean`,
+        ms,
+      );
+      expect((await migrate(p.a, 'b')).state).toBe('completed');
+    });
+
     test('F12 source agent restarted while it asks for the commit: it follows the target, which never committed', async ({
       onTestFinished,
     }) => {
