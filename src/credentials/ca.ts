@@ -10,7 +10,10 @@ import { VmhopError } from '../protocol/errors.js';
 import { checkCertNames, checkHostName, type CertNames } from './names.js';
 import { certificateValidity } from './validity.js';
 import { writeFilesTogether } from './write-files.js';
-import { loadKey, makeCaCert, makeHostCert, namesOf, newKey, type SigningKey } from './x509-make.js';
+import type { SigningKey } from './x509-make.js';
+
+/** Loaded on first use: the library takes ~150 ms to import, which every `vmhop` start would pay. */
+const x509 = () => import('./x509-make.js');
 
 const CA_DAYS = 3650;
 /** As before (the CA/Browser limit of the time); `vmhop ca renew` extends it. */
@@ -35,6 +38,7 @@ export async function initCa(
       { dir, file: lone },
     );
   }
+  const { newKey, makeCaCert } = await x509();
   const key = await newKey();
   const cert = await makeCaCert(key, commonName, CA_DAYS);
   await writeFilesTogether(dir, [
@@ -62,6 +66,7 @@ async function loadCa(caDir: string): Promise<{ key: SigningKey; certPem: string
       caDir,
     });
   }
+  const { loadKey } = await x509();
   return {
     key: await loadKey(await readFile(ca.key, 'utf8'), ca.key),
     certPem: await readFile(ca.cert, 'utf8'),
@@ -75,6 +80,7 @@ async function writeHostFolder(
   hostKey: SigningKey | undefined,
 ): Promise<IssuedCert> {
   const ca = await loadCa(caDir);
+  const { newKey, makeHostCert } = await x509();
   const key = hostKey ?? (await newKey());
   const cert = await makeHostCert({
     names,
@@ -144,6 +150,7 @@ export async function renewHostCert(
       { outDir },
     );
   }
+  const { namesOf, loadKey } = await x509();
   const old = namesOf(await readFile(certFile, 'utf8'));
   if (old.name !== name) {
     throw new VmhopError(
