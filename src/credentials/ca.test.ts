@@ -151,6 +151,16 @@ describe('issueHostCert', () => {
     expect(existsSync(join(dir, 'h'))).toBe(false);
   });
 
+  it('refuses a CA folder whose key is not the certificate’s, writing nothing', async () => {
+    await initCa(join(dir, 'other'));
+    await writeFile(join(caDir(), 'ca-key.pem'), await readFile(join(dir, 'other', 'ca-key.pem')));
+    await expect(issueHostCert(caDir(), join(dir, 'h'), 'host1', { ips: [] })).rejects.toMatchObject({
+      code: 'VMHOP_ERR_USAGE',
+      message: /is not the key of/,
+    });
+    expect(existsSync(join(dir, 'h'))).toBe(false);
+  });
+
   it('names the missing CA and the command that makes it', async () => {
     await expect(
       issueHostCert(join(dir, 'nope'), join(dir, 'h'), 'host1', { ips: [] }),

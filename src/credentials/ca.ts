@@ -3,6 +3,7 @@
 // server-key.pem, client-cert.pem, client-key.pem; keys 0600): one key, usable both ways, so the
 // same folder serves the agent's API, its peer calls and QEMU's encrypted RAM and NBD streams.
 // Every name is checked and every certificate made before the first file is written.
+import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -67,10 +68,27 @@ async function loadCa(caDir: string): Promise<{ key: SigningKey; certPem: string
     });
   }
   const { loadKey } = await x509();
-  return {
-    key: await loadKey(await readFile(ca.key, 'utf8'), ca.key),
-    certPem: await readFile(ca.cert, 'utf8'),
-  };
+  const key = await loadKey(await readFile(ca.key, 'utf8'), ca.key);
+  const certPem = await readFile(ca.cert, 'utf8');
+  const cert = new X509Certificate(certPem);
+  if (!cert.publicKey.export({ type: 'spki', format: 'der' }).equals(key.spki)) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `${ca.key} is not the key of ${ca.cert}: put the pair back together`,
+      {
+        caDir,
+      },
+    );
+  }
+  const end = certificateValidity(certPem);
+  if (end.daysLeft < 1) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `the CA in ${caDir} ends on ${end.notAfter}, too soon to sign with: make a new CA (vmhop ca init --dir NEW-DIR), issue every host from it and give the agents its ca-cert.pem`,
+      { caDir, notAfter: end.notAfter },
+    );
+  }
+  return { key, certPem };
 }
 
 async function writeHostFolder(
