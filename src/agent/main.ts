@@ -10,7 +10,7 @@ import { loadConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { hashToken } from '../credentials/token-hash.js';
 import { AgentServices } from './services.js';
-import { certificateStatus } from './tls/certificate-status.js';
+import { watchCertificate } from './tls/certificate-status.js';
 import { tokenCommand } from './token-command.js';
 import { packageVersion } from '../repo/package-version.js';
 
@@ -40,15 +40,7 @@ program
       });
       const log = pino({ level: config.logLevel, base: { host: config.name } });
       const services = new AgentServices(config, log);
-      if (config.tls) {
-        const cert = certificateStatus(config.tls.cert, config.name);
-        if (cert.warning) log.warn({ certificate: cert }, cert.warning);
-        else
-          log.info(
-            { certificate: cert.file, notAfter: cert.notAfter, daysLeft: cert.daysLeft },
-            'TLS certificate',
-          );
-      }
+      if (config.tls) watchCertificate(config.tls.cert, config.name, log);
       // Probed now, not at the first `host info` or pre-flight, which would otherwise wait for it.
       services
         .qemu()

@@ -2,9 +2,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { initCa, issueHostCert, type IssuedCert } from '../../credentials/ca.js';
-import { certificateStatus } from './certificate-status.js';
+import { certificateStatus, watchCertificate } from './certificate-status.js';
 
 const DAY_MS = 86_400_000;
 let dir: string;
@@ -46,5 +47,24 @@ describe('certificateStatus', () => {
       file: join(dir, 'missing.pem'),
       warning: expect.stringMatching(/cannot read the certificate/),
     });
+  });
+});
+
+describe('watchCertificate', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('logs the end at start, and warns daily once 30 days remain', () => {
+    const lines: { level: number; msg: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l)) });
+    const end = new Date(c.notAfter).getTime();
+    vi.useFakeTimers({ now: end - 31 * DAY_MS, toFake: ['Date', 'setInterval'] });
+    watchCertificate(c.cert, 'host1', log);
+    expect(lines).toEqual([expect.objectContaining({ level: 30, msg: 'TLS certificate' })]);
+    vi.advanceTimersByTime(DAY_MS);
+    expect(lines).toHaveLength(1);
+    vi.advanceTimersByTime(DAY_MS);
+    expect(lines[1]).toMatchObject({ level: 40, msg: expect.stringMatching(/\(29 days left\): renew it/) });
   });
 });
