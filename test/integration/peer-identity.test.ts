@@ -169,7 +169,7 @@ describe("a job's later calls come only from the agent it names", () => {
     expect(agent.services.jobStore.get(id).state).toBe('cancelled');
   });
 
-  it("takes data chunks only from the job source's certificate, even with the job's token", async () => {
+  it("takes data chunks and their sync only from the job source's certificate, even with the job's token", async () => {
     const { id, prep } = await jobOfA();
     const { port, token } = prep.body as { port: number; token: string };
     const chunk = Buffer.alloc(4096, 0x77);
@@ -185,6 +185,15 @@ describe("a job's later calls come only from the agent it names", () => {
     expect(await readFile(`${partial}.chunks`, 'utf8').catch(() => '')).toBe('');
     const taken = await put(certs.a!);
     expect(taken.status, taken.text).toBe(204);
+    // A chunk is logged once a sync covers it: /sync, also only from the source's certificate.
+    const sync = (cert: IssuedCert) =>
+      as(cert, `https://127.0.0.1:${port}`).call('POST', '/sync?key=src%2Fd1.img', undefined, {
+        'x-vmhop-token': token,
+      });
+    expect((await sync(certs.x!)).status).toBe(403);
+    expect(await readFile(`${partial}.chunks`, 'utf8').catch(() => '')).toBe('');
+    const synced = await sync(certs.a!);
+    expect(synced.status, synced.text).toBe(204);
     expect(await readFile(`${partial}.chunks`, 'utf8')).toMatch(/^0 4096 [0-9a-f]{64}\n$/);
   });
 });
