@@ -1,4 +1,5 @@
-// One host: reachable or not, and its QEMU, CPU models, memory, pools and VM count.
+// One host: reachable or not, and its QEMU, CPU models, memory, pools and VM count, and when its
+// agent's certificate ends (with the renew command once fewer than 30 days remain).
 import { useState } from 'react';
 import type { HostInfo } from '../../../protocol/host.js';
 import { agent, enc, request } from '../../api/http.js';
@@ -61,7 +62,20 @@ export function HostCard(props: { name: string; url: string; onRemoved: () => vo
           <dd>{h.vmCount}</dd>
           <dt>Migration</dt>
           <dd>{h.migrationAddress}</dd>
+          {h.certificate?.notAfter && (
+            <div className="fact-row">
+              <dt>Certificate</dt>
+              <dd>
+                until {h.certificate.notAfter.slice(0, 10)} ({h.certificate.daysLeft} days)
+              </dd>
+            </div>
+          )}
         </dl>
+      )}
+      {h?.certificate?.warning && (
+        <p role="alert" className="cert-warning">
+          {h.certificate.warning}
+        </p>
       )}
       <div className="buttons">
         <button type="button" onClick={info.reload}>
