@@ -23,8 +23,14 @@ const idleCloseMs = 15 * 60_000;
  * makes the source send again, and the dirty data one sync has to write.
  */
 const FLUSH_BYTES = 64 * 1024 * 1024;
+/**
+ * No chunk for this long (a cut link, a cancelled source) and the written chunks are synced and
+ * logged anyway: the resumed copy then skips them instead of sending up to FLUSH_BYTES again.
+ */
+const idleFlushMs = 1_000;
 
 interface Incoming {
+  key: string;
   path: string;
   sizeBytes: number;
   fh?: Promise<FileHandle>;
@@ -33,6 +39,7 @@ interface Incoming {
   pendingBytes: number;
   /** Syncs and log appends of this file, one after the other. */
   flushing: Promise<void>;
+  idleFlush?: NodeJS.Timeout;
 }
 
 export const chunkLogOf = (partial: string) => `${partial}.chunks`;
@@ -72,6 +79,7 @@ export class VolumeReceiver {
   accept(key: string, partial: string, sizeBytes: number): void {
     if (!this.files.has(key))
       this.files.set(key, {
+        key,
         path: partial,
         sizeBytes,
         pending: [],
@@ -163,6 +171,9 @@ export class VolumeReceiver {
       // The chunk that crosses the bound waits for the sync: the source then slows down
       // instead of piling up dirty data.
       if (entry.pendingBytes >= FLUSH_BYTES) await this.flush(entry, false);
+      clearTimeout(entry.idleFlush);
+      entry.idleFlush = setTimeout(() => void this.flush(entry, false).catch(() => undefined), idleFlushMs);
+      entry.idleFlush.unref();
     } catch (e) {
       return fail(500, `writing chunk at ${offset}: ${(e as Error).message}`);
     }
@@ -176,6 +187,11 @@ export class VolumeReceiver {
    */
   private flush(entry: Incoming, final: boolean): Promise<void> {
     const run = async () => {
+      // Closed: the job ended or its partial file went away; a log line now would outlive it.
+      if (this.files.get(entry.key) !== entry) {
+        if (final) throw new Error('the data listener of this job is closed');
+        return;
+      }
       const batch = entry.pending.splice(0);
       entry.pendingBytes -= batch.reduce((n, c) => n + c.length, 0);
       if (batch.length) {
@@ -197,8 +213,13 @@ export class VolumeReceiver {
 
   async close(): Promise<void> {
     clearTimeout(this.idle);
-    for (const f of this.files.values()) await f.fh?.then((fh) => fh.close()).catch(() => undefined);
+    const files = [...this.files.values()];
     this.files.clear();
+    for (const f of files) {
+      clearTimeout(f.idleFlush);
+      await f.flushing;
+      await f.fh?.then((fh) => fh.close()).catch(() => undefined);
+    }
     const s = this.server;
     this.server = undefined;
     if (s) {

@@ -170,4 +170,29 @@ describe('sendVolume to a VolumeReceiver', () => {
       await rx.close();
     }
   });
+
+  it('syncs and logs written chunks once none arrives for a while, so a cut link costs only the chunks in flight', async () => {
+    const partial = join(dir, 'p4');
+    const { rx, ep } = await receiverFor(partial);
+    const d = dataDispatcher(tls, (p) => readFileSync(p));
+    const body = Buffer.alloc(MIB, 0x6b);
+    const sha256 = createHash('sha256').update(body).digest('hex');
+    try {
+      const put = await request(`https://127.0.0.1:${ep.port}/chunk?key=k&offset=${MIB}`, {
+        method: 'PUT',
+        body,
+        dispatcher: d,
+        headers: { 'x-vmhop-token': ep.token, 'x-vmhop-sha256': sha256 },
+      });
+      await put.body.text();
+      expect(put.statusCode).toBe(204);
+      const until = Date.now() + 5_000;
+      while ((await readChunkLog(partial)).length === 0 && Date.now() < until)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await readChunkLog(partial)).toEqual([{ offset: MIB, length: MIB, sha256 }]);
+    } finally {
+      await d.destroy();
+      await rx.close();
+    }
+  });
 });
