@@ -68,6 +68,16 @@ describe('issueHostCert', () => {
     expect(cert.checkHost('host1.example.org')).toBe('host1.example.org');
   });
 
+  it('encodes IPv6 addresses with an IPv4 tail as the same address', async () => {
+    const c = await issueHostCert(caDir(), join(dir, 'h'), 'host1', {
+      ips: ['::ffff:10.0.0.1', '64:ff9b::192.0.2.33'],
+    });
+    const cert = await certOf(c.cert);
+    expect(cert.subjectAltName).toBe(
+      'DNS:host1, IP Address:0:0:0:0:0:FFFF:A00:1, IP Address:64:FF9B:0:0:0:0:C000:221',
+    );
+  });
+
   it('issues for 825 days a leaf usable as TLS server and client, signed by the CA', async () => {
     const c = await issueHostCert(caDir(), join(dir, 'h'), 'host1', { ips: ['10.0.0.11'] });
     const [cert, ca] = [await certOf(c.cert), await certOf(c.ca)];

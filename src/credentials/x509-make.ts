@@ -119,6 +119,17 @@ export interface HostCertInput {
   now?: number;
 }
 
+/**
+ * An IPv6 address with a dotted IPv4 tail (::ffff:10.0.0.1) in hex groups only (::ffff:a00:1):
+ * the library reads each group as hex and encoded that tail as `10`, a wrong address in the SAN.
+ */
+export function hexTail(ip: string): string {
+  const m = /^(.*:)(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
+  if (!m) return ip;
+  const [a, b, c, d] = m.slice(2).map(Number) as [number, number, number, number];
+  return `${m[1]}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+}
+
 /** The host certificate; its end is capped at the CA's, past which no peer would accept it anyway. */
 export async function makeHostCert(i: HostCertInput): Promise<string> {
   const now = i.now ?? Date.now();
@@ -126,7 +137,7 @@ export async function makeHostCert(i: HostCertInput): Promise<string> {
   const notAfter = Math.min(now + i.days * DAY_MS, ca.notAfter.getTime());
   const san = [
     ...i.names.dns.map((value) => ({ type: 'dns' as const, value })),
-    ...i.names.ips.map((value) => ({ type: 'ip' as const, value })),
+    ...i.names.ips.map((ip) => ({ type: 'ip' as const, value: hexTail(ip) })),
   ];
   const cert = await x509.X509CertificateGenerator.create(
     {
