@@ -107,6 +107,7 @@ async function writeHostFolder(
     caCertPem: ca.certPem,
     days: HOST_DAYS,
   });
+  assertNamesReadBack(cert, names);
   await writeFilesTogether(outDir, [
     { name: 'server-key.pem', content: key.pem, secret: true },
     { name: 'client-key.pem', content: key.pem, secret: true },
@@ -123,6 +124,22 @@ async function writeHostFolder(
     names,
     newKey: hostKey === undefined,
   };
+}
+
+/** Reads the certificate back as Node's TLS will: every name asked for must match, before a file is written. */
+function assertNamesReadBack(certPem: string, names: CertNames): void {
+  const cert = new X509Certificate(certPem);
+  const missing = [
+    ...names.ips.filter((ip) => cert.checkIP(ip) === undefined),
+    ...names.dns.filter((d) => cert.checkHost(d) === undefined),
+  ];
+  if (missing.length) {
+    throw new VmhopError(
+      'VMHOP_ERR_INTERNAL',
+      `the certificate made for ${names.name} does not match ${missing.join(', ')}; nothing was written`,
+      { names, missing },
+    );
+  }
 }
 
 /**
