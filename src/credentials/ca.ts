@@ -166,8 +166,8 @@ export interface RenewOptions {
 
 /**
  * Re-issues the certificate in `outDir` from the CA: same CN, same SAN unless told otherwise, and
- * by default the same key, so only the certificate files change and nothing that holds the key
- * (a backup, an HSM-less copy on the host) needs to follow.
+ * by default the same key, so only the certificate files change (the key never leaves the folder
+ * it was made in, and a copy of it elsewhere stays valid).
  */
 export async function renewHostCert(
   caDir: string,
