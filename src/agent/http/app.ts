@@ -1,23 +1,29 @@
 // The agent's HTTP/JSON API: fastify with zod schemas (the same ones the CLI and UI use),
-// an OpenAPI document at /openapi.json, token or mutual-TLS authentication on every
-// route but /health, and errors as {error: {code, message, details}}. Every request is
-// logged with the name of its token or peer; every route but GET is audited (audit-hook.ts).
+// an OpenAPI document at /openapi.json (openapi.ts), Prometheus metrics at /metrics, token or
+// mutual-TLS authentication on every route but /health and /openapi.json, and errors as
+// {error: {code, message, details}}. Every request is logged with the name of its token or
+// peer; every route but GET is audited (audit-hook.ts); each migration's start and end is
+// one log line (audit/migration-log.ts).
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import swagger from '@fastify/swagger';
-import {
-  jsonSchemaTransform,
-  serializerCompiler,
-  validatorCompiler,
-  type ZodTypeProvider,
-} from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import { assertMayWrite, authenticate, type AuthConfig } from './auth.js';
+import { assertMayWrite, authenticate, whoOf, type AuthConfig } from './auth.js';
 import { installAuditAndRequestLog } from './audit-hook.js';
 import { errorHandler } from './errors.js';
 import { AuditStore } from '../db/audit-store.js';
 import { TokenStore } from '../db/token-store.js';
 import { auditJobEnds } from '../audit/job-ends.js';
+import { logMigrationEnds, logMigrationStart } from '../audit/migration-log.js';
+import { agentMetrics } from '../metrics/registry.js';
+import { OPEN_ROUTES, swaggerOptions } from './openapi.js';
+import { metricsRoutes } from './routes/metrics.js';
 import type { AgentServices } from '../services.js';
 import { hostRoutes } from './routes/host.js';
 import { eventRoutes } from './routes/events.js';
@@ -65,29 +71,40 @@ export async function buildApp(opts: AppOptions) {
       },
     });
   });
-  await app.register(swagger, {
-    openapi: { info: { title: 'vmhop agent API', version: '1' } },
-    transform: jsonSchemaTransform,
-  });
+  await app.register(swagger, swaggerOptions);
   const s = opts.services;
   const audit = new AuditStore(s.db);
   const tokens = new TokenStore(s.db);
   const auth: AuthConfig = { namedTokens: () => tokens.list(), ...opts.auth };
   installAuditAndRequestLog(app, audit);
   const unsubscribe = auditJobEnds({ events: s.events, jobs: s.jobStore, audit, log: s.log });
-  app.addHook('onClose', async () => unsubscribe());
+  const stopLog = logMigrationEnds({
+    events: s.events,
+    jobs: s.jobStore,
+    audit,
+    log: app.log,
+    host: s.config.name,
+  });
+  const metrics = agentMetrics(s);
+  app.addHook('onClose', async () => {
+    unsubscribe();
+    stopLog();
+    metrics.close();
+  });
+  app.addHook('onResponse', async (req, reply) => logJobStart(s, req, reply));
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
-    const path = req.url.split('?')[0];
-    if (path === '/health' || path === '/openapi.json') return;
+    const path = req.url.split('?')[0] ?? '';
+    if (OPEN_ROUTES.includes(path)) return;
     // The matched route, not the URL text: the router percent-decodes the path before matching.
     req.principal = authenticate(req, auth, req.routeOptions.url?.startsWith('/v1/peer/') === true);
   });
   // After parsing, so a refused change is audited with what it would have changed.
   app.addHook('preValidation', async (req) => assertMayWrite(req));
-  app.get('/health', { schema: { hide: true } }, async () => ({ ok: true }));
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', async () => ({ ok: true }));
+  app.get('/openapi.json', async () => app.swagger());
+  await app.register(metricsRoutes(metrics));
   await app.register(hostRoutes(s));
   await app.register(eventRoutes(s));
   await app.register(vmRoutes(s));
@@ -96,6 +113,25 @@ export async function buildApp(opts: AppOptions) {
   await app.register(jobRoutes(s));
   await app.register(auditRoutes(audit));
   return app;
+}
+
+/** The start line of a job this request created here: a migration or volume copy (source), a prepare (target). */
+function logJobStart(s: AgentServices, req: FastifyRequest, reply: FastifyReply): void {
+  const action = req.routeOptions.config.audit;
+  const created =
+    action === 'migration.prepare'
+      ? reply.statusCode === 200
+      : (action === 'migration.start' || action === 'volume.copy') && reply.statusCode === 202;
+  if (!created) return;
+  try {
+    const answer = JSON.parse(req.auditPayload ?? '{}') as { job?: { id?: string }; id?: string };
+    const id = (req.body as { jobId?: string } | undefined)?.jobId ?? answer.job?.id ?? answer.id;
+    const job = id ? s.jobStore.find(id) : undefined;
+    if (job)
+      logMigrationStart({ log: req.server.log, host: s.config.name }, job, whoOf(req.principal)?.who ?? '-');
+  } catch (err) {
+    req.log.warn({ err }, 'migration log: the start line of this request could not be written');
+  }
 }
 
 export type App = Awaited<ReturnType<typeof buildApp>>;

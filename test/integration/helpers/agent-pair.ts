@@ -1,6 +1,7 @@
 // Two agents in one process, `a` (the source) joined to `b` by a direct peer link (or a link of
 // the test's own that wraps b's services), `a` with VM `v1` of the test guest started (or
 // paused), with or without a disk. Each agent goes into `agents`, which the test's afterEach closes.
+import type { Logger } from 'pino';
 import { expect } from 'vitest';
 import type { PeerLink } from '../../../src/agent/peers/peer-link.js';
 import type { AgentServices } from '../../../src/agent/services.js';
@@ -23,6 +24,8 @@ export async function agentPair<L extends PeerLink = DirectPeerLink>(
     qemuBinary?: string;
     /** Give `v1` a 64 MiB qcow2 disk `vda` on a's default pool, volume `v1-vda.qcow2`. */
     disk?: boolean;
+    /** Both apps' logger (a test reading the request or migration log lines); silent when absent. */
+    logger?: Logger;
   } = {},
 ): Promise<{ a: TestAgent; b: TestAgent; link: L }> {
   const guest = testGuest();
@@ -30,6 +33,7 @@ export async function agentPair<L extends PeerLink = DirectPeerLink>(
   const common = {
     ...(opts.config ? { config: opts.config } : {}),
     ...(opts.qemuBinary ? { qemuBinary: opts.qemuBinary } : {}),
+    ...(opts.logger ? { logger: opts.logger } : {}),
   };
   const a = await TestAgent.start({ name: 'a', ...common });
   agents.push(a);
