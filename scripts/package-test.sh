@@ -22,6 +22,18 @@ expect() { # expect DESCRIPTION ACTUAL EXPECTED
   if [[ $2 == "$3" ]]; then ok "$1"; else fail "$1: got '$2', expected '$3'"; fi
 }
 
+# The packages dist/src imports (statically or on first use) that do not resolve from DIR: a
+# runtime import left in devDependencies shows here even if --version never loads it.
+unresolved() {
+  (cd "$1" && node --input-type=module -e '
+    import { readFileSync, readdirSync } from "node:fs";
+    const specs = new Set();
+    for (const f of readdirSync("dist/src", { recursive: true }).filter((x) => x.endsWith(".js")))
+      for (const m of readFileSync(`dist/src/${f}`, "utf8").matchAll(/(?:\bfrom|\bimport)\s*\(?\s*["\x27]([^."\x27][^"\x27]*)["\x27]/g))
+        if (!m[1].startsWith("node:")) specs.add(m[1]);
+    for (const s of specs) { try { import.meta.resolve(s); } catch { console.log(s); } }')
+}
+
 version=$(git show HEAD:package.json | node -p 'JSON.parse(require("fs").readFileSync(0, "utf8")).version')
 VMHOP_RELEASE_DIR=$t/release bash scripts/package.sh
 tgz=$t/release/vmhop-$version.tgz
@@ -44,6 +56,7 @@ expect 'tarball has no tests, test helpers, demo or source maps' "$banned" ''
 npm install --global --prefix "$t/prefix" --prefer-offline --no-audit --no-fund --loglevel=error "$tgz"
 expect 'vmhop --version (npm prefix)' "$("$t/prefix/bin/vmhop" --version)" "$version"
 expect 'vmhop-agent --version (npm prefix)' "$("$t/prefix/bin/vmhop-agent" --version)" "$version"
+expect 'every package dist/src imports resolves (npm prefix)' "$(unresolved "$t/prefix/lib/node_modules/vmhop")" ''
 dev=$(ls "$t/prefix/lib/node_modules/vmhop/node_modules" | grep -xE 'vite|vitest|react|typescript|eslint|prettier|playwright-core|@types' || true)
 expect 'no build or test tools installed' "$dev" ''
 "$t/prefix/bin/vmhop-agent" token list --data-dir "$t/data-npm" --json >/dev/null &&
@@ -69,6 +82,7 @@ conf=$(dpkg --root="$r" -s vmhop | sed -n '/^Conffiles:/,/^[A-Z]/p' | awk '/^ \/
 expect 'dpkg --root: registered conffiles' "$conf" /etc/vmhop/agent.json
 expect 'vmhop --version (.deb)' "$("$r/usr/bin/vmhop" --version)" "$version"
 expect 'vmhop-agent --version (.deb)' "$("$r/usr/bin/vmhop-agent" --version)" "$version"
+expect 'every package dist/src imports resolves (.deb)' "$(unresolved "$r/usr/lib/vmhop")" ''
 "$r/usr/bin/vmhop-agent" token list --data-dir "$t/data-deb" --json >/dev/null &&
   ok 'vmhop-agent opens its registry from the .deb' || fail 'vmhop-agent token list (.deb)'
 expect '/var/lib/vmhop mode' "$(stat -c '%a %U' "$r/var/lib/vmhop")" '700 root'
