@@ -1,6 +1,8 @@
 // GET /metrics: behind the token like every API route, and after a real migration between two
 // in-process agents (the fake QEMU process, so it takes a second) both hosts' counters and
 // histograms show the job's figures, and each host logged the job's start and end as one line.
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +32,16 @@ describe('GET /metrics', () => {
     expect(sample(res.text, 'vmhop_vms', { state: 'shutoff', host: 't' })).toBe(0);
     expect(sample(res.text, 'vmhop_pool_capacity_bytes', { pool: 'default' })).toBeGreaterThan(0);
     expect(sample(res.text, 'vmhop_pool_free_bytes', { pool: 'default' })).toBeGreaterThan(0);
+    // The Grafana dashboard asks only for metrics the agent serves.
+    const dashboard = await readFile(
+      resolve(import.meta.dirname, '../../packaging/grafana-vmhop.json'),
+      'utf8',
+    );
+    const asked = new Set(
+      [...dashboard.matchAll(/vmhop_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')),
+    );
+    const served = new Set([...res.text.matchAll(/^# TYPE (\S+)/gm)].map((m) => m[1]));
+    expect([...asked].filter((n) => !served.has(n))).toEqual([]);
   });
 
   it("shows a finished live migration's figures on both hosts, and logs its start and end", async () => {
