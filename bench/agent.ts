@@ -12,8 +12,18 @@ import { REPO_ROOT } from '../src/repo/paths.js';
 const PORT = 18555;
 const URL_BASE = `http://127.0.0.1:${PORT}`;
 
-const rssKiB = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const statusKiB = (pid: number, field: 'VmRSS' | 'RssAnon' | 'RssFile') =>
+  Number(new RegExp(`${field}:\\s+(\\d+)`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+const rssKiB = (pid: number) => statusKiB(pid, 'VmRSS');
+/**
+ * RSS split: anonymous pages (heaps, what the agent's code allocates) and file pages (the node
+ * binary and native addons, shared with every other node process): a bare node is ~35 MiB of
+ * file pages, so an RSS target has to be read against the anonymous part.
+ */
+const split = (pid: number) => ({
+  anonMiB: +(statusKiB(pid, 'RssAnon') / 1024).toFixed(1),
+  fileMiB: +(statusKiB(pid, 'RssFile') / 1024).toFixed(1),
+});
 const pct = (xs: number[], p: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))] ?? 0;
 
@@ -60,6 +70,7 @@ export async function benchAgent(): Promise<Record<string, number>> {
     }
     await new Promise((r) => setTimeout(r, 2_000));
     const idleRss = rssKiB(agent.pid!);
+    const idle = split(agent.pid!);
     for (let i = 0; i < 50; i++) {
       await call('POST', '/v1/vms', {
         spec: {
@@ -80,6 +91,8 @@ export async function benchAgent(): Promise<Record<string, number>> {
     const afterRss = rssKiB(agent.pid!);
     return {
       idleRssMiB: +(idleRss / 1024).toFixed(1),
+      idleAnonMiB: idle.anonMiB,
+      idleFileMiB: idle.fileMiB,
       rssWith50VmsAfter300ListsMiB: +(afterRss / 1024).toFixed(1),
       listP50Ms: +pct(times, 50).toFixed(2),
       listP95Ms: +pct(times, 95).toFixed(2),
