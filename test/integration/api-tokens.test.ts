@@ -134,13 +134,14 @@ describe('the request log', () => {
     return lines;
   }
 
-  it('logs each request once with the name of its token and never the token, /health only at debug', async () => {
+  it('logs each request once with the name of its token and never the token, /health and /metrics only at debug', async () => {
     const lines = await loggedAgent();
     const { token } = new TokenStore(agent.services.db).add('grafana', 'read-only');
     await agent.raw({ method: 'GET', url: '/v1/pools', headers: as(token) });
     await agent.api('GET', '/v1/vms');
     await agent.raw({ method: 'GET', url: '/v1/vms', headers: as('wrong') });
     await agent.raw({ method: 'GET', url: '/health' }); // polled by monitors: debug, not info
+    await agent.raw({ method: 'GET', url: '/metrics', headers: as(token) }); // scraped: debug too
     const requests = lines.filter((l) => l.msg === 'request');
     expect(requests).toEqual([
       expect.objectContaining({ who: 'grafana', method: 'GET', url: '/v1/pools', status: 200 }),

@@ -31,8 +31,9 @@ function parse(payload: string | null): Record<string, unknown> {
 
 function logRequest(req: FastifyRequest, reply: FastifyReply): void {
   const status = reply.statusCode;
-  // /health is polled by monitors and the test bed: at info it would bury the requests that matter.
-  const quiet = req.routeOptions.url === '/health' && status === 200;
+  // /health and /metrics are polled by monitors, scrapers and the test bed: at info they would
+  // bury the requests that matter.
+  const quiet = (req.routeOptions.url === '/health' || req.routeOptions.url === '/metrics') && status === 200;
   const level =
     status >= 500 ? 'error' : status === 401 || status === 403 ? 'warn' : quiet ? 'debug' : 'info';
   req.log[level](
