@@ -38,9 +38,11 @@ const linkBytes = (h: HostPlan) =>
   Number(readFileSync(`/sys/class/net/${h.ports.migration}/statistics/rx_bytes`, 'utf8'));
 
 async function expectRunsOnlyOn(host: string) {
+  const other = host === 'a' ? 'b' : 'a';
+  // The job ends once the target runs the VM; the source's retirement follows in the background.
+  await waitFor(async () => (await vmStates(VM))[other] === undefined, 15_000).catch(() => undefined);
   const w = await vmStates(VM);
   expect(w[host]).toBe('running');
-  const other = host === 'a' ? 'b' : 'a';
   expect(w[other]).toBeUndefined();
   const otherJobs = (await vmhopOk<{ jobs: JobInfo[] }>(['-c', other, 'job', 'list'])).jobs;
   expect(otherJobs.filter((j) => j.state === 'running')).toEqual([]);

@@ -29,9 +29,15 @@ const status = async () => (await guestCommand(IP, 'status')) as { tick: number;
 
 /** Asserts the VM runs on exactly `host`, no incoming leftovers on the other. */
 async function expectRunsOnlyOn(host: string) {
+  const other = host === 'a' ? 'b' : 'a';
+  // The job ends once the target runs the VM; the source's retirement follows in the background.
+  const retired = async () => {
+    const s = (await vmStates(VM))[other];
+    return s === undefined || s === 'moved';
+  };
+  await waitFor(retired, 15_000).catch(() => undefined);
   const w = await vmStates(VM);
   expect(w[host]).toBe('running');
-  const other = host === 'a' ? 'b' : 'a';
   expect(w[other] === undefined || w[other] === 'moved').toBe(true);
   const otherJobs = (await vmhopOk<{ jobs: JobInfo[] }>(['-c', other, 'job', 'list'])).jobs;
   expect(otherJobs.filter((j) => j.state === 'running')).toEqual([]);
