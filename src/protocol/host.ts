@@ -56,5 +56,9 @@ export const HostInfo = z.object({
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 
-/** Agent-to-agent messages carry this; a mismatch is refused naming both versions. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Agent-to-agent messages carry this; a mismatch is refused naming both versions. 2: an offline
+ * volume ends with `POST /sync` on the target's data listener (a 1 answers 404 there), and a live
+ * prepare carries the source's commit window (a 1 would commit a finish it takes too late).
+ */
+export const PROTOCOL_VERSION = 2;
