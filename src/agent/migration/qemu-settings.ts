@@ -28,6 +28,8 @@ export async function addTlsCreds(
   dir: string,
   endpoint: 'client' | 'server',
 ): Promise<void> {
+  // One left by an earlier job would make object-add fail; QEMU's usual answer here is "not
+  // found", and any other failure to delete shows at once as the object-add's own error.
   await objectDel(qmp, { id: TLS_OBJECT_ID }).catch(() => undefined);
   await objectAdd(qmp, {
     'qom-type': 'tls-creds-x509',
@@ -39,6 +41,7 @@ export async function addTlsCreds(
 }
 
 export async function removeTlsCreds(qmp: QmpExecutor): Promise<void> {
+  // Best effort by contract: the next addTlsCreds replaces an object that stayed.
   await objectDel(qmp, { id: TLS_OBJECT_ID }).catch(() => undefined);
 }
 
