@@ -89,7 +89,7 @@ Maintainer: $(git log -1 --format='%an <%ae>' HEAD)
 Section: admin
 Priority: optional
 Installed-Size: $(du -sk --exclude=DEBIAN "$deb" | cut -f1)
-Depends: nodejs (>= $low), nodejs (<< $((major + 1))), qemu-system-x86, qemu-utils, iproute2, openssl
+Depends: nodejs (>= $low), nodejs (<< $((major + 1))), qemu-system-x86, qemu-utils, iproute2
 Recommends: qemu-block-extra
 Description: move QEMU/KVM virtual machines between hosts
  vmhop-agent runs on each host and moves VMs offline, live over shared storage

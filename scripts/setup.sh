@@ -15,7 +15,7 @@ packages=(
   gcc libc6-dev                  # the guest's static workload programs
   kmod xz-utils                  # kernel modules for the guest (modinfo, .ko.xz)
   iproute2 util-linux procps     # namespaces, veth, bridges, tc, nsenter, mountpoint
-  openssl                        # the cluster CA and host certificates
+  openssl                        # test helpers' certificates (vmhop itself uses node:crypto)
   libvirt-clients libxml2-utils  # virt-xml-validate and virsh test:///, to check exported domain XML
   chromium                       # the web UI tests (Playwright drives Debian's browser)
   systemd                        # systemd-analyze, which checks the packaged unit (scripts/package-test.sh)
