@@ -57,7 +57,10 @@ describe('/openapi.json', () => {
     }
     // The table names every route: a new route gets a name chosen, not derived.
     const named = new Set(Object.keys(operations).map((k) => k.replace(/:(\w+)/g, '{$1}')));
-    expect(served.filter((k) => !named.has(k))).toEqual([]);
+    expect(
+      served.filter((k) => !named.has(k)),
+      'add these routes to src/agent/http/openapi-operations.ts (operationId, summary, tag, error codes)',
+    ).toEqual([]);
   });
 
   it('documents the bearer scheme, the open routes, the event stream and the error shape', () => {
