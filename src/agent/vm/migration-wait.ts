@@ -6,13 +6,25 @@ import { VmhopError } from '../../protocol/errors.js';
 import { pollUntil } from '../poll-until.js';
 
 /**
- * A wait of at most `ms` that ends early at QEMU's next MIGRATION event (its status changed), when
- * `qmp` is a session that delivers events; a plain sleep otherwise.
+ * A wait of at most `ms` that ends early at QEMU's next MIGRATION event (its status changed) or
+ * MIGRATION_PASS (a new RAM pass began: the progress shows it when it happens), when `qmp` is a
+ * session that delivers events; a plain sleep otherwise.
  */
 export function untilMigrationEvent(qmp: QmpExecutor): (ms: number) => Promise<unknown> {
-  const events = qmp as Partial<Pick<QmpSession, 'waitEvent'>>;
-  if (typeof events.waitEvent !== 'function') return (ms) => new Promise((r) => setTimeout(r, ms));
-  return (ms) => events.waitEvent!('MIGRATION', undefined, { timeoutMs: ms }).catch(() => undefined);
+  const session = qmp as Partial<Pick<QmpSession, 'events'>>;
+  if (typeof session.events !== 'function') return (ms) => new Promise((r) => setTimeout(r, ms));
+  return async (ms) => {
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort(), ms);
+    try {
+      await session.events!(['MIGRATION', 'MIGRATION_PASS'], { signal: stop.signal }).next();
+    } catch {
+      // The wait's end (aborted at `ms`) or the session's: either way the caller samples again.
+    } finally {
+      clearTimeout(timer);
+      stop.abort();
+    }
+  };
 }
 
 export async function waitMigrationEnd(

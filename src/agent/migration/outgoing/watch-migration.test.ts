@@ -1,10 +1,12 @@
 // The source's RAM watcher finds the pre-switchover pause by QEMU's MIGRATION event, not by its
 // sampling interval (issue 14): with an interval of ten minutes it must still return as soon as
-// the event comes, after exactly one more query-migrate. A watcher that polled would hang here.
+// the event comes, after exactly one more query-migrate, and sample again at each new RAM pass
+// (MIGRATION_PASS) for the progress. A watcher that polled would hang here.
 import { afterEach, describe, expect, it } from 'vitest';
 import { MigrationOptions } from '../../../protocol/migration.js';
 import type { QmpWireEvent } from '../../../qmp/messages.js';
 import { FakeQmpHarness } from '../../../qmp/testing/fake-qmp-harness.js';
+import { pollUntil } from '../../poll-until.js';
 import { watchUntilSwitchover } from './watch-migration.js';
 
 const h = new FakeQmpHarness();
@@ -39,6 +41,37 @@ describe('watchUntilSwitchover', () => {
     const pause = await watching;
     expect(samples).toEqual(['active', 'pre-switchover']);
     expect(pause.notes).toEqual([]);
+    server.assertDone();
+  });
+
+  it('samples again at each MIGRATION_PASS, so a new pass shows when it begins', async () => {
+    const server = await h.server();
+    server.expect(
+      { execute: 'query-migrate', reply: { return: { status: 'active', ram } } },
+      {
+        execute: 'query-migrate',
+        reply: { return: { status: 'active', ram: { ...ram, 'dirty-sync-count': 2 } } },
+      },
+      { execute: 'query-migrate', reply: { return: { status: 'pre-switchover', ram } } },
+    );
+    const qmp = await h.connect(server);
+    const passes: number[] = [];
+    const watching = watchUntilSwitchover(qmp, {
+      signal: new AbortController().signal,
+      options: MigrationOptions.parse({}),
+      onSample: (info) => passes.push(info.ram?.['dirty-sync-count'] ?? 0),
+      intervalMs: 600_000,
+    });
+    await server.waitForCommand('query-migrate');
+    await new Promise((r) => setTimeout(r, 200));
+    server.sendEvent('MIGRATION_PASS', { pass: 2 });
+    await pollUntil(async () => (passes.length >= 2 ? true : undefined), {
+      intervalMs: 20,
+      deadlineMs: 5_000,
+    });
+    server.sendEvent('MIGRATION', migrationEvent('pre-switchover').data);
+    await watching;
+    expect(passes).toEqual([1, 2, 1]);
     server.assertDone();
   });
 });
