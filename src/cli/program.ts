@@ -9,6 +9,7 @@ import { registerXmlVerbs } from './verbs/xml.js';
 import { registerCreateVerb } from './verbs/create.js';
 import { registerCaVerbs } from './verbs/ca.js';
 import { registerMigrateVerbs } from './verbs/migrate.js';
+import { registerMigrateSpeedVerbs } from './verbs/migrate-speed.js';
 import { registerJobVerbs } from './verbs/job.js';
 import { registerVolCopyVerb } from './verbs/vol-copy.js';
 import { registerUiVerb } from './verbs/ui.js';
@@ -34,6 +35,7 @@ export function buildProgram(sink?: Sink): Command {
   registerVmVerbs(program);
   registerCreateVerb(program);
   registerMigrateVerbs(program);
+  registerMigrateSpeedVerbs(program);
   registerJobVerbs(program);
   registerVolCopyVerb(program);
   registerPoolVerbs(program);

@@ -28,6 +28,8 @@ export const AUDIT_ACTIONS = [
   'migration.resume',
   'migration.resolve',
   'migration.postcopy',
+  'migration.setspeed',
+  'migration.setmaxdowntime',
   'migration.prepare',
   'migration.finish',
   'migration.commit',

@@ -181,6 +181,13 @@ export class JobStore {
     })();
   }
 
+  /** A running job's options changed by the operator (migrate-setspeed): the report reads them. */
+  setOptions(id: string, options: MigrationOptions): void {
+    this.db
+      .prepare('UPDATE jobs SET options = ?, updated_at = ? WHERE id = ?')
+      .run(JSON.stringify(options), new Date().toISOString(), id);
+  }
+
   setPreflight(id: string, checks: PreflightCheck[]): void {
     this.db.prepare('UPDATE jobs SET preflight = ? WHERE id = ?').run(JSON.stringify(checks), id);
   }

@@ -302,6 +302,60 @@ export const operations: Record<string, Operation> = Object.fromEntries([
     },
   ],
   [
+    'POST /v1/jobs/:id/speed',
+    {
+      id: 'jobSetSpeed',
+      summary: "Cap a running migration's RAM stream, MiB/s (0: no cap)",
+      tag: 'migrations',
+      errors: [...JOB_ACT, 'VMHOP_ERR_QMP'],
+    },
+  ],
+  [
+    'POST /v1/jobs/:id/max-downtime',
+    {
+      id: 'jobSetMaxDowntime',
+      summary: "Set a running migration's downtime limit, ms",
+      tag: 'migrations',
+      errors: [...JOB_ACT, 'VMHOP_ERR_QMP'],
+    },
+  ],
+  [
+    'GET /v1/jobs/:id/speed',
+    {
+      id: 'jobGetSpeed',
+      summary: "A running migration's bandwidth cap and downtime limit",
+      tag: 'migrations',
+      errors: [...JOB_ACT, 'VMHOP_ERR_QMP'],
+    },
+  ],
+  [
+    'POST /v1/vms/:name/job/speed',
+    {
+      id: 'migrateSetspeed',
+      summary: "Cap the VM's migration bandwidth (virsh migrate-setspeed)",
+      tag: 'migrations',
+      errors: [...JOB_ACT, 'VMHOP_ERR_QMP'],
+    },
+  ],
+  [
+    'POST /v1/vms/:name/job/max-downtime',
+    {
+      id: 'migrateSetmaxdowntime',
+      summary: "Set the VM's migration downtime limit (virsh migrate-setmaxdowntime)",
+      tag: 'migrations',
+      errors: [...JOB_ACT, 'VMHOP_ERR_QMP'],
+    },
+  ],
+  [
+    'GET /v1/vms/:name/job/speed',
+    {
+      id: 'migrateGetspeed',
+      summary: "The VM's migration bandwidth cap (virsh migrate-getspeed)",
+      tag: 'migrations',
+      errors: [...JOB_ACT, 'VMHOP_ERR_QMP'],
+    },
+  ],
+  [
     'GET /v1/peer/host',
     { id: 'peerHost', summary: 'Agent to agent: versions and capabilities for the pre-flight', tag: 'peer' },
   ],

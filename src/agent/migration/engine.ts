@@ -3,6 +3,7 @@
 // steps and writes the report; here the jobs are launched, followed, cancelled, switched to
 // post-copy, resolved and listed. As target it answers the peer (TargetSide).
 import { VmhopError } from '../../protocol/errors.js';
+import type { JobSpeed } from '../../protocol/job-speed.js';
 import type { JobInfo, PreflightCheck } from '../../protocol/migration.js';
 import type { JobRow } from '../db/job-store.js';
 import { admitContinuation, admitMigration, admitVolumeCopy, type Admitted } from './admission.js';
@@ -10,12 +11,15 @@ import type { MigrationContext } from './context.js';
 import { TargetSide } from './incoming/target-side.js';
 import { undoOffline } from './modes/offline.js';
 import { recoverJobs } from './recovery.js';
+import { getSpeed, setMaxDowntime, setSpeed } from './job-speed.js';
 import { runJob, type Running } from './running-job.js';
 import { settleOnce, UnresolvedFollower, type Runs } from './unresolved.js';
 
 export class MigrationEngine {
   readonly target: TargetSide;
   private readonly running = new Map<string, Running>();
+  /** The row each running job was launched with: its report reads these options at the end. */
+  private readonly launched = new Map<string, JobRow>();
 
   /** Asks the target about switchovers of unknown outcome until it says who owns the VM. */
   private readonly follower: UnresolvedFollower;
@@ -82,8 +86,10 @@ export class MigrationEngine {
       postcopyRequested: false,
     };
     this.running.set(job.id, run);
+    this.launched.set(job.id, job);
     run.done = runJob(this.c, job, settings, run).then((state) => {
       this.running.delete(job.id);
+      this.launched.delete(job.id);
       if (state === 'needs-operator') this.follower.follow(job.id);
       return this.info(job.id);
     });
@@ -171,6 +177,39 @@ export class MigrationEngine {
     run.postcopyRequested = true;
     this.c.jobs.journal(jobId, 'switch to post-copy asked for');
     return this.info(jobId);
+  }
+
+  /** virsh migrate-setspeed (MiB/s, 0 = no cap), migrate-setmaxdowntime (ms) and migrate-getspeed. */
+  setSpeed(jobId: string, mibPerS: number): Promise<JobSpeed> {
+    return setSpeed(this.c, this.liveRow(jobId), this.running.has(jobId), mibPerS);
+  }
+
+  setMaxDowntime(jobId: string, ms: number): Promise<JobSpeed> {
+    return setMaxDowntime(this.c, this.liveRow(jobId), this.running.has(jobId), ms);
+  }
+
+  getSpeed(jobId: string): Promise<JobSpeed> {
+    return getSpeed(this.c, this.liveRow(jobId), this.running.has(jobId));
+  }
+
+  /** The stored row, with the options object the running job holds, so a change reaches its report. */
+  private liveRow(jobId: string): JobRow {
+    const job = this.c.jobs.get(jobId);
+    const options = this.launched.get(jobId)?.options;
+    return options ? { ...job, options } : job;
+  }
+
+  /** By VM name, as virsh: on the target this finds the incoming job, whose refusal names the source. */
+  setSpeedVm(vm: string, mibPerS: number): Promise<JobSpeed> {
+    return this.setSpeed(this.runningJobOf(vm), mibPerS);
+  }
+
+  setMaxDowntimeVm(vm: string, ms: number): Promise<JobSpeed> {
+    return this.setMaxDowntime(this.runningJobOf(vm), ms);
+  }
+
+  getSpeedVm(vm: string): Promise<JobSpeed> {
+    return this.getSpeed(this.runningJobOf(vm));
   }
 
   startPostcopyVm(vm: string): JobInfo {

@@ -1,8 +1,10 @@
 // /v1/migrations and /v1/jobs: start a migration (202 once it runs; 200 with the pre-flight
-// for a dry run), follow it, list the history, cancel (virsh domjobinfo/domjobabort).
+// for a dry run), follow it, list the history, cancel (virsh domjobinfo/domjobabort), switch to
+// post-copy, and change a running one's speed (virsh migrate-setspeed/-setmaxdowntime/-getspeed).
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { JobSpeed, SetMaxDowntimeRequest, SetSpeedRequest } from '../../../protocol/job-speed.js';
 import { JobInfo, MigrateRequest, PreflightCheck, TargetPool } from '../../../protocol/migration.js';
 import { VM_NAME } from '../../../protocol/vm-spec.js';
 import type { AgentServices } from '../../services.js';
@@ -111,5 +113,45 @@ export const jobRoutes =
       '/v1/vms/:name/job/postcopy',
       { config: { audit: 'migration.postcopy' }, schema: { params: Name, response: { 200: JobInfo } } },
       async (req) => s.engine.startPostcopyVm(req.params.name),
+    );
+    // Speed: by job id and, as virsh, by VM name.
+    const speed = { 200: JobSpeed };
+    app.post(
+      '/v1/jobs/:id/speed',
+      {
+        config: { audit: 'migration.setspeed' },
+        schema: { params: Id, body: SetSpeedRequest, response: speed },
+      },
+      async (req) => s.engine.setSpeed(req.params.id, req.body.mibPerS),
+    );
+    app.post(
+      '/v1/jobs/:id/max-downtime',
+      {
+        config: { audit: 'migration.setmaxdowntime' },
+        schema: { params: Id, body: SetMaxDowntimeRequest, response: speed },
+      },
+      async (req) => s.engine.setMaxDowntime(req.params.id, req.body.ms),
+    );
+    app.get('/v1/jobs/:id/speed', { schema: { params: Id, response: speed } }, async (req) =>
+      s.engine.getSpeed(req.params.id),
+    );
+    app.post(
+      '/v1/vms/:name/job/speed',
+      {
+        config: { audit: 'migration.setspeed' },
+        schema: { params: Name, body: SetSpeedRequest, response: speed },
+      },
+      async (req) => s.engine.setSpeedVm(req.params.name, req.body.mibPerS),
+    );
+    app.post(
+      '/v1/vms/:name/job/max-downtime',
+      {
+        config: { audit: 'migration.setmaxdowntime' },
+        schema: { params: Name, body: SetMaxDowntimeRequest, response: speed },
+      },
+      async (req) => s.engine.setMaxDowntimeVm(req.params.name, req.body.ms),
+    );
+    app.get('/v1/vms/:name/job/speed', { schema: { params: Name, response: speed } }, async (req) =>
+      s.engine.getSpeedVm(req.params.name),
     );
   };
