@@ -1,0 +1,92 @@
+// virsh's migrate-setspeed / migrate-setmaxdowntime / migrate-getspeed through the API, between
+// two in-process agents over the fake QEMU: a migration capped at 1 MiB/s lasts long enough to
+// change its speed; the source QEMU's parameters, the journal, getspeed and the report follow,
+// and what cannot apply (the target side, bad values, a job that ended) is refused with the reason.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../../src/agent/poll-until.js';
+import { queryMigrate, queryMigrateParameters } from '../../src/qmp/index.js';
+import { buildFakeQemu, type FakeQemu } from '../fake-qemu/build.js';
+import { agentPair } from './helpers/agent-pair.js';
+import type { TestAgent } from './helpers/test-agent.js';
+
+const MiB = 1024 * 1024;
+let fake: FakeQemu;
+const agents: TestAgent[] = [];
+beforeAll(async () => {
+  fake = await buildFakeQemu();
+});
+afterAll(async () => fake.remove());
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.close()));
+});
+
+describe('changing a running migration’s speed', () => {
+  it('applies setspeed and setmaxdowntime to the source QEMU, journals them, and the report keeps them', async () => {
+    const { a, b } = await agentPair(agents, { qemuBinary: fake.binary });
+    const res = await a.api('POST', '/v1/migrations', {
+      vm: 'v1',
+      to: 'b',
+      mode: 'live-shared',
+      options: { insecure: true, bandwidthMiBs: 1 },
+    });
+    expect(res.status, res.text).toBe(202);
+    const id = res.body.job.id as string;
+    const qmp = a.services.supervisor.qmpOf('v1')!;
+    const copying = await pollUntil(
+      async () => ((await queryMigrate(qmp)).status === 'active' ? true : undefined),
+      { intervalMs: 20, deadlineMs: 10_000 },
+    );
+    expect(copying).toBe(true);
+
+    // The incoming side cannot change the source's stream: it names the host to ask.
+    const onTarget = await b.api('POST', '/v1/vms/v1/job/speed', { mibPerS: 2 });
+    expect(onTarget.status, onTarget.text).toBe(409);
+    expect(onTarget.body.error.message).toContain('`vmhop -c a migrate-setspeed v1`');
+
+    for (const mibPerS of [-1, 1.5, 1_000_001, '2']) {
+      const bad = await a.api('POST', '/v1/vms/v1/job/speed', { mibPerS });
+      expect(bad.status, `${String(mibPerS)}: ${bad.text}`).toBe(400);
+      expect(bad.body.error.code).toBe('VMHOP_ERR_USAGE');
+    }
+    expect((await a.api('POST', `/v1/jobs/${id}/max-downtime`, { ms: 0 })).status).toBe(400);
+
+    const set = await a.api('POST', '/v1/vms/v1/job/speed', { mibPerS: 2 });
+    expect(set.status, set.text).toBe(200);
+    expect(set.body).toEqual({ job: id, vm: 'v1', bandwidthMiBs: 2, maxDowntimeMs: 300 });
+    expect((await queryMigrateParameters(qmp))['max-bandwidth']).toBe(2 * MiB);
+
+    const dt = await a.api('POST', `/v1/jobs/${id}/max-downtime`, { ms: 500 });
+    expect(dt.status, dt.text).toBe(200);
+    expect((await queryMigrateParameters(qmp))['downtime-limit']).toBe(500);
+
+    const got = await a.api('GET', `/v1/jobs/${id}/speed`);
+    expect(got.body).toEqual({ job: id, vm: 'v1', bandwidthMiBs: 2, maxDowntimeMs: 500 });
+
+    // 0 lifts the cap, as vmhop's default: the rest of the 64 MiB guest goes at once.
+    const lifted = await a.api('POST', `/v1/jobs/${id}/speed`, { mibPerS: 0 });
+    expect(lifted.body).toMatchObject({ bandwidthMiBs: null });
+    const job = await a.services.engine.wait(id);
+    expect(job.state, JSON.stringify(job.error)).toBe('completed');
+    expect(job.report?.options).toMatchObject({ maxDowntimeMs: 500 });
+    expect(job.report?.options).not.toHaveProperty('bandwidthMiBs');
+
+    const journal = (await a.api('GET', `/v1/jobs/${id}`)).body.journal.map(
+      (j: { entry: string }) => j.entry,
+    );
+    expect(journal).toEqual(
+      expect.arrayContaining([
+        'bandwidth set to 2 MiB/s (was 1 MiB/s)',
+        'max downtime set to 500 ms (was 300 ms)',
+        'bandwidth set to no cap (was 2 MiB/s)',
+      ]),
+    );
+
+    // Once it ended there is nothing to change.
+    const ended = await b.api('GET', '/v1/vms/v1/job/speed');
+    expect(ended.status, ended.text).toBe(404);
+    expect(ended.body.error.code).toBe('VMHOP_ERR_JOB_NOT_FOUND');
+    const byId = await a.api('POST', `/v1/jobs/${id}/speed`, { mibPerS: 5 });
+    expect(byId.status, byId.text).toBe(409);
+    expect(byId.body.error.message).toContain('is not running here (state completed)');
+  });
+});
