@@ -39,7 +39,13 @@ describe('vmhop completion bash', () => {
   });
 
   it('completes commands', () => {
-    expect(complete('migr')).toEqual(['migrate', 'migrate-postcopy']);
+    expect(complete('migr')).toEqual([
+      'migrate',
+      'migrate-getspeed',
+      'migrate-postcopy',
+      'migrate-setmaxdowntime',
+      'migrate-setspeed',
+    ]);
   });
 
   it('completes subcommands after global options and their values', () => {
