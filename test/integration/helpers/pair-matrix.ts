@@ -113,6 +113,16 @@ export function pairMatrix(backend: PairBackend): void {
     await within(() => !isAlive(pid), 5_000, `QEMU ${pid} gone`);
   }
 
+  /** Waits until the job of `agent` copies RAM, a moment into it. */
+  async function inRamCopy(agent: () => TestAgent, jobId: string): Promise<void> {
+    await within(
+      () => agent().services.engine.info(jobId).progress?.stage === 'ram',
+      20_000,
+      'the RAM copy runs',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+  }
+
   /** Every call to or from an agent that is gone: no answer. */
   const CALLS_OF_A_DEAD_AGENT: Rule[] = (
     ['hostInfo', 'prepare', 'finish', 'abort', 'postcopy', 'job'] as const
@@ -407,6 +417,39 @@ export function pairMatrix(backend: PairBackend): void {
       );
     });
 
+    test('F4 source QEMU killed during the RAM copy: a crash of the VM with the command to start it; the target keeps nothing', async ({
+      onTestFinished,
+    }) => {
+      const p = await pair(onTestFinished);
+      const watch = watchRunners(p.a, p.b, VM);
+      const job = await migrate(p.a, 'b', { bandwidthMiBs: 1 }, async (jobId) => {
+        await inRamCopy(() => p.a, jobId);
+        await killQemu(p.a);
+      });
+      expect(job.state).toBe('failed');
+      expect(job.report?.error).toMatchObject({ code: 'VMHOP_ERR_VM_CRASHED' });
+      expect(job.report?.error?.message).toMatch(
+        /^the source QEMU of `v1` exited during the migration \(the VM crashed\); nothing was committed on `b`.*`vmhop start v1`/,
+      );
+      const ms = await within(
+        () => p.b.services.jobStore.find(job.id)?.state !== 'running',
+        15_000,
+        'target clean',
+      );
+      await expectTargetClean(p.b, job.id, VM);
+      expect(await whereRuns(p.a, p.b, VM)).toBe('none');
+      const started = await p.a.api('POST', '/v1/vms/v1/start', {});
+      expect(started.status, started.text).toBe(200);
+      await endCase(
+        watch,
+        'F4',
+        'source QEMU killed during the RAM copy',
+        'failed (VM crashed), started again on a',
+        ms,
+      );
+      expect((await migrate(p.a, 'b')).state).toBe('completed');
+    });
+
     test('F5 source QEMU killed after the commit: the target runs, the job completes', async ({
       onTestFinished,
     }) => {
@@ -511,16 +554,6 @@ export function pairMatrix(backend: PairBackend): void {
       expect(p.b.services.jobStore.get(job.id).state).toBe('completed');
       await endCase(watch, 'F13', 'target agent restarted after the commit', `${job.state}, runs on b`);
     });
-
-    /** Waits until the job of `agent` copies RAM, a moment into it. */
-    async function inRamCopy(agent: () => TestAgent, jobId: string): Promise<void> {
-      await within(
-        () => agent().services.engine.info(jobId).progress?.stage === 'ram',
-        20_000,
-        'the RAM copy runs',
-      );
-      await new Promise((r) => setTimeout(r, 300));
-    }
 
     test('F12 source agent restarted right after the target prepared: the restarted source has the target give up', async ({
       onTestFinished,
