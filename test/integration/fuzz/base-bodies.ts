@@ -74,6 +74,10 @@ export function baseBodies(d: BodyDirs): Record<string, unknown[]> {
       },
     ],
     'POST /v1/jobs/:id/resolve': [{ runs: 'source', force: false }],
+    'POST /v1/jobs/:id/speed': [{ mibPerS: 10 }, { mibPerS: 0 }],
+    'POST /v1/jobs/:id/max-downtime': [{ ms: 500 }],
+    'POST /v1/vms/:name/job/speed': [{ mibPerS: 10 }],
+    'POST /v1/vms/:name/job/max-downtime': [{ ms: 500 }],
     'POST /v1/volumes/copy': [{ pool: 'default', volume: 'd1.qcow2', to: 'b', targetPool: 'default' }],
     'POST /v1/peer/probe': [{ ...v, pool: 'default', nonce: 'n1' }],
     'POST /v1/peer/migrations': [
