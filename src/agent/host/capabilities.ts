@@ -6,7 +6,6 @@ import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import {
   QmpSession,
   queryCpuDefinitions,
@@ -44,6 +43,7 @@ async function kvmWorks(binary: string, dir: string): Promise<boolean> {
     return false;
   }
   const log = join(dir, 'seabios.log');
+  const { execa } = await import('execa');
   const child = execa(
     binary,
     [
@@ -77,6 +77,7 @@ async function kvmWorks(binary: string, dir: string): Promise<boolean> {
 export async function probeQemu(binary = 'qemu-system-x86_64'): Promise<QemuCapabilities> {
   const dir = await mkdtemp(join(tmpdir(), 'vmhop-probe-'));
   const sock = join(dir, 'qmp.sock');
+  const { execa } = await import('execa');
   const child = execa(
     binary,
     [

@@ -2,8 +2,10 @@
 // certificate (mutual TLS from the cluster CA) and the peer's certificate verified.
 // A refused request is a known outcome (VmhopError with the peer's code); a request that
 // never got an answer is VMHOP_ERR_PEER_UNREACHABLE with details.outcomeKnown = false.
+// undici is loaded at the first call, not when the agent starts: an idle agent never calls a
+// peer, and undici is about 10 MiB of its heap.
 import { readFileSync } from 'node:fs';
-import { Agent, request } from 'undici';
+import type { Agent } from 'undici';
 import { VmhopError, knownErrorCode, readErrorBody } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/host.js';
 import type { JobInfo } from '../../protocol/migration.js';
@@ -26,7 +28,9 @@ export interface PeerTls {
 }
 
 export class HttpPeerLink implements PeerLink {
-  private readonly dispatcher: Agent;
+  /** Read now, so that missing TLS material still fails at start-up, not at the first call. */
+  private readonly connect: { ca: Buffer; cert: Buffer; key: Buffer };
+  private dispatcher: Promise<Agent> | undefined;
 
   constructor(
     readonly name: string,
@@ -34,10 +38,14 @@ export class HttpPeerLink implements PeerLink {
     tls: PeerTls,
     private readonly timeoutMs = 30_000,
   ) {
-    this.dispatcher = new Agent({
-      connect: { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) },
-      connectTimeout: 5_000,
-    });
+    this.connect = { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) };
+  }
+
+  private agent(): Promise<Agent> {
+    this.dispatcher ??= import('undici').then(
+      ({ Agent }) => new Agent({ connect: this.connect, connectTimeout: 5_000 }),
+    );
+    return this.dispatcher;
   }
 
   private async call<T>(
@@ -46,11 +54,13 @@ export class HttpPeerLink implements PeerLink {
     body?: unknown,
     timeoutMs = this.timeoutMs,
   ): Promise<T> {
+    const { request } = await import('undici');
+    const dispatcher = await this.agent();
     let res;
     try {
       res = await request(new URL(path, this.url), {
         method,
-        dispatcher: this.dispatcher,
+        dispatcher,
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         headers: {
@@ -148,6 +158,7 @@ export class HttpPeerLink implements PeerLink {
   }
 
   async close() {
-    await this.dispatcher.close();
+    // Never called: nothing to close, and no reason to load undici for it.
+    if (this.dispatcher) await (await this.dispatcher).close();
   }
 }

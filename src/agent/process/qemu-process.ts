@@ -2,11 +2,11 @@
 // recognised again after an agent restart only if /proc/PID/cmdline is a QEMU carrying
 // this VM's uuid, so a recycled PID is never mistaken for the VM.
 import { readFile } from 'node:fs/promises';
-import { execa } from 'execa';
 import { VmhopError } from '../../protocol/errors.js';
 
 export async function spawnDetached(argv: string[], pidfile: string, vmName: string): Promise<number> {
   const [file, ...args] = argv;
+  const { execa } = await import('execa');
   const r = await execa(file as string, args, { reject: false, stdin: 'ignore', timeout: 60_000 });
   if (r.exitCode !== 0) {
     throw new VmhopError(

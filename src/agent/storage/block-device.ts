@@ -4,7 +4,6 @@
 // fallback where sysfs is not mounted.
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { execa } from 'execa';
 import { VmhopError } from '../../protocol/errors.js';
 
 export async function isBlockDevice(path: string): Promise<boolean> {
@@ -22,6 +21,7 @@ export async function blockDeviceSize(path: string): Promise<number> {
     const sectors = await readFile(`/sys/class/block/${kernelName}/size`, 'utf8');
     return Number(sectors.trim()) * 512;
   } catch {
+    const { execa } = await import('execa');
     const r = await execa('blockdev', ['--getsize64', path], { reject: false, stdin: 'ignore' });
     if (r.exitCode !== 0) {
       throw new VmhopError(

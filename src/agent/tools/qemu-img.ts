@@ -4,7 +4,6 @@
 // A failure keeps the argv, exit code and qemu-img's stderr. Not here: which file is
 // allowed to be touched; the storage service decides that before calling.
 import { isAbsolute } from 'node:path';
-import { execa } from 'execa';
 import { z } from 'zod';
 import { VmhopError } from '../../protocol/errors.js';
 
@@ -27,6 +26,7 @@ interface RunResult {
 }
 
 async function qemuImg(args: string[], opts: RunOpts = {}): Promise<RunResult> {
+  const { execa } = await import('execa');
   const r = await execa('qemu-img', args, {
     reject: false,
     stdin: 'ignore',

@@ -3,7 +3,6 @@
 // connection whose peer went silent: QEMU 7.2 cannot be told to give up on one, and TCP alone
 // retransmits for ~15 minutes. Addresses and ports are validated; nothing else reaches argv.
 import { isIP } from 'node:net';
-import { execa } from 'execa';
 import { VmhopError } from '../../protocol/errors.js';
 
 /** Resolves with how many sockets to `address:port` were closed (0 when the kernel lacks SOCK_DESTROY). */
@@ -14,6 +13,7 @@ export async function destroySockets(address: string, port: number): Promise<num
       port,
     });
   }
+  const { execa } = await import('execa');
   const r = await execa('ss', ['-K', '-t', '-n', 'dst', address, 'dport', '=', String(port)], {
     reject: false,
     stdin: 'ignore',

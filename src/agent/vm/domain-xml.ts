@@ -1,9 +1,9 @@
 // libvirt XML at the agent: import (resolving each disk path to a pool volume of this
 // host) and export (with this host's disk paths and accelerator). Path lookups are async
 // (they resolve symlinks), the importer's are not: so the paths are gathered in a first
-// pass and resolved before the real one.
+// pass and resolved before the real one. The converter (and its XML parser) is loaded at the
+// first import or export: an agent that never sees libvirt XML does not carry it.
 import { lstat } from 'node:fs/promises';
-import { exportDomainXml, importDomainXml } from '../../domain-xml/index.js';
 import type { VmInfo } from '../../protocol/vm.js';
 import type { StorageService } from '../storage/storage-service.js';
 import type { VmService } from './service.js';
@@ -12,6 +12,7 @@ export async function importXml(
   xml: string,
   deps: { storage: StorageService; vms: VmService; kvm: boolean },
 ): Promise<{ vm: VmInfo; warnings: string[] }> {
+  const { importDomainXml } = await import('../../domain-xml/index.js');
   const paths = new Set<string>();
   try {
     importDomainXml(xml, {
@@ -42,6 +43,7 @@ export async function exportXml(
   deps: { storage: StorageService; vms: VmService; accel: 'kvm' | 'tcg' },
 ): Promise<string> {
   const row = deps.vms.get(name);
+  const { exportDomainXml } = await import('../../domain-xml/index.js');
   const paths: Record<string, string> = {};
   const blockDevices = new Set<string>();
   for (const d of row.spec.disks) {

@@ -1,6 +1,5 @@
 // Tap devices for a VM's NICs, each enslaved to the bridge its NIC names. Names derive
 // from the VM uuid and NIC index (15 characters at most), so a restarted agent finds them.
-import { execa } from 'execa';
 import { VmhopError } from '../../protocol/errors.js';
 import type { VmSpec } from '../../protocol/vm-spec.js';
 
@@ -10,6 +9,7 @@ async function ip(
   args: string[],
   allowFail = false,
 ): Promise<{ ok: boolean; stderr: string; stdout: string }> {
+  const { execa } = await import('execa');
   const r = await execa('ip', args, { reject: false });
   if (r.exitCode !== 0 && !allowFail) {
     throw new VmhopError('VMHOP_ERR_COMMAND_FAILED', `ip ${args.join(' ')} failed: ${r.stderr.trim()}`, {

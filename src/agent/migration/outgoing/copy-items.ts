@@ -2,6 +2,7 @@
 // the other, reporting per-item progress with rate and ETA, and keeps the bytes put on the
 // wire per item across attempts in the staging folder (`sent.json`), so the report of a
 // resumed copy can say how much crossed in total against the data the volume holds.
+// The sender (and undici under it) is loaded by the first copy: an idle agent does not need it.
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { VmhopError } from '../../../protocol/errors.js';
@@ -9,7 +10,6 @@ import type { Progress } from '../../../protocol/migration.js';
 import type { OfflinePrepareReply } from '../../peers/offline-messages.js';
 import type { ChunkRecord } from '../wire/chunks.js';
 import type { PlannedItem } from './plan-offline.js';
-import { dataDispatcher, sendVolume } from './send-volume.js';
 
 export interface CopyFigures {
   manifests: { key: string; chunks: ChunkRecord[] }[];
@@ -37,6 +37,7 @@ export async function copyItems(
   await mkdir(o.stagingDir, { recursive: true, mode: 0o700 });
   const sentFile = `${o.stagingDir}/sent.json`;
   const earlier = JSON.parse(await readFile(sentFile, 'utf8').catch(() => '{}')) as Record<string, number>;
+  const { dataDispatcher, sendVolume } = await import('./send-volume.js');
   const dispatcher = dataDispatcher(tls, (p) => readFileSync(p));
   const ep = { address: prep.address, port: prep.port, token: prep.token, tls };
   const toCopy = items.filter((p) => prep.items.find((x) => x.key === p.item.key)?.status === 'copy');

@@ -1,10 +1,10 @@
 // Source, offline copies: the commit carries a manifest line per data chunk, and the target
 // takes at most OFFLINE_COMMIT_BODY_LIMIT of them. A file whose data is too fragmented (or too
 // large) for that is refused here, before the first byte is copied, instead of by the target
-// after hours of copying.
+// after hours of copying. The chunk planner lives with the sender, which is loaded here on first
+// use so that an idle agent does not load undici.
 import { VmhopError } from '../../../protocol/errors.js';
 import { MANIFEST_CHUNK_JSON_BYTES, OFFLINE_COMMIT_BODY_LIMIT } from '../../peers/offline-messages.js';
-import { chunksOf } from './send-volume.js';
 
 const MIB = 1024 * 1024;
 
@@ -13,6 +13,7 @@ export async function assertManifestsFit(
   files: ReadonlyArray<{ key: string; path: string }>,
   limitBytes = OFFLINE_COMMIT_BODY_LIMIT,
 ): Promise<void> {
+  const { chunksOf } = await import('./send-volume.js');
   const counts = await Promise.all(
     files.map(async (f) => ({ ...f, chunks: (await chunksOf(f.path)).length })),
   );
