@@ -12,6 +12,33 @@ const absoluteDir = (setting: string) =>
     .regex(/^\/[^\0]*$/, `${setting}: each entry must be an absolute directory`)
     .refine((d) => d.replace(/\/+$/, '') !== '', `${setting}: \`/\` would allow every file of the host`);
 
+/**
+ * Unprivileged ports only (the agent need not run as root to bind them), at least two (a live
+ * copy takes a RAM and an NBD port), and no more than a firewall rule should open.
+ */
+const migrationPorts = z
+  .object({ first: z.number().int(), count: z.number().int() })
+  .strict()
+  .superRefine((r, ctx) => {
+    const fix = 'e.g. {"first": 49300, "count": 100}';
+    const issue = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (r.first < 1024 || r.first > 65535)
+      issue(
+        'first',
+        `${r.first} is not a port of 1024..65535 (privileged ports are not taken); choose one there, ${fix}`,
+      );
+    if (r.count < 2 || r.count > 1000)
+      issue(
+        'count',
+        `${r.count} ports: a range holds 2..1000 (one per incoming migration, two with --copy-storage); ${fix}`,
+      );
+    else if (r.first + r.count > 65536)
+      issue(
+        'count',
+        `${r.first}+${r.count} runs past port 65535 (last would be ${r.first + r.count - 1}); lower first to at most ${65536 - r.count} or count to at most ${Math.max(0, 65536 - r.first)}`,
+      );
+  });
+
 export const AgentConfig = z.object({
   /** This host's name, as peers and the CLI know it. */
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/),
@@ -21,6 +48,13 @@ export const AgentConfig = z.object({
   runDir: z.string().startsWith('/').default('/run/vmhop'),
   /** Address QEMU listens on for incoming migrations and NBD exports (defaults to the listen address). */
   migrationAddress: z.string().optional(),
+  /**
+   * The TCP ports this host's migration listeners take on the migration address: a live
+   * migration's RAM stream (from the low end) and a live copy's NBD server (from the high end).
+   * One port per concurrent incoming migration, two with --copy-storage. Move it off libvirt's
+   * 49152-49215 when libvirtd runs beside the agent; the firewall opens exactly this range.
+   */
+  migrationPorts: migrationPorts.default({ first: 49152, count: 100 }),
   tls: z.object({ cert: z.string(), key: z.string(), ca: z.string(), dir: z.string().optional() }).optional(),
   /**
    * SHA-256 hex of client tokens accepted as admin tokens without a name of their own (logged and

@@ -94,6 +94,7 @@ export class AgentServices {
       log: log.child({ part: 'migration' }),
       peer: (name) => this.peer(name),
       migrationAddress: this.migrationAddress(),
+      migrationPorts: config.migrationPorts,
       tlsDir: config.tls?.dir,
       qemu: () => this.qemu(),
       accel: () => this.accel(),
@@ -191,6 +192,7 @@ export class AgentServices {
       pools: (await this.storage.listPools()).pools,
       vmCount: this.vmStore.list().length,
       migrationAddress: this.migrationAddress(),
+      migrationPorts: this.config.migrationPorts,
       ...(this.config.tls ? { certificate: certificateStatus(this.config.tls.cert, this.config.name) } : {}),
     };
   }

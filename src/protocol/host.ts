@@ -31,6 +31,13 @@ export const CertificateStatus = z.object({
 });
 export type CertificateStatus = z.infer<typeof CertificateStatus>;
 
+/** A range of TCP ports on a host's migration address: `first` .. `first + count - 1`. */
+export const MigrationPorts = z.object({
+  first: z.number().int().min(1).max(65_535),
+  count: z.number().int().min(1).max(65_535),
+});
+export type MigrationPorts = z.infer<typeof MigrationPorts>;
+
 export const HostInfo = z.object({
   name: z.string(),
   agentVersion: z.string(),
@@ -52,6 +59,8 @@ export const HostInfo = z.object({
   pools: z.array(PoolInfo),
   vmCount: z.number(),
   migrationAddress: z.string(),
+  /** The TCP ports its migration listeners take (config `migrationPorts`); absent from older agents. */
+  migrationPorts: MigrationPorts.optional(),
   certificate: CertificateStatus.optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;

@@ -23,7 +23,7 @@ import type { JobInfo } from '../../src/protocol/migration.js';
 import type { VolumeInfo } from '../../src/protocol/storage.js';
 import { exportName } from '../../src/agent/migration/incoming/export-disks.js';
 import { GATE_LIMITS } from '../../src/agent/migration/incoming/ram-gate.js';
-import { PORT_RANGE } from '../../src/agent/migration/wire/ports.js';
+import { DEFAULT_MIGRATION_PORTS } from '../../src/agent/migration/wire/ports.js';
 import { AUTHZ_OBJECT_ID } from '../../src/agent/migration/qemu-settings.js';
 import { QmpSession, qomGet, queryMigrate } from '../../src/qmp/index.js';
 import { removeVmEverywhere, vmhop, vmhopOk, vmStates, type CliResult } from './helpers/cli.js';
@@ -66,7 +66,8 @@ async function targetPorts(): Promise<{ ram: number; nbd: number }> {
   const line = shown.journal.map((j) => j.entry).find((e) => e.startsWith('listening on '));
   const ram = Number(/:(\d+) \(TLS\)/.exec(line ?? '')?.[1]);
   const ss = await runOnHost(b, ['ss', '-Hltn']);
-  const inRange = (p: number) => p >= PORT_RANGE.first && p < PORT_RANGE.first + PORT_RANGE.count;
+  const inRange = (p: number) =>
+    p >= DEFAULT_MIGRATION_PORTS.first && p < DEFAULT_MIGRATION_PORTS.first + DEFAULT_MIGRATION_PORTS.count;
   const ports = ss.stdout
     .split('\n')
     .map((l) => new RegExp(`\\s${b.migrationAddress.replace(/\./g, '\\.')}:(\\d+)\\s`).exec(l)?.[1])

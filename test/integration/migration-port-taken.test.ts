@@ -3,7 +3,7 @@
 // listener is untouched. Two agents in one process over a direct peer link, real QEMU.
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { PORT_RANGE } from '../../src/agent/migration/wire/ports.js';
+import { DEFAULT_MIGRATION_PORTS } from '../../src/agent/migration/wire/ports.js';
 import { agentPair } from './helpers/agent-pair.js';
 import type { TestAgent } from './helpers/test-agent.js';
 import { testGuest } from './helpers/vm-specs.js';
@@ -29,7 +29,7 @@ describe.skipIf(!guest)("the target's migration port", () => {
     });
     const held = await new Promise<boolean>((resolve) => {
       squatter!.once('error', () => resolve(false));
-      squatter!.listen(PORT_RANGE.first, address, () => resolve(true));
+      squatter!.listen(DEFAULT_MIGRATION_PORTS.first, address, () => resolve(true));
     });
     // If something else of this machine holds it already, the case is staged all the same.
     const res = await a.api('POST', '/v1/migrations', {
@@ -45,7 +45,7 @@ describe.skipIf(!guest)("the target's migration port", () => {
     expect(journal.find((e) => /^listening on /.test(e))).toMatch(
       new RegExp(`^listening on ${address.replaceAll('.', '\\.')}:(\\d+)`),
     );
-    expect(journal.find((e) => /^listening on /.test(e))).not.toContain(`:${PORT_RANGE.first} `);
+    expect(journal.find((e) => /^listening on /.test(e))).not.toContain(`:${DEFAULT_MIGRATION_PORTS.first} `);
     if (held) {
       expect(accepted).toBe(0);
       expect(squatter.listening).toBe(true);

@@ -7,6 +7,7 @@ import type { JobStore } from '../db/job-store.js';
 import type { VmStore } from '../db/vm-store.js';
 import type { EventBus } from '../events/bus.js';
 import type { PeerLink } from '../peers/peer-link.js';
+import type { MigrationPorts } from './wire/ports.js';
 import type { StorageService } from '../storage/storage-service.js';
 import type { Supervisor } from '../vm/supervisor.js';
 import type { VmService } from '../vm/service.js';
@@ -24,6 +25,8 @@ export interface MigrationContext {
   peer(name: string): PeerLink;
   /** Address QEMU listens on for incoming migrations and NBD. */
   migrationAddress: string;
+  /** The TCP ports on it this host's RAM gates and NBD servers take (config `migrationPorts`). */
+  migrationPorts: MigrationPorts;
   /** Folder with ca-cert.pem, server-*.pem, client-*.pem for QEMU's tls-creds-x509. */
   tlsDir: string | undefined;
   /** This host's QEMU: version, machine types, migration features (probed at agent start). */

@@ -156,8 +156,9 @@ async function continuePostcopy(c: MigrationContext, job: JobRow, qmp: QmpSessio
   c.jobs.journal(job.id, 'post-copy was running when the agent restarted: following it again');
   try {
     await peer.finish(job.id);
-    const { migrationAddress } = await peer.hostInfo();
-    await followThenRetire(c, job, peer, qmp, migrationAddress, () => undefined);
+    // The prepare reply is gone with the previous process; host info names the same range.
+    const { migrationAddress, migrationPorts } = await peer.hostInfo();
+    await followThenRetire(c, job, peer, qmp, { address: migrationAddress, migrationPorts }, () => undefined);
     c.jobs.end(job.id, 'completed', report(job, 'completed', 'post-copy finished after an agent restart'));
   } catch (e) {
     c.jobs.end(job.id, 'needs-operator', report(job, 'needs-operator', (e as Error).message));

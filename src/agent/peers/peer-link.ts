@@ -3,7 +3,7 @@
 // mutual-TLS HTTP client in http-peer-link.ts. Every message carries PROTOCOL_VERSION.
 import { z } from 'zod';
 import { MigrationMode, MigrationOptions, type JobInfo } from '../../protocol/migration.js';
-import type { HostInfo } from '../../protocol/host.js';
+import { MigrationPorts, type HostInfo } from '../../protocol/host.js';
 import { POOL_NAME, VOLUME_NAME, type VolumeInfo } from '../../protocol/storage.js';
 import { VmSpec } from '../../protocol/vm-spec.js';
 import { HOST_NAME } from './peer-name.js';
@@ -58,6 +58,11 @@ export type PrepareRequest = z.infer<typeof PrepareRequest>;
 export const PrepareReply = z.object({
   address: z.string(),
   port: z.number().int(),
+  /**
+   * The target's migration port range: the source probes the port below it in post-copy to learn
+   * whether the link is back. Absent from an older target, which used the default range.
+   */
+  migrationPorts: MigrationPorts.optional(),
   /** live-copy: the job's NBD server on the migration address and one export per copied disk. */
   nbd: z
     .object({ port: z.number().int(), exports: z.array(z.object({ target: z.string(), name: z.string() })) })

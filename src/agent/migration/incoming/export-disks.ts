@@ -15,7 +15,7 @@ import {
 import { VmhopError } from '../../../protocol/errors.js';
 import type { MigrationContext } from '../context.js';
 import { AUTHZ_OBJECT_ID, TLS_OBJECT_ID } from '../qemu-settings.js';
-import { PORT_RANGE } from '../wire/ports.js';
+import { describePorts, type MigrationPorts } from '../wire/ports.js';
 
 export const NBD_SERVER_ARTIFACT = 'nbd-server';
 export const exportName = (jobId: string, target: string) => `vmhop-${jobId.slice(0, 8)}-${target}`;
@@ -28,10 +28,15 @@ async function portFree(address: string, port: number): Promise<boolean> {
   });
 }
 
-async function startServer(qmp: QmpExecutor, address: string, tls: boolean): Promise<number> {
+async function startServer(
+  qmp: QmpExecutor,
+  address: string,
+  ports: MigrationPorts,
+  tls: boolean,
+): Promise<number> {
   // The top of the migration port range, so the RAM listener (from the bottom) rarely collides.
-  for (let i = PORT_RANGE.count - 1; i >= 0; i--) {
-    const port = PORT_RANGE.first + i;
+  for (let i = ports.count - 1; i >= 0; i--) {
+    const port = ports.first + i;
     if (!(await portFree(address, port))) continue;
     await nbdServerStart(qmp, {
       addr: { type: 'inet', host: address, port: String(port) },
@@ -41,8 +46,8 @@ async function startServer(qmp: QmpExecutor, address: string, tls: boolean): Pro
   }
   throw new VmhopError(
     'VMHOP_ERR_MIGRATION_FAILED',
-    `no free port for the NBD server on ${address} (${PORT_RANGE.first}-${PORT_RANGE.first + PORT_RANGE.count - 1}): free one, or wait for other migrations to end`,
-    { address },
+    `no free port for the NBD server on ${address} (${describePorts(ports)}): free one, wait for other migrations to end, or widen the agent's migrationPorts`,
+    { address, ports },
   );
 }
 
@@ -56,7 +61,7 @@ export async function exportDisks(
   // The guest's disk devices must not take their write permission back while an export still
   // holds one: with late-block-activate that happens at `cont`, after finish stopped the server.
   await migrateSetCapabilities(qmp, { capabilities: [{ capability: 'late-block-activate', state: true }] });
-  const port = await startServer(qmp, c.migrationAddress, tls);
+  const port = await startServer(qmp, c.migrationAddress, c.migrationPorts, tls);
   c.jobs.addArtifact(jobId, 'nbd-export', NBD_SERVER_ARTIFACT);
   const exports = [];
   for (const target of targets) {

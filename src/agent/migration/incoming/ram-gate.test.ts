@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PORT_RANGE } from '../wire/ports.js';
+import { DEFAULT_MIGRATION_PORTS } from '../wire/ports.js';
 import { helloState, RamGate, type GateOptions } from './ram-gate.js';
 
 const LIMITS = { helloMs: 300, windowMs: 300, tlsAnswerBytes: 64, plainBytes: 32, maxOpen: 3 };
@@ -49,6 +49,7 @@ afterEach(async () => {
 async function open(o: Partial<GateOptions> = {}): Promise<RamGate> {
   gate = await RamGate.open({
     address: '127.0.0.1',
+    ports: DEFAULT_MIGRATION_PORTS,
     upstream: join(dir, 'incoming.sock'),
     allowed: ['127.0.0.1'],
     tls: true,
@@ -190,15 +191,46 @@ describe('the RAM gate in front of QEMU', () => {
 
   it('takes the next port when one is taken, and stops listening when closed', async () => {
     const squatter = net.createServer();
-    await new Promise<void>((r) => squatter.listen(PORT_RANGE.first, '127.0.0.1', r));
+    await new Promise<void>((r) => squatter.listen(DEFAULT_MIGRATION_PORTS.first, '127.0.0.1', r));
     try {
       const g = await open();
-      expect(g.port).toBeGreaterThan(PORT_RANGE.first);
+      expect(g.port).toBeGreaterThan(DEFAULT_MIGRATION_PORTS.first);
       g.close();
       const c = client(g.port, []);
       expect(await c.ended).toBeLessThan(200);
     } finally {
       await new Promise((r) => squatter.close(r));
+    }
+  });
+
+  it('listens inside the configured range, not the default one', async () => {
+    // Off libvirt's 49152-49215 and vmhop's default, as an administrator beside libvirtd sets it.
+    const ports = { first: 47_310, count: 3 };
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(ports.first, '127.0.0.1', r));
+    try {
+      const g = await open({ ports });
+      expect(g.port).toBeGreaterThan(ports.first);
+      expect(g.port).toBeLessThan(ports.first + ports.count);
+    } finally {
+      await new Promise((r) => squatter.close(r));
+    }
+  });
+
+  it('refuses naming the range and the fix when every port of it is taken', async () => {
+    const ports = { first: 47_320, count: 2 };
+    const squatters = [net.createServer(), net.createServer()];
+    await Promise.all(
+      squatters.map((s, i) => new Promise<void>((r) => s.listen(ports.first + i, '127.0.0.1', r))),
+    );
+    try {
+      await expect(open({ ports })).rejects.toMatchObject({
+        code: 'VMHOP_ERR_MIGRATION_FAILED',
+        message: expect.stringMatching(/no free port .* on 127\.0\.0\.1 \(47320-47321\).*migrationPorts/),
+        details: { address: '127.0.0.1', ports },
+      });
+    } finally {
+      await Promise.all(squatters.map((s) => new Promise((r) => s.close(r))));
     }
   });
 });

@@ -17,7 +17,7 @@
 // `windowMs`, and at most `maxOpen` such connections are open at a time.
 import net from 'node:net';
 import { VmhopError } from '../../../protocol/errors.js';
-import { PORT_RANGE } from '../wire/ports.js';
+import { describePorts, type MigrationPorts } from '../wire/ports.js';
 
 export interface GateLimits {
   helloMs: number;
@@ -41,6 +41,8 @@ export const GATE_LIMITS: GateLimits = {
 export interface GateOptions {
   /** Where to listen: the migration address. */
   address: string;
+  /** The ports to listen on: the first free one of them (the agent config's migrationPorts). */
+  ports: MigrationPorts;
   /** QEMU's unix socket (migrate-incoming or migrate-recover `unix:`). */
   upstream: string;
   /** The source host's addresses; empty admits any address (a source that named none). */
@@ -89,10 +91,10 @@ export class RamGate {
     server.on('connection', (s) => this.admit(s));
   }
 
-  /** Listens on the first free port of PORT_RANGE on `o.address`. */
+  /** Listens on the first free port of `o.ports` on `o.address`. */
   static async open(o: GateOptions): Promise<RamGate> {
-    for (let i = 0; i < PORT_RANGE.count; i++) {
-      const port = PORT_RANGE.first + i;
+    for (let i = 0; i < o.ports.count; i++) {
+      const port = o.ports.first + i;
       const server = net.createServer({ pauseOnConnect: true });
       const bound = await new Promise<boolean>((resolve, reject) => {
         server.once('error', (e: NodeJS.ErrnoException) =>
@@ -110,8 +112,8 @@ export class RamGate {
     }
     throw new VmhopError(
       'VMHOP_ERR_MIGRATION_FAILED',
-      `no free port for an incoming migration on ${o.address} (${PORT_RANGE.first}-${PORT_RANGE.first + PORT_RANGE.count - 1}); free one of them`,
-      { address: o.address },
+      `no free port for an incoming migration on ${o.address} (${describePorts(o.ports)}); free one of them, or widen the agent's migrationPorts`,
+      { address: o.address, ports: o.ports },
     );
   }
 

@@ -130,7 +130,12 @@ export class TargetSide {
         void watchIncoming(this.c, req.jobId, (reason) => this.abort(req.jobId, reason)).catch(
           (err: unknown) => this.c.log.debug({ job: req.jobId, err }, 'incoming watchdog stopped'),
         );
-        return { address: this.c.migrationAddress, port, ...(nbd ? { nbd } : {}) };
+        return {
+          address: this.c.migrationAddress,
+          port,
+          migrationPorts: this.c.migrationPorts,
+          ...(nbd ? { nbd } : {}),
+        };
       } catch (e) {
         await this.cleanup(req.jobId);
         this.c.jobs.end(req.jobId, 'failed', undefined);
@@ -309,6 +314,7 @@ export class TargetSide {
   private listenOptions(jobId: string, vm: string, tls: boolean, name: string): ListenOptions {
     return {
       address: this.c.migrationAddress,
+      ports: this.c.migrationPorts,
       allowed: this.sources.get(jobId) ?? [],
       tls,
       note: (entry) => this.c.jobs.journal(jobId, entry),

@@ -37,7 +37,7 @@ export async function finishWithPostcopy(
   if (!resumed.committed)
     throw unknownOutcome(r, `\`${peer.name}\` owns the VM but did not confirm it resumed it`, resumed.error);
   c.jobs.journal(job.id, 'the target runs the VM; post-copy brings the remaining pages');
-  const { last, recoveries } = await followThenRetire(c, job, peer, qmp, target.address, (info, at) =>
+  const { last, recoveries } = await followThenRetire(c, job, peer, qmp, target, (info, at) =>
     r.onSample(info, at, 'postcopy'),
   );
   const pauseOf = pauseFigures(resumed, pause.pausedAt);
@@ -59,13 +59,15 @@ export async function followThenRetire(
   job: JobRow,
   peer: PeerLink,
   qmp: QmpSession,
-  address: string,
+  /** The target's migration address and port range (its prepare reply, or host info after a restart). */
+  target: Pick<PrepareReply, 'address' | 'migrationPorts'>,
   onSample: (info: MigrationInfo, at: number) => void,
 ): Promise<{ last: MigrationInfo; recoveries: number }> {
   const followed = await followPostcopy(qmp, {
     peer,
     jobId: job.id,
-    address,
+    address: target.address,
+    targetPorts: target.migrationPorts,
     stallTimeoutMs: job.options.stallTimeoutMs,
     onSample,
     journal: (text) => c.jobs.journal(job.id, text),

@@ -14,13 +14,15 @@ import {
 } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
 import type { PeerLink } from '../../peers/peer-link.js';
-import { PORT_RANGE } from '../wire/ports.js';
+import { DEFAULT_MIGRATION_PORTS, probePortOf, type MigrationPorts } from '../wire/ports.js';
 
 export interface FollowPostcopy {
   peer: PeerLink;
   jobId: string;
   /** The target's migration address. */
   address: string;
+  /** The target's migration port range (its prepare reply); an older target's is the default. */
+  targetPorts?: MigrationPorts;
   stallTimeoutMs: number;
   onSample: (info: MigrationInfo, at: number) => void;
   journal: (text: string) => void;
@@ -30,13 +32,6 @@ export interface FollowPostcopy {
 }
 
 export const defaultRecoveryWindowMs = 30 * 60_000;
-
-/**
- * Probed to learn whether the migration link is back: just below the range the target's QEMU
- * listens in, so the probe can never be taken for the resumed stream. Refused or accepted, an
- * answer proves the path; silence does not.
- */
-export const PROBE_PORT = PORT_RANGE.first - 1;
 
 export async function followPostcopy(
   qmp: QmpExecutor,
@@ -89,7 +84,10 @@ export async function followPostcopy(
 
 /** One recovery attempt: only when the target's migration address answers; resolves true when resumed. */
 async function recover(qmp: QmpExecutor, f: FollowPostcopy): Promise<boolean> {
-  if (!(await reachable(f.address, PROBE_PORT, 1_000))) return false;
+  // Just below the target's range, so the probe can never be taken for the resumed stream.
+  // Refused or accepted, an answer proves the path; silence does not.
+  const probe = probePortOf(f.targetPorts ?? DEFAULT_MIGRATION_PORTS);
+  if (!(await reachable(f.address, probe, 1_000))) return false;
   try {
     // The target may not have noticed a silent drop: pause its end first (a paused end stays paused).
     await f.peer.postcopy(f.jobId, 'pause');
