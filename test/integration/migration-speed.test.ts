@@ -7,6 +7,7 @@ import { pollUntil } from '../../src/agent/poll-until.js';
 import { queryMigrate, queryMigrateParameters } from '../../src/qmp/index.js';
 import { buildFakeQemu, type FakeQemu } from '../fake-qemu/build.js';
 import { agentPair } from './helpers/agent-pair.js';
+import { FaultyPeerLink } from './helpers/faulty-peer-link.js';
 import type { TestAgent } from './helpers/test-agent.js';
 
 const MiB = 1024 * 1024;
@@ -66,7 +67,7 @@ describe('changing a running migration’s speed', () => {
     const lifted = await a.api('POST', `/v1/jobs/${id}/speed`, { mibPerS: 0 });
     expect(lifted.body).toMatchObject({ bandwidthMiBs: null });
     const job = await a.services.engine.wait(id);
-    expect(job.state, JSON.stringify(job.error)).toBe('completed');
+    expect(job.state, JSON.stringify(job.report)).toBe('completed');
     expect(job.report?.options).toMatchObject({ maxDowntimeMs: 500 });
     expect(job.report?.options).not.toHaveProperty('bandwidthMiBs');
 
@@ -88,5 +89,35 @@ describe('changing a running migration’s speed', () => {
     const byId = await a.api('POST', `/v1/jobs/${id}/speed`, { mibPerS: 5 });
     expect(byId.status, byId.text).toBe(409);
     expect(byId.body.error.message).toContain('is not running here (state completed)');
+  });
+
+  it('refuses a change before the RAM copy starts, when QEMU would still take the planned values', async () => {
+    const source: { agent?: TestAgent } = {};
+    let early: { status: number; body: { error: { message: string } } } | undefined;
+    const pair = await agentPair(agents, {
+      qemuBinary: fake.binary,
+      link: (name, target) => {
+        const link = new FaultyPeerLink(name, target);
+        const ask = async () => {
+          early = (await source.agent!.api('POST', '/v1/vms/v1/job/speed', { mibPerS: 5 })) as never;
+        };
+        link.rules = [{ call: 'prepare', fault: { kind: 'before', run: ask }, times: 1 }];
+        return link;
+      },
+    });
+    const a = pair.a;
+    source.agent = a;
+    const res = await a.api('POST', '/v1/migrations', {
+      vm: 'v1',
+      to: 'b',
+      mode: 'live-shared',
+      options: { insecure: true },
+    });
+    expect(res.status, res.text).toBe(202);
+    const job = await a.services.engine.wait(res.body.job.id as string);
+    expect(job.state).toBe('completed');
+    expect(early?.status).toBe(409);
+    expect(early?.body.error.message).toContain('has not started copying RAM yet');
+    expect(job.report?.options).not.toHaveProperty('bandwidthMiBs');
   });
 });

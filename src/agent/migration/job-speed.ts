@@ -55,9 +55,11 @@ function sourceQmpOf(c: MigrationContext, job: JobRow, running: boolean, verb: V
 async function assertCopying(qmp: QmpSession, job: JobRow, verb: Verb): Promise<string> {
   const status = (await queryMigrate(qmp)).status ?? 'none';
   if (job.phase !== 'perform' || !COPYING.has(status)) {
+    const notYet =
+      job.phase === 'begin' || job.phase === 'prepare' || (job.phase === 'perform' && status === 'none');
     throw new VmhopError(
       'VMHOP_ERR_VM_STATE',
-      status === 'none' && job.phase === 'perform'
+      notYet
         ? `job \`${job.id}\` has not started copying RAM yet (a live-copy copies its disks first): the job's planned values apply when it does; run ${verb} again once \`vmhop domjobinfo ${job.vm}\` shows RAM being copied`
         : `job \`${job.id}\` is past the RAM copy (phase ${job.phase}, QEMU migration status ${status}): ${verb} applies only while RAM is being copied`,
       { job: job.id, phase: job.phase, status },
