@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
+import { AGENT_NODE_FLAGS } from '../src/agent/node-flags.js';
 import { REPO_ROOT } from '../src/repo/paths.js';
 
 const PORT = 18555;
@@ -42,6 +43,8 @@ export async function benchAgent(): Promise<Record<string, number>> {
   const agent = spawn(
     process.execPath,
     [
+      // As the agent is started for real (test bed, systemd unit); BENCH_AGENT_NODE_FLAGS=none without.
+      ...(process.env.BENCH_AGENT_NODE_FLAGS === 'none' ? [] : AGENT_NODE_FLAGS),
       join(REPO_ROOT, 'dist/src/agent/main.js'),
       'run',
       '--name',

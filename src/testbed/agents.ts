@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { initCa, issueHostCert } from '../credentials/ca.js';
 import { hashToken } from '../credentials/token-hash.js';
+import { AGENT_NODE_FLAGS } from '../agent/node-flags.js';
 import { isAlive } from '../agent/process/signals.js';
 import { VmhopError } from '../protocol/errors.js';
 import { AgentClient } from '../client/agent-client.js';
@@ -111,7 +112,15 @@ export async function startAgent(
   const log = openSync(`${h.backingRun}/agent.log`, 'a');
   const child = spawn(
     'nsenter',
-    [...nsenterArgs(h), process.execPath, AGENT_MAIN, 'run', '--config', `${HOST_DATA_DIR}/agent.json`],
+    [
+      ...nsenterArgs(h),
+      process.execPath,
+      ...AGENT_NODE_FLAGS,
+      AGENT_MAIN,
+      'run',
+      '--config',
+      `${HOST_DATA_DIR}/agent.json`,
+    ],
     {
       detached: true,
       stdio: ['ignore', log, log],
