@@ -120,4 +120,28 @@ describe('changing a running migration’s speed', () => {
     expect(early?.body.error.message).toContain('has not started copying RAM yet');
     expect(job.report?.options).not.toHaveProperty('bandwidthMiBs');
   });
+
+  it('moves the post-copy cap with the pre-copy one when the job may switch to post-copy', async () => {
+    const { a } = await agentPair(agents, { qemuBinary: fake.binary });
+    const res = await a.api('POST', '/v1/migrations', {
+      vm: 'v1',
+      to: 'b',
+      mode: 'live-shared',
+      options: { insecure: true, bandwidthMiBs: 1, postcopy: true },
+    });
+    expect(res.status, res.text).toBe(202);
+    const id = res.body.job.id as string;
+    const qmp = a.services.supervisor.qmpOf('v1')!;
+    await pollUntil(async () => ((await queryMigrate(qmp)).status === 'active' ? true : undefined), {
+      intervalMs: 20,
+      deadlineMs: 10_000,
+    });
+    expect((await a.api('POST', `/v1/jobs/${id}/speed`, { mibPerS: 3 })).status).toBe(200);
+    expect(await queryMigrateParameters(qmp)).toMatchObject({
+      'max-bandwidth': 3 * MiB,
+      'max-postcopy-bandwidth': 3 * MiB,
+    });
+    expect((await a.api('POST', `/v1/jobs/${id}/speed`, { mibPerS: 0 })).status).toBe(200);
+    expect((await a.services.engine.wait(id)).state).toBe('completed');
+  });
 });
