@@ -1,6 +1,6 @@
 // A migration job: while it runs, its phase, progress bars (RAM, each disk), live charts
 // of transfer rate, remaining bytes and dirty rate (latest values also as text), the ETA
-// with its reason, Switch to post-copy while RAM is copied, and Cancel; when it has ended, its report;
+// with its reason, Switch to post-copy and the bandwidth cap while RAM is copied, and Cancel; when it has ended, its report;
 // when its outcome is unknown (needs-operator), the operator's decision (ResolvePanel).
 import { useState } from 'react';
 import type { JobInfo } from '../../../protocol/migration.js';
@@ -10,6 +10,7 @@ import { ProgressBar } from '../../charts/ProgressBar.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { StateBadge } from '../../components/StateBadge.js';
 import { bytes, duration, rate } from '../../components/format.js';
+import { BandwidthControl } from './BandwidthControl.js';
 import { JobReport } from './JobReport.js';
 import { PhaseSteps } from './PhaseSteps.js';
 import { ResolvePanel } from './ResolvePanel.js';
@@ -79,6 +80,7 @@ function Running({ host, job, samples }: { host: string; job: JobInfo; samples: 
       <Charts samples={samples} />
       <ErrorNote error={error} />
       <div className="buttons">
+        {inRam && <BandwidthControl host={host} jobId={job.id} />}
         {inRam && (
           <button type="button" onClick={switchToPostcopy} disabled={switching}>
             {switching ? 'Switching to post-copy…' : 'Switch to post-copy'}
