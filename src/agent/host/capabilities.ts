@@ -1,7 +1,9 @@
 // What this host's QEMU can do: version, machine types, CPU models, the migration features of
 // its QMP schema, and whether KVM works (it does not under nested-less virtualization, where
 // vmhop falls back to TCG). Learnt once at agent start from a throwaway QEMU (-machine none) over
-// QMP, then cached.
+// QMP, then cached. The probe QEMUs are plain child processes (no execa): the probe runs at every
+// agent start, and execa would otherwise be loaded by an agent that never runs a tool.
+import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,6 +33,20 @@ export interface QemuCapabilities {
 }
 
 /**
+ * A probe QEMU, its output unread. `exited` settles when it has exited or could not start (a
+ * missing binary then fails the QMP connect with its own message); it never rejects, and the
+ * error listener keeps a spawn failure from being an uncaught `error` event.
+ */
+function startProbe(binary: string, args: string[]) {
+  const child = spawn(binary, args, { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+  return { child, exited };
+}
+
+/**
  * KVM works only if a guest really runs under it: /dev/kvm opens, and even answers QMP, on
  * hosts without working nested virtualization where Linux guests then hang. SeaBIOS booted
  * with KVM must reach "No bootable device" on its debug console within 1.5 s: real KVM takes
@@ -43,24 +59,19 @@ async function kvmWorks(binary: string, dir: string): Promise<boolean> {
     return false;
   }
   const log = join(dir, 'seabios.log');
-  const { execa } = await import('execa');
-  const child = execa(
-    binary,
-    [
-      '-machine',
-      'pc,accel=kvm',
-      '-nodefaults',
-      '-display',
-      'none',
-      '-m',
-      '32',
-      '-debugcon',
-      `file:${log}`,
-      '-global',
-      'isa-debugcon.iobase=0x402',
-    ],
-    { reject: false, stdin: 'ignore' },
-  );
+  const { child, exited } = startProbe(binary, [
+    '-machine',
+    'pc,accel=kvm',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-m',
+    '32',
+    '-debugcon',
+    `file:${log}`,
+    '-global',
+    'isa-debugcon.iobase=0x402',
+  ]);
   try {
     for (let i = 0; i < 15; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -70,30 +81,25 @@ async function kvmWorks(binary: string, dir: string): Promise<boolean> {
     return false;
   } finally {
     child.kill('SIGKILL');
-    await child;
+    await exited;
   }
 }
 
 export async function probeQemu(binary = 'qemu-system-x86_64'): Promise<QemuCapabilities> {
   const dir = await mkdtemp(join(tmpdir(), 'vmhop-probe-'));
   const sock = join(dir, 'qmp.sock');
-  const { execa } = await import('execa');
-  const child = execa(
-    binary,
-    [
-      '-machine',
-      'none',
-      '-accel',
-      'tcg',
-      '-nodefaults',
-      '-display',
-      'none',
-      '-S',
-      '-qmp',
-      `unix:${sock},server=on,wait=off`,
-    ],
-    { reject: false, stdin: 'ignore' },
-  );
+  const { child, exited } = startProbe(binary, [
+    '-machine',
+    'none',
+    '-accel',
+    'tcg',
+    '-nodefaults',
+    '-display',
+    'none',
+    '-S',
+    '-qmp',
+    `unix:${sock},server=on,wait=off`,
+  ]);
   try {
     const qmp = await QmpSession.connect(sock, { timeoutMs: 10_000 });
     try {
@@ -124,7 +130,7 @@ export async function probeQemu(binary = 'qemu-system-x86_64'): Promise<QemuCapa
     );
   } finally {
     child.kill('SIGKILL');
-    await child;
+    await exited;
     await rm(dir, { recursive: true, force: true });
   }
 }
