@@ -334,6 +334,9 @@ describe('offline commit: only with the data announced (finding 3)', () => {
     const body = offlinePrepare([volumeItem()]);
     const prep = await a.call('POST', '/v1/peer/offline', body);
     expect(prep.status, prep.text).toBe(200);
+    // The data listener is inside the agent's migrationPorts (default 49152-49251), which the firewall opens.
+    expect(prep.body.port).toBeGreaterThanOrEqual(49_152);
+    expect(prep.body.port).toBeLessThanOrEqual(49_251);
     const source = await sourceFile();
     const sent = await send(prep, 'src/d1.img', source);
     const commit = await a.call('POST', `/v1/peer/offline/${body.jobId}/commit`, {

@@ -53,7 +53,7 @@ export class OfflineTarget {
             have: p.status === 'copy' ? await readChunkLog(p.partial) : [],
           });
         }
-        const port = await rx.listen(this.c.migrationAddress);
+        const port = await rx.listen(this.c.migrationAddress, this.c.migrationPorts);
         return { address: this.c.migrationAddress, port, token: rx.token, items };
       } catch (e) {
         await this.drop(req.jobId, `prepare failed: ${(e as Error).message}`).catch(() => undefined);

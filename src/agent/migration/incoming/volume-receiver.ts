@@ -15,6 +15,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { CHUNK_MAX_BYTES, type ChunkRecord } from '../wire/chunks.js';
+import { listenInRange, type MigrationPorts } from '../wire/ports.js';
 
 /** A listener nobody used for this long closes itself: an abandoned job must not listen forever. */
 const idleCloseMs = 15 * 60_000;
@@ -88,7 +89,8 @@ export class VolumeReceiver {
       });
   }
 
-  async listen(address: string): Promise<number> {
+  /** On the first free port of `ports` (the agent's migrationPorts, which the firewall opens); any port without. */
+  async listen(address: string, ports?: MigrationPorts): Promise<number> {
     if (this.server) return this.port;
     const server = createServer(
       {
@@ -102,9 +104,12 @@ export class VolumeReceiver {
     );
     // A silently cut link must not hold a half-read chunk (and its file handle) forever.
     server.setTimeout(60_000, (s) => s.destroy());
-    await new Promise<void>((res, rej) => server.listen(0, address, res).once('error', rej));
+    if (ports) this.port = await listenInRange(server, address, ports, 'the offline data listener');
+    else {
+      await new Promise<void>((res, rej) => server.listen(0, address, res).once('error', rej));
+      this.port = (server.address() as { port: number }).port;
+    }
     this.server = server;
-    this.port = (server.address() as { port: number }).port;
     this.touch();
     return this.port;
   }

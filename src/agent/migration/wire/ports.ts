@@ -3,6 +3,8 @@
 // apart from libvirt's (49152-49215 by default) and open exactly them in a firewall. The source
 // learns the target's range from its prepare reply (or host info): in post-copy it probes the
 // port just below it on the target to learn whether the migration link is back, a port no stream uses.
+import type { Server } from 'node:net';
+import { VmhopError } from '../../../protocol/errors.js';
 import type { MigrationPorts } from '../../../protocol/host.js';
 
 export type { MigrationPorts };
@@ -20,3 +22,33 @@ export const describePorts = (r: MigrationPorts): string => `${r.first}-${lastPo
  * listens in, so the probe can never be taken for the resumed stream.
  */
 export const probePortOf = (r: MigrationPorts): number => r.first - 1;
+
+/**
+ * Listens with `server` on the first free port of `ports` on `address` (a port taken or refused
+ * is skipped); `what` names the listener in the error when none is free.
+ */
+export async function listenInRange(
+  server: Server,
+  address: string,
+  ports: MigrationPorts,
+  what: string,
+): Promise<number> {
+  for (let i = 0; i < ports.count; i++) {
+    const port = ports.first + i;
+    const bound = await new Promise<boolean>((resolve, reject) => {
+      const onError = (e: NodeJS.ErrnoException) =>
+        e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(false) : reject(e);
+      server.once('error', onError);
+      server.listen({ port, host: address, exclusive: true }, () => {
+        server.off('error', onError);
+        resolve(true);
+      });
+    });
+    if (bound) return port;
+  }
+  throw new VmhopError(
+    'VMHOP_ERR_MIGRATION_FAILED',
+    `no free port for ${what} on ${address} (${describePorts(ports)}); free one of them, or widen the agent's migrationPorts`,
+    { address, ports },
+  );
+}
