@@ -9,6 +9,7 @@ import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { JobInfo } from '../src/protocol/migration.js';
+import { AGENT_NODE_FLAGS } from '../src/agent/node-flags.js';
 import * as testbed from '../src/testbed/testbed.js';
 import { nsenterArgs, runOnHost } from '../src/testbed/host-exec.js';
 import { HOST_DATA_DIR, type HostPlan } from '../src/testbed/plan.js';
@@ -43,7 +44,16 @@ async function swapAgents(root: string, hosts: HostPlan[]) {
     const main = join(root, 'dist', 'src', 'agent', 'main.js');
     const child = spawn(
       'nsenter',
-      [...nsenterArgs(h), process.execPath, main, 'run', '--config', `${HOST_DATA_DIR}/agent.json`],
+      [
+        ...nsenterArgs(h),
+        process.execPath,
+        // This tree's agents as the test bed starts them; the other tree's as it was.
+        ...(root === REPO_ROOT ? AGENT_NODE_FLAGS : []),
+        main,
+        'run',
+        '--config',
+        `${HOST_DATA_DIR}/agent.json`,
+      ],
       { detached: true, stdio: ['ignore', log, log] },
     );
     closeSync(log);
