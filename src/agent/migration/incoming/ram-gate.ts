@@ -16,8 +16,7 @@
 // answers with records that keep the handshake waiting, freezes the incoming QEMU for at most
 // `windowMs`, and at most `maxOpen` such connections are open at a time.
 import net from 'node:net';
-import { VmhopError } from '../../../protocol/errors.js';
-import { describePorts, type MigrationPorts } from '../wire/ports.js';
+import { listenInRange, type MigrationPorts } from '../wire/ports.js';
 
 export interface GateLimits {
   helloMs: number;
@@ -93,28 +92,8 @@ export class RamGate {
 
   /** Listens on the first free port of `o.ports` on `o.address`. */
   static async open(o: GateOptions): Promise<RamGate> {
-    for (let i = 0; i < o.ports.count; i++) {
-      const port = o.ports.first + i;
-      const server = net.createServer({ pauseOnConnect: true });
-      const bound = await new Promise<boolean>((resolve, reject) => {
-        server.once('error', (e: NodeJS.ErrnoException) =>
-          e.code === 'EADDRINUSE' || e.code === 'EACCES' ? resolve(false) : reject(e),
-        );
-        server.listen({ port, host: o.address, exclusive: true }, () => resolve(true));
-      }).catch((e: unknown) => {
-        throw new VmhopError(
-          'VMHOP_ERR_MIGRATION_FAILED',
-          `cannot listen for the incoming migration on ${o.address}:${port}: ${(e as Error).message}; check the agent's migrationAddress`,
-          { address: o.address, port },
-        );
-      });
-      if (bound) return new RamGate(server, port, o);
-    }
-    throw new VmhopError(
-      'VMHOP_ERR_MIGRATION_FAILED',
-      `no free port for an incoming migration on ${o.address} (${describePorts(o.ports)}); free one of them, or widen the agent's migrationPorts`,
-      { address: o.address, ports: o.ports },
-    );
+    const server = net.createServer({ pauseOnConnect: true });
+    return new RamGate(server, await listenInRange(server, o.address, o.ports, 'an incoming migration'), o);
   }
 
   /** QEMU's socket behind this gate. */

@@ -34,6 +34,18 @@ describe('listenInRange', () => {
       details: { address: '127.0.0.1', ports },
     });
   });
+
+  it('refuses an address this host does not have, naming it and the setting to check', async () => {
+    await expect(
+      listenInRange(server(), '192.0.2.1', { first: 47_550, count: 2 }, 'an incoming migration'),
+    ).rejects.toMatchObject({
+      code: 'VMHOP_ERR_MIGRATION_FAILED',
+      message: expect.stringMatching(
+        /^cannot listen for an incoming migration on 192\.0\.2\.1:47550: .*; check the agent's migrationAddress$/,
+      ),
+      details: { address: '192.0.2.1', port: 47_550 },
+    });
+  });
 });
 
 it('names a range by its ends and probes the port below it', () => {

@@ -25,7 +25,7 @@ export const probePortOf = (r: MigrationPorts): number => r.first - 1;
 
 /**
  * Listens with `server` on the first free port of `ports` on `address` (a port taken or refused
- * is skipped); `what` names the listener in the error when none is free.
+ * is skipped); `what` names the listener in the errors: none free, or an address it cannot use.
  */
 export async function listenInRange(
   server: Server,
@@ -43,6 +43,12 @@ export async function listenInRange(
         server.off('error', onError);
         resolve(true);
       });
+    }).catch((e: unknown) => {
+      throw new VmhopError(
+        'VMHOP_ERR_MIGRATION_FAILED',
+        `cannot listen for ${what} on ${address}:${port}: ${(e as Error).message}; check the agent's migrationAddress`,
+        { address, port },
+      );
     });
     if (bound) return port;
   }
