@@ -1,8 +1,9 @@
 // The TCP ports a target agent listens on for a migration's streams (the RAM gate, the NBD
-// server of a live copy): the agent config's `migrationPorts`, so an administrator can keep them
-// apart from libvirt's (49152-49215 by default) and open exactly them in a firewall. The source
-// learns the target's range from its prepare reply (or host info): in post-copy it probes the
-// port just below it on the target to learn whether the migration link is back, a port no stream uses.
+// server of a live copy, the offline data listener): the agent config's `migrationPorts`, so an
+// administrator can keep them apart from libvirt's (49152-49215 by default) and open exactly
+// them in a firewall. The source learns the target's range from its prepare reply (or host
+// info): in post-copy it probes the port just below it on the target to learn whether the
+// migration link is back, a port no stream uses.
 import type { Server } from 'node:net';
 import { VmhopError } from '../../../protocol/errors.js';
 import type { MigrationPorts } from '../../../protocol/host.js';
