@@ -11,7 +11,6 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import swagger from '@fastify/swagger';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { assertMayWrite, authenticate, whoOf, type AuthConfig } from './auth.js';
@@ -22,7 +21,7 @@ import { TokenStore } from '../db/token-store.js';
 import { auditJobEnds } from '../audit/job-ends.js';
 import { logMigrationEnds, logMigrationStart } from '../audit/migration-log.js';
 import { agentMetrics } from '../metrics/registry.js';
-import { OPEN_ROUTES, swaggerOptions } from './openapi.js';
+import { OPEN_ROUTES, openapiHandler } from './openapi.js';
 import { metricsRoutes } from './routes/metrics.js';
 import type { AgentServices } from '../services.js';
 import { hostRoutes } from './routes/host.js';
@@ -71,7 +70,7 @@ export async function buildApp(opts: AppOptions) {
       },
     });
   });
-  await app.register(swagger, swaggerOptions);
+  const openapi = openapiHandler(app);
   const s = opts.services;
   const audit = new AuditStore(s.db);
   const tokens = new TokenStore(s.db);
@@ -103,7 +102,7 @@ export async function buildApp(opts: AppOptions) {
   // After parsing, so a refused change is audited with what it would have changed.
   app.addHook('preValidation', async (req) => assertMayWrite(req));
   app.get('/health', async () => ({ ok: true }));
-  app.get('/openapi.json', async () => app.swagger());
+  app.get('/openapi.json', openapi);
   await app.register(metricsRoutes(metrics));
   await app.register(hostRoutes(s));
   await app.register(eventRoutes(s));

@@ -2,9 +2,12 @@
 // schemas, completed so a generator can use it: every route (the open ones and the SSE
 // stream included), an operationId, summary and tag each (openapi-operations.ts), the bearer
 // scheme, and each status a route can answer with the error shape and the codes behind it,
-// statuses taken from the VMHOP_ERR_* catalogue.
+// statuses taken from the VMHOP_ERR_* catalogue. Built at the first GET /openapi.json, not at
+// start-up: @fastify/swagger and its YAML library are loaded then, so an idle agent carries none
+// of it; the routes are collected as they are added, as @fastify/swagger itself does.
 import type { FastifyDynamicSwaggerOptions, SwaggerTransform } from '@fastify/swagger';
-import { jsonSchemaTransform } from 'fastify-type-provider-zod';
+import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { errorCatalogue, type ErrorCode } from '../../protocol/errors.js';
 import { operations, type Operation } from './openapi-operations.js';
 
@@ -143,3 +146,42 @@ export const swaggerOptions: FastifyDynamicSwaggerOptions = {
   },
   transform,
 };
+
+/**
+ * Collects every route added to `app` from now on (call it before the routes, as one would
+ * register @fastify/swagger) and returns the handler of GET /openapi.json for them.
+ */
+export function openapiHandler(app: FastifyInstance): () => Promise<unknown> {
+  const routes: RouteOptions[] = [];
+  // HEAD routes fastify adds by itself are left out, as @fastify/swagger leaves them out.
+  app.addHook('onRoute', (r) => void (r.method !== 'HEAD' && routes.push(r)));
+  let doc: Promise<unknown> | undefined;
+  return () =>
+    (doc ??= openapiDocument(routes).catch((err: unknown) => {
+      doc = undefined; // built again at the next request, as @fastify/swagger would
+      throw err;
+    }));
+}
+
+/** The routes, schemas and config only, in a throwaway fastify with @fastify/swagger. */
+async function openapiDocument(routes: readonly RouteOptions[]): Promise<unknown> {
+  const { default: swagger } = await import('@fastify/swagger');
+  const shadow = Fastify();
+  shadow.setValidatorCompiler(validatorCompiler);
+  shadow.setSerializerCompiler(serializerCompiler);
+  await shadow.register(swagger, swaggerOptions);
+  for (const r of routes)
+    shadow.route({
+      method: r.method,
+      url: r.url,
+      ...(r.schema ? { schema: r.schema } : {}),
+      ...(r.config ? { config: r.config } : {}),
+      handler: () => undefined,
+    });
+  await shadow.ready();
+  try {
+    return shadow.swagger();
+  } finally {
+    await shadow.close();
+  }
+}
