@@ -7,6 +7,7 @@ import { pollUntil } from '../../src/agent/poll-until.js';
 import { queryMigrate, queryMigrateParameters } from '../../src/qmp/index.js';
 import { buildFakeQemu, type FakeQemu } from '../fake-qemu/build.js';
 import { agentPair } from './helpers/agent-pair.js';
+import { DirectPeerLink } from './helpers/direct-peer-link.js';
 import { FaultyPeerLink } from './helpers/faulty-peer-link.js';
 import type { TestAgent } from './helpers/test-agent.js';
 
@@ -143,5 +144,30 @@ describe('changing a running migration’s speed', () => {
     });
     expect((await a.api('POST', `/v1/jobs/${id}/speed`, { mibPerS: 0 })).status).toBe(200);
     expect((await a.services.engine.wait(id)).state).toBe('completed');
+  });
+
+  it('refuses an offline job: no QEMU migration carries its data', async () => {
+    const asked: { status: number; body: { error: { message: string } } }[] = [];
+    const source: { agent?: TestAgent } = {};
+    // The target's offline prepare is the moment the job runs and streams next.
+    class AskingLink extends DirectPeerLink {
+      override async offlinePrepare(req: Parameters<DirectPeerLink['offlinePrepare']>[0]) {
+        asked.push((await source.agent!.api('POST', '/v1/vms/v1/job/speed', { mibPerS: 5 })) as never);
+        return super.offlinePrepare(req);
+      }
+    }
+    const { a } = await agentPair(agents, {
+      qemuBinary: fake.binary,
+      link: (name, target) => new AskingLink(name, target),
+    });
+    source.agent = a;
+    expect((await a.api('POST', '/v1/vms/v1/destroy')).status).toBe(200);
+    const res = await a.api('POST', '/v1/migrations', { vm: 'v1', to: 'b', mode: 'offline' });
+    expect(res.status, res.text).toBe(202);
+    // The pair has no TLS material for the offline data listener, so the copy itself fails after
+    // the prepare; the question was asked while the job ran, which is all this case needs.
+    await a.services.engine.wait(res.body.job.id as string);
+    expect(asked.map((r) => r.status)).toEqual([409]);
+    expect(asked[0]?.body.error.message).toContain('is an offline migration');
   });
 });
