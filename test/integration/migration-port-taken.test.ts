@@ -4,7 +4,7 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MIGRATION_PORTS } from '../../src/agent/migration/wire/ports.js';
-import { agentPair } from './helpers/agent-pair.js';
+import { agentPair, migrateV1 } from './helpers/agent-pair.js';
 import type { TestAgent } from './helpers/test-agent.js';
 import { testGuest } from './helpers/vm-specs.js';
 
@@ -32,14 +32,7 @@ describe.skipIf(!guest)("the target's migration port", () => {
       squatter!.listen(DEFAULT_MIGRATION_PORTS.first, address, () => resolve(true));
     });
     // If something else of this machine holds it already, the case is staged all the same.
-    const res = await a.api('POST', '/v1/migrations', {
-      vm: 'v1',
-      to: 'b',
-      mode: 'live-shared',
-      options: { insecure: true },
-    });
-    expect(res.status, res.text).toBe(202);
-    const job = await a.services.engine.wait(res.body.job.id as string);
+    const job = await migrateV1(a);
     expect(job.state, JSON.stringify(job.report)).toBe('completed');
     const journal = b.services.jobStore.journalOf(job.id).map((l) => l.entry);
     expect(journal.find((e) => /^listening on /.test(e))).toMatch(

@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../src/agent/poll-until.js';
 import { queryMigrate, queryMigrateParameters } from '../../src/qmp/index.js';
 import { buildFakeQemu, type FakeQemu } from '../fake-qemu/build.js';
-import { agentPair } from './helpers/agent-pair.js';
+import { agentPair, migrateV1, startMigration } from './helpers/agent-pair.js';
 import { DirectPeerLink } from './helpers/direct-peer-link.js';
 import { FaultyPeerLink } from './helpers/faulty-peer-link.js';
 import type { TestAgent } from './helpers/test-agent.js';
@@ -25,14 +25,7 @@ afterEach(async () => {
 describe('changing a running migration’s speed', () => {
   it('applies setspeed and setmaxdowntime to the source QEMU, journals them, and the report keeps them', async () => {
     const { a, b } = await agentPair(agents, { qemuBinary: fake.binary });
-    const res = await a.api('POST', '/v1/migrations', {
-      vm: 'v1',
-      to: 'b',
-      mode: 'live-shared',
-      options: { insecure: true, bandwidthMiBs: 1 },
-    });
-    expect(res.status, res.text).toBe(202);
-    const id = res.body.job.id as string;
+    const id = await startMigration(a, { bandwidthMiBs: 1 });
     const qmp = a.services.supervisor.qmpOf('v1')!;
     const copying = await pollUntil(
       async () => ((await queryMigrate(qmp)).status === 'active' ? true : undefined),
@@ -108,14 +101,7 @@ describe('changing a running migration’s speed', () => {
     });
     const a = pair.a;
     source.agent = a;
-    const res = await a.api('POST', '/v1/migrations', {
-      vm: 'v1',
-      to: 'b',
-      mode: 'live-shared',
-      options: { insecure: true },
-    });
-    expect(res.status, res.text).toBe(202);
-    const job = await a.services.engine.wait(res.body.job.id as string);
+    const job = await migrateV1(a);
     expect(job.state).toBe('completed');
     expect(early?.status).toBe(409);
     expect(early?.body.error.message).toContain('has not started copying RAM yet');
@@ -124,14 +110,7 @@ describe('changing a running migration’s speed', () => {
 
   it('moves the post-copy cap with the pre-copy one when the job may switch to post-copy', async () => {
     const { a } = await agentPair(agents, { qemuBinary: fake.binary });
-    const res = await a.api('POST', '/v1/migrations', {
-      vm: 'v1',
-      to: 'b',
-      mode: 'live-shared',
-      options: { insecure: true, bandwidthMiBs: 1, postcopy: true },
-    });
-    expect(res.status, res.text).toBe(202);
-    const id = res.body.job.id as string;
+    const id = await startMigration(a, { bandwidthMiBs: 1, postcopy: true });
     const qmp = a.services.supervisor.qmpOf('v1')!;
     await pollUntil(async () => ((await queryMigrate(qmp)).status === 'active' ? true : undefined), {
       intervalMs: 20,

@@ -8,7 +8,7 @@ import { settleRetirements } from '../../src/agent/migration/outgoing/retire-sou
 import { isAlive } from '../../src/agent/process/signals.js';
 import { MigrationOptions } from '../../src/protocol/migration.js';
 import { expectApiError } from './helpers/api-expect.js';
-import { agentPair } from './helpers/agent-pair.js';
+import { agentPair, startMigration } from './helpers/agent-pair.js';
 import type { TestAgent } from './helpers/test-agent.js';
 import { testGuest } from './helpers/vm-specs.js';
 
@@ -24,14 +24,7 @@ const entries = (a: TestAgent, id: string) => a.services.jobStore.journalOf(id).
 describe.skipIf(!guest)("the source's retirement", () => {
   it('ends the job when the target runs the VM, then retires the source, journaled after the end', async () => {
     const { a, b } = await agentPair(agents);
-    const res = await a.api('POST', '/v1/migrations', {
-      vm: 'v1',
-      to: 'b',
-      mode: 'live-shared',
-      options: { insecure: true },
-    });
-    expect(res.status, res.text).toBe(202);
-    const id = res.body.job.id as string;
+    const id = await startMigration(a);
     const job = await a.services.engine.wait(id);
     expect(job.state, JSON.stringify(job.report?.error)).toBe('completed');
     await settleRetirements(a.services.migration);

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { TARGET_READY_TIMEOUT_MS } from '../../src/agent/migration/outgoing/target-ready.js';
 import { settleRetirements } from '../../src/agent/migration/outgoing/retire-source.js';
 import { DirectPeerLink } from './helpers/direct-peer-link.js';
-import { agentPair } from './helpers/agent-pair.js';
+import { agentPair, migrateV1 } from './helpers/agent-pair.js';
 import type { TestAgent } from './helpers/test-agent.js';
 import { testGuest } from './helpers/vm-specs.js';
 
@@ -30,14 +30,7 @@ class FreezableLink extends DirectPeerLink {
 const pair = () => agentPair(agents, { paused: true, link: (name, b) => new FreezableLink(name, b) });
 
 const migrate = async (a: TestAgent) => {
-  const res = await a.api('POST', '/v1/migrations', {
-    vm: 'v1',
-    to: 'b',
-    mode: 'live-shared',
-    options: { insecure: true },
-  });
-  expect(res.status, res.text).toBe(202);
-  return a.services.engine.wait(res.body.job.id as string);
+  return migrateV1(a);
 };
 
 describe.skipIf(!guest)('the target confirms it is ready at the switchover', () => {

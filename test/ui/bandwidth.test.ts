@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFakeQemu, type FakeQemu } from '../fake-qemu/build.js';
-import { agentPair } from '../integration/helpers/agent-pair.js';
+import { agentPair, startMigration } from '../integration/helpers/agent-pair.js';
 import { TOKEN, type TestAgent } from '../integration/helpers/test-agent.js';
 import { launch, shot } from './helpers/browser.js';
 import { startUi, type UiServer } from './helpers/ui-server.js';
@@ -43,14 +43,7 @@ describe('web UI: a running migration’s bandwidth', () => {
       JSON.stringify({ hosts: { a: { url: await a.listen(), token: TOKEN } } }),
     );
     ui = await startUi(undefined, { VMHOP_HOSTS: join(dir, 'hosts.json') });
-    const res = await a.api('POST', '/v1/migrations', {
-      vm: 'v1',
-      to: 'b',
-      mode: 'live-shared',
-      options: { insecure: true, bandwidthMiBs: 1 },
-    });
-    expect(res.status, res.text).toBe(202);
-    const id = res.body.job.id as string;
+    const id = await startMigration(a, { bandwidthMiBs: 1 });
     await page.goto(`${ui.url}#/jobs/a/${id}`);
     const set = page.getByRole('button', { name: 'Set bandwidth' });
     await expect.poll(() => set.isVisible(), { timeout: 30_000 }).toBe(true);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { agentPair } from '../integration/helpers/agent-pair.js';
+import { agentPair, startMigration } from '../integration/helpers/agent-pair.js';
 import { FaultyPeerLink, type Rule } from '../integration/helpers/faulty-peer-link.js';
 import { whereRuns } from '../integration/helpers/pair-oracles.js';
 import { TOKEN, type TestAgent } from '../integration/helpers/test-agent.js';
@@ -35,14 +35,7 @@ beforeAll(async () => {
     config: { commitAnswerSeconds: 2 },
   });
   link.rules = [{ call: 'finish', fault: { kind: 'drop' } }];
-  const res = await a.api('POST', '/v1/migrations', {
-    vm: 'v1',
-    to: 'b',
-    mode: 'live-shared',
-    options: { insecure: true, stallTimeoutMs: 5_000 },
-  });
-  expect(res.status, res.text).toBe(202);
-  jobId = res.body.job.id as string;
+  jobId = await startMigration(a, { stallTimeoutMs: 5_000 });
   const job = await a.services.engine.wait(jobId);
   expect(job.state).toBe('needs-operator');
   link.rules = B_DOWN;

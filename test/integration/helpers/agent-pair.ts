@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { expect } from 'vitest';
 import type { PeerLink } from '../../../src/agent/peers/peer-link.js';
 import type { AgentServices } from '../../../src/agent/services.js';
+import type { JobInfo } from '../../../src/protocol/migration.js';
 import { DirectPeerLink } from './direct-peer-link.js';
 import { TestAgent } from './test-agent.js';
 import { kernelVm, testGuest } from './vm-specs.js';
@@ -58,4 +59,28 @@ export async function agentPair<L extends PeerLink = DirectPeerLink>(
   const started = await a.api('POST', '/v1/vms/v1/start', { paused: opts.paused === true });
   expect(started.status, started.text).toBe(200);
   return { a, b, link };
+}
+
+/**
+ * Starts a live migration (over shared nothing, so only RAM moves) of `v1` from `from` to `to`,
+ * in plaintext as the tests' agents have no migration certificates; resolves with the job's id.
+ */
+export async function startMigration(
+  from: TestAgent,
+  options: Record<string, unknown> = {},
+  to = 'b',
+): Promise<string> {
+  const res = await from.api('POST', '/v1/migrations', {
+    vm: 'v1',
+    to,
+    mode: 'live-shared',
+    options: { insecure: true, ...options },
+  });
+  expect(res.status, res.text).toBe(202);
+  return res.body.job.id as string;
+}
+
+/** startMigration, then the job's end. */
+export async function migrateV1(from: TestAgent, options: Record<string, unknown> = {}): Promise<JobInfo> {
+  return from.services.engine.wait(await startMigration(from, options));
 }

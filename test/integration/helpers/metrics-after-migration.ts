@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildFakeQemu, type FakeQemu } from '../../fake-qemu/build.js';
-import { agentPair } from './agent-pair.js';
+import { agentPair, migrateV1 } from './agent-pair.js';
 import type { PairBackend } from './pair-matrix.js';
 import { sample } from './prom-sample.js';
 import type { TestAgent } from './test-agent.js';
@@ -34,14 +34,7 @@ export function metricsAfterMigration(backend: PairBackend): void {
         }),
       );
       const { a, b } = await agentPair(agents, { ...(fake ? { qemuBinary: fake.binary } : {}), logger });
-      const res = await a.api('POST', '/v1/migrations', {
-        vm: 'v1',
-        to: 'b',
-        mode: 'live-shared',
-        options: { insecure: true },
-      });
-      expect(res.status, res.text).toBe(202);
-      const job = await a.services.engine.wait(res.body.job.id as string);
+      const job = await migrateV1(a);
       expect(job.state).toBe('completed');
 
       const src = (await a.api('GET', '/metrics')).text;
