@@ -1,7 +1,8 @@
 // The lifecycle routes against real QEMU (TCG) booting the test guest's kernel: start,
 // suspend, resume, destroy, save and restore through inject(), with the registry state and
 // the QEMU process checked after each. Every QEMU started is killed in afterEach.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { truncate } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { expectApiError, quoted } from './helpers/api-expect.js';
 import { TestAgent } from './helpers/test-agent.js';
@@ -170,6 +171,23 @@ describe.skipIf(!guest)(
       expect(restored.body).toMatchObject({ state: 'paused' });
       expect((await agent.api('GET', '/v1/vms/g1')).body.qemuStatus).toBe('paused');
       expect((await act('resume')).body.state).toBe('running');
+    });
+
+    it('refuses a damaged state file with QEMU’s reason, kills the QEMU it started and keeps the file', async () => {
+      expect((await act('start')).status).toBe(200);
+      expect((await act('save')).status).toBe(200);
+      const stateFile = `${agent.dataDir}/save/g1.vmstate`;
+      await truncate(stateFile, Math.floor(statSync(stateFile).size / 2));
+      const restored = await act('restore');
+      expect(restored.status, restored.text).not.toBe(200);
+      expect(restored.body.error.message).toMatch(/restoring VM `g1` failed/);
+      expect(restored.body.error.message).not.toMatch(/Premature close/);
+      expect(agent.qemuPids()).toEqual([]);
+      expect(existsSync(stateFile)).toBe(true);
+      expect((await agent.api('GET', '/v1/vms/g1')).body).toMatchObject({
+        state: 'shutoff',
+        savedState: true,
+      });
     });
 
     it('gives the console of the current run apart from the earlier runs on this host (run=current)', async () => {

@@ -6,7 +6,15 @@ import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { pipeline } from 'node:stream/promises';
-import { cont, migrate, migrateIncoming, migrateSetParameters, quit, stop } from '../../qmp/index.js';
+import {
+  cont,
+  isQmpError,
+  migrate,
+  migrateIncoming,
+  migrateSetParameters,
+  quit,
+  stop,
+} from '../../qmp/index.js';
 import { VmhopError } from '../../protocol/errors.js';
 import type { VmInfo } from '../../protocol/vm.js';
 import { killAndWait } from '../process/signals.js';
@@ -135,8 +143,17 @@ export class SaveRestore {
       await migrateIncoming(qmp, { uri: `unix:${sock}` });
       const conn = net.connect(sock);
       await new Promise<void>((res, rej) => conn.once('connect', res).once('error', rej));
-      await pipeline(createReadStream(files.state), conn);
+      // QEMU closes its end as soon as it has read the last section, which can come before this
+      // side's own 'finish' ("Premature close"): QEMU's status, not the stream's end, says whether
+      // the state loaded, and a failed load is reported with QEMU's reason.
+      conn.on('error', () => undefined);
+      const sent = pipeline(createReadStream(files.state), conn).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
       await waitMigrationEnd(qmp, { timeoutMs: SAVE_TIMEOUT_MS, what: `restoring VM \`${name}\`` });
+      await sent;
+      conn.destroy();
       if (sidecar.running) await cont(qmp);
       this.supervisor.setState(name, sidecar.running ? 'running' : 'paused');
       // The state belongs to disks that have moved on since: restoring it twice would corrupt them.
@@ -146,6 +163,18 @@ export class SaveRestore {
     } catch (e) {
       this.supervisor.expectExit(name);
       await killAndWait(pid, 5_000);
+      await this.vms.settle(name);
+      // The guest never ran from the state: it is as it was before the restore, not crashed.
+      this.supervisor.setState(name, 'shutoff', 'the restore failed');
+      // QEMU exits when it cannot load an incoming state: its closed monitor is the only answer.
+      if (isQmpError(e, 'QMP_DISCONNECTED') || (e instanceof Error && /QEMU closed/.test(e.message))) {
+        throw new VmhopError(
+          'VMHOP_ERR_VM_STATE',
+          `restoring VM \`${name}\` failed: QEMU exited while loading ${files.state} (a damaged file, or one saved by another QEMU or machine type); the file is kept. \`vmhop start ${name}\` boots the VM without it`,
+          { vm: name, state: files.state },
+          e,
+        );
+      }
       throw e;
     }
   }
