@@ -43,9 +43,9 @@ ls -l "$t/release"
 # The tarball: runtime code, the web UI, README, the unit and the files beside it (for an
 # install without the .deb); nothing of the tests, bench, guest or sources.
 listing=$(tar -tzf "$tgz")
-ours='package\.json|README\.md|dist/src/.+\.js|dist/web/.+|packaging/(vmhop-agent\.service|agent\.json|tmpfiles\.conf)'
+ours='package\.json|README\.md|LICENSE|dist/src/.+\.js|dist/web/.+|packaging/(vmhop-agent\.service|agent\.json|tmpfiles\.conf)'
 extra=$(grep -vE "^package/($ours)\$" <<<"$listing" || true)
-expect 'tarball holds only package.json, README.md, dist/src/**.js, dist/web/ and 3 packaging files' "$extra" ''
+expect 'tarball holds only package.json, README.md, LICENSE, dist/src/**.js, dist/web/ and 3 packaging files' "$extra" ''
 for f in dist/src/cli/main.js dist/src/agent/main.js dist/web/index.html; do
   grep -qx "package/$f" <<<"$listing" && ok "tarball has $f" || fail "tarball lacks $f"
 done
@@ -85,6 +85,8 @@ expect 'vmhop-agent --version (.deb)' "$("$r/usr/bin/vmhop-agent" --version)" "$
 expect 'every package dist/src imports resolves (.deb)' "$(unresolved "$r/usr/lib/vmhop")" ''
 "$r/usr/bin/vmhop-agent" token list --data-dir "$t/data-deb" --json >/dev/null &&
   ok 'vmhop-agent opens its registry from the .deb' || fail 'vmhop-agent token list (.deb)'
+grep -q 'MIT License' "$r/usr/share/doc/vmhop/copyright" &&
+  ok '.deb carries the licence as /usr/share/doc/vmhop/copyright' || fail '.deb: no /usr/share/doc/vmhop/copyright'
 expect '/var/lib/vmhop mode' "$(stat -c '%a %U' "$r/var/lib/vmhop")" '700 root'
 expect '/etc/vmhop/agent.json mode' "$(stat -c '%a %U' "$r/etc/vmhop/agent.json")" '644 root'
 grep -qx 'd /run/vmhop 0700 root root -' "$r/usr/lib/tmpfiles.d/vmhop.conf" &&

@@ -70,6 +70,8 @@ install -d -m 0700 "$deb/var/lib/vmhop"
 gzip -9n <"$work/vmhop.1" >"$deb/usr/share/man/man1/vmhop.1.gz"
 install -m 0644 "$work/vmhop.1" "$out/vmhop.1"
 install -m 0644 "$tree/README.md" "$deb/usr/share/doc/vmhop/README.md"
+# Debian policy: every package carries its licence as /usr/share/doc/PACKAGE/copyright.
+install -m 0644 "$tree/LICENSE" "$deb/usr/share/doc/vmhop/copyright"
 install -m 0755 "$tree/packaging/debian/postinst" "$tree/packaging/debian/prerm" "$deb/DEBIAN/"
 echo /etc/vmhop/agent.json >"$deb/DEBIAN/conffiles"
 
