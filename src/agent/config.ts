@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { VmhopError } from '../protocol/errors.js';
+import { DEFAULT_POLICY, PolicyName } from '../protocol/policy.js';
 
 /** An absolute directory other than `/` itself, for the allowed-path lists. */
 const absoluteDir = (setting: string) =>
@@ -102,6 +103,8 @@ export const AgentConfig = z.object({
    * when no answer comes; then the job is `needs-operator` and the source keeps asking (below).
    */
   commitAnswerSeconds: z.number().int().min(1).max(3_600).default(60),
+  /** The policy of a live migration that names none (`--policy`): what it may do to finish (README, Migration policies). */
+  migrationPolicy: PolicyName.default(DEFAULT_POLICY),
   /**
    * A switchover whose outcome nobody knew (`needs-operator`) is settled by asking the target
    * until it answers, with back-off, for this long after the job stopped; then by an operator.
@@ -111,6 +114,13 @@ export const AgentConfig = z.object({
     .positive()
     .max(24 * 365)
     .default(24),
+  /**
+   * Ended jobs (completed, failed, cancelled) are kept this many days after they ended, then
+   * pruned with their journals (at start and hourly). Running, interrupted and needs-operator
+   * jobs are never pruned; the audit log is never pruned. Longer than unresolvedFollowHours: a
+   * source that still asks this host about a switchover must find the target's record.
+   */
+  jobRetentionDays: z.number().positive().max(36_500).default(30),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 export type AgentConfig = z.infer<typeof AgentConfig>;
@@ -136,6 +146,13 @@ export function loadConfig(file: string | undefined, overrides: Record<string, u
     throw new VmhopError('VMHOP_ERR_USAGE', `invalid agent config: ${issues.join('; ')}`, { issues });
   }
   const cfg = r.data;
+  if (cfg.jobRetentionDays * 24 <= cfg.unresolvedFollowHours) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `invalid agent config: jobRetentionDays ${cfg.jobRetentionDays} (${cfg.jobRetentionDays * 24} h) must be longer than unresolvedFollowHours ${cfg.unresolvedFollowHours}: a peer still settling a switchover asks for this host's job record; raise jobRetentionDays above ${Math.ceil(cfg.unresolvedFollowHours / 24)}`,
+      { jobRetentionDays: cfg.jobRetentionDays, unresolvedFollowHours: cfg.unresolvedFollowHours },
+    );
+  }
   if (!cfg.insecure && !cfg.tls) {
     throw new VmhopError(
       'VMHOP_ERR_USAGE',

@@ -10,6 +10,7 @@ import { loadConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { hashToken } from '../credentials/token-hash.js';
 import { AgentServices } from './services.js';
+import { startJobRetention } from './job-retention.js';
 import { watchCertificate } from './tls/certificate-status.js';
 import { tokenCommand } from './token-command.js';
 import { packageVersion } from '../repo/package-version.js';
@@ -60,6 +61,7 @@ program
           .catch((err: unknown) => log.error({ err }, 'expiry of interrupted copies failed'));
       void expire();
       setInterval(() => void expire(), 3_600_000).unref();
+      startJobRetention({ jobs: services.jobStore, retentionDays: config.jobRetentionDays, log });
       const https = config.tls
         ? {
             key: readFileSync(config.tls.key),

@@ -1,6 +1,7 @@
 // Migration jobs in the registry, journal first: every phase change is written (with a
 // journal line) before the engine acts on it, and phases never go backwards. Artifacts a
-// job creates are recorded under its id, so rollback removes exactly those.
+// job creates are recorded under its id, so rollback removes exactly those. The history is
+// read in pages (newest first, a cursor for the next page) and pruned by age once jobs end.
 import { VmhopError } from '../../protocol/errors.js';
 import {
   Phase,
@@ -42,8 +43,31 @@ export interface JobRow extends Omit<JobInfo, 'progress'> {
 
 const phaseIndex = (p: Phase) => Phase.options.indexOf(p);
 
+/** A page cursor: the last job of a page, opaque to clients (base64url of `createdAt id`). */
+const encodeCursor = (j: JobRow): string => Buffer.from(`${j.createdAt} ${j.id}`).toString('base64url');
+
+function decodeCursor(cursor: string): { createdAt: string; id: string } {
+  const [createdAt, id, ...rest] = Buffer.from(cursor, 'base64url').toString('utf8').split(' ');
+  if (!createdAt || !id || rest.length || Number.isNaN(Date.parse(createdAt))) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `cursor \`${cursor.slice(0, 80)}\` is not one this agent gave out: pass the \`nextCursor\` of the previous page, or no cursor for the first`,
+      { cursor: cursor.slice(0, 80) },
+    );
+  }
+  return { createdAt, id };
+}
+
 export class JobStore {
-  constructor(private readonly db: Db) {}
+  /** `now`: the clock of every timestamp written (tests set the time instead of waiting). */
+  constructor(
+    private readonly db: Db,
+    private readonly now: () => Date = () => new Date(),
+  ) {}
+
+  private stamp(): string {
+    return this.now().toISOString();
+  }
 
   private fromRaw(r: RawJob): JobRow {
     return {
@@ -73,7 +97,7 @@ export class JobStore {
     options: MigrationOptions;
     guestWasRunning?: boolean;
   }): JobRow {
-    const now = new Date().toISOString();
+    const now = this.stamp();
     this.db.transaction(() => {
       this.db
         .prepare(
@@ -115,9 +139,52 @@ export class JobStore {
   }
 
   list(limit = 200): JobRow[] {
-    return (
-      this.db.prepare('SELECT * FROM jobs ORDER BY created_at DESC LIMIT ?').all(limit) as RawJob[]
-    ).map((r) => this.fromRaw(r));
+    return this.page({ limit }).jobs;
+  }
+
+  /**
+   * One page of the history, newest first (created_at, then id: a stable order even for jobs
+   * created in the same millisecond), and the cursor of the next page when there is one.
+   */
+  page(o: { limit: number; cursor?: string }): { jobs: JobRow[]; nextCursor?: string } {
+    const after = o.cursor === undefined ? undefined : decodeCursor(o.cursor);
+    const rows = (
+      after
+        ? this.db
+            .prepare(
+              'SELECT * FROM jobs WHERE created_at < ? OR (created_at = ? AND id < ?) ORDER BY created_at DESC, id DESC LIMIT ?',
+            )
+            .all(after.createdAt, after.createdAt, after.id, o.limit + 1)
+        : this.db.prepare('SELECT * FROM jobs ORDER BY created_at DESC, id DESC LIMIT ?').all(o.limit + 1)
+    ) as RawJob[];
+    const jobs = rows.slice(0, o.limit).map((r) => this.fromRaw(r));
+    const last = jobs.at(-1);
+    return rows.length > o.limit && last ? { jobs, nextCursor: encodeCursor(last) } : { jobs };
+  }
+
+  /**
+   * Removes jobs that ended (completed, failed, cancelled) before `olderThan`, with their
+   * journals and artifact records. Never a running, interrupted (resumable) or needs-operator
+   * job, nor any job of a VM that has a needs-operator one: which job of a VM is its latest
+   * decides whether starting it is refused as unresolved. The audit log is not touched.
+   */
+  prune(olderThan: Date): string[] {
+    const cutoff = olderThan.toISOString();
+    return this.db.transaction(() => {
+      const ids = (
+        this.db
+          .prepare(
+            `SELECT id FROM jobs WHERE state IN ('completed', 'failed', 'cancelled') AND updated_at < ?
+               AND vm NOT IN (SELECT vm FROM jobs WHERE state = 'needs-operator')`,
+          )
+          .all(cutoff) as { id: string }[]
+      ).map((r) => r.id);
+      for (const table of ['journal', 'artifacts', 'jobs']) {
+        const del = this.db.prepare(`DELETE FROM ${table} WHERE ${table === 'jobs' ? 'id' : 'job_id'} = ?`);
+        for (const id of ids) del.run(id);
+      }
+      return ids;
+    })();
   }
 
   running(): JobRow[] {
@@ -148,7 +215,7 @@ export class JobStore {
       }
       this.db
         .prepare('UPDATE jobs SET phase = ?, updated_at = ? WHERE id = ?')
-        .run(phase, new Date().toISOString(), id);
+        .run(phase, this.stamp(), id);
       this.journal(id, `phase ${phase}: ${note}`);
     })();
   }
@@ -157,7 +224,7 @@ export class JobStore {
     this.db.transaction(() => {
       this.db
         .prepare('UPDATE jobs SET state = ?, report = ?, updated_at = ? WHERE id = ?')
-        .run(state, report ? JSON.stringify(report) : null, new Date().toISOString(), id);
+        .run(state, report ? JSON.stringify(report) : null, this.stamp(), id);
       this.journal(id, `ended ${state}${report?.error ? `: ${report.error.message}` : ''}`);
     })();
   }
@@ -168,7 +235,7 @@ export class JobStore {
     if (!report) return;
     this.db
       .prepare('UPDATE jobs SET report = ?, updated_at = ? WHERE id = ?')
-      .run(JSON.stringify({ ...report, notes: [...report.notes, note] }), new Date().toISOString(), id);
+      .run(JSON.stringify({ ...report, notes: [...report.notes, note] }), this.stamp(), id);
   }
 
   /** An interrupted offline copy runs again under the same id, keeping its artifacts. */
@@ -176,7 +243,7 @@ export class JobStore {
     this.db.transaction(() => {
       this.db
         .prepare("UPDATE jobs SET state = 'running', report = NULL, updated_at = ? WHERE id = ?")
-        .run(new Date().toISOString(), id);
+        .run(this.stamp(), id);
       this.journal(id, `resumed: ${note}`);
     })();
   }
@@ -185,7 +252,7 @@ export class JobStore {
   setOptions(id: string, options: MigrationOptions): void {
     this.db
       .prepare('UPDATE jobs SET options = ?, updated_at = ? WHERE id = ?')
-      .run(JSON.stringify(options), new Date().toISOString(), id);
+      .run(JSON.stringify(options), this.stamp(), id);
   }
 
   setPreflight(id: string, checks: PreflightCheck[]): void {
@@ -195,7 +262,7 @@ export class JobStore {
   journal(id: string, entry: string): void {
     this.db
       .prepare('INSERT INTO journal (job_id, at, entry) VALUES (?, ?, ?)')
-      .run(id, new Date().toISOString(), entry);
+      .run(id, this.stamp(), entry);
   }
 
   journalOf(id: string): { at: string; entry: string }[] {
@@ -208,7 +275,7 @@ export class JobStore {
   addArtifact(id: string, kind: ArtifactKind, ref: string): void {
     this.db
       .prepare('INSERT OR IGNORE INTO artifacts (job_id, kind, ref, created_at) VALUES (?, ?, ?, ?)')
-      .run(id, kind, ref, new Date().toISOString());
+      .run(id, kind, ref, this.stamp());
   }
 
   artifacts(id: string): { kind: ArtifactKind; ref: string }[] {

@@ -85,4 +85,10 @@ export const migrations: string[] = [
   `
   ALTER TABLE jobs ADD COLUMN guest_was_running INTEGER;
   `,
+  // The job history is paged newest first and pruned by age: both read jobs by time, and a
+  // pruned job's journal goes with it.
+  `
+  CREATE INDEX jobs_created ON jobs (created_at, id);
+  CREATE INDEX journal_job ON journal (job_id);
+  `,
 ];

@@ -237,7 +237,11 @@ export const operations: Record<string, Operation> = Object.fromEntries([
   ],
   [
     'GET /v1/jobs',
-    { id: 'jobList', summary: 'Migration jobs on this host, newest first', tag: 'migrations' },
+    {
+      id: 'jobList',
+      summary: 'Migration jobs on this host, newest first, a page at a time (limit, cursor)',
+      tag: 'migrations',
+    },
   ],
   [
     'GET /v1/jobs/:id',

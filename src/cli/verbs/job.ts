@@ -1,33 +1,77 @@
-// `vmhop job list|show|resume|resolve|abort`: the migration history of a host and what can be
-// done with a job after the fact (resume an interrupted offline copy, settle a needs-operator one).
+// `vmhop job list|show|resume|resolve|abort`: the migration history of a host (in pages, newest
+// first) and what can be done with a job after the fact (resume an interrupted offline copy,
+// settle a needs-operator one).
 import type { Command } from 'commander';
 import { VmhopError } from '../../protocol/errors.js';
 import type { JobInfo } from '../../protocol/migration.js';
+import type { AgentClient } from '../../client/agent-client.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { emit } from '../../terminal/emit.js';
 import { humanJob } from '../output/job.js';
 import { runVerb } from '../run-verb.js';
 import { endError, follow } from './migrate.js';
 
+const PAGE_MAX = 1_000;
+type JobPage = { jobs: JobInfo[]; nextCursor?: string };
+
+function pageLimit(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > PAGE_MAX) {
+    throw new VmhopError('VMHOP_ERR_USAGE', `--limit \`${text}\` is not a whole number of 1-${PAGE_MAX}`, {
+      limit: text,
+    });
+  }
+  return n;
+}
+
+const jobPage = (c: AgentClient, limit: number, cursor?: string) =>
+  c.call<JobPage>(
+    'GET',
+    `/v1/jobs?${new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) }).toString()}`,
+  );
+
+/** Every page from `cursor` on; bounded by the agent's history, which only shrinks as it is read. */
+async function allJobs(c: AgentClient, limit: number, cursor?: string): Promise<JobPage> {
+  const jobs: JobInfo[] = [];
+  let next = cursor;
+  do {
+    const page = await jobPage(c, limit, next);
+    jobs.push(...page.jobs);
+    next = page.nextCursor;
+  } while (next);
+  return { jobs };
+}
+
+export function humanJobList(page: JobPage, host: string | undefined, limit: number): string {
+  const lines = page.jobs.map(
+    (j) =>
+      `${j.id}  ${j.createdAt}  ${j.vm.padEnd(12)} ${j.role.padEnd(6)} ${j.mode.padEnd(11)} -> ${j.peer.padEnd(6)} ${j.state}${j.report ? `  ${(j.report.totalMs / 1000).toFixed(1)} s` : ''}`,
+  );
+  if (!lines.length) lines.push('no jobs');
+  if (page.nextCursor) {
+    const c = host ? `-c ${host} ` : '';
+    lines.push(
+      `more jobs: vmhop ${c}job list --limit ${limit} --cursor ${page.nextCursor}  (or --all for every job)`,
+    );
+  }
+  return lines.join('\n');
+}
+
 export function registerJobVerbs(program: Command): void {
   const job = program.command('job').description('migration jobs and their reports');
   job
     .command('list')
-    .description('the migration history of this host')
+    .description('the migration history of this host, newest first, a page at a time')
+    .option('--limit <n>', `jobs per page (1-${PAGE_MAX})`, '50')
+    .option('--cursor <cursor>', "the page after the one whose hint printed it (the API's nextCursor)")
+    .option('--all', 'every job kept on the host, asked for --limit jobs at a time')
     .action(
-      runVerb(async (_f, g: GlobalOptions) => {
-        const r = await withClient(g, (c) => c.call<{ jobs: JobInfo[] }>('GET', '/v1/jobs'));
-        emit(
-          g,
-          r,
-          (x) =>
-            x.jobs
-              .map(
-                (j) =>
-                  `${j.id}  ${j.createdAt}  ${j.vm.padEnd(12)} ${j.role.padEnd(6)} ${j.mode.padEnd(11)} -> ${j.peer.padEnd(6)} ${j.state}${j.report ? `  ${(j.report.totalMs / 1000).toFixed(1)} s` : ''}`,
-              )
-              .join('\n') || 'no jobs',
+      runVerb(async (f: { limit: string; cursor?: string; all?: boolean }, g: GlobalOptions) => {
+        const limit = pageLimit(f.limit);
+        const r = await withClient(g, (c) =>
+          f.all ? allJobs(c, limit, f.cursor) : jobPage(c, limit, f.cursor),
         );
+        emit(g, r, (x) => humanJobList(x, g.connect, limit));
       }),
     );
   job

@@ -11,6 +11,11 @@ import type { AgentServices } from '../../services.js';
 
 const Id = z.object({ id: z.string().uuid('not a job id') });
 const Name = z.object({ name: z.string().regex(VM_NAME) });
+/** Newest first; `cursor` is the previous page's `nextCursor`. 200 by default, as before paging. */
+const JobListQuery = z.object({
+  limit: z.coerce.number().int().min(1).max(1_000).default(200),
+  cursor: z.string().min(1).max(200).optional(),
+});
 
 export const jobRoutes =
   (s: AgentServices): FastifyPluginAsync =>
@@ -36,8 +41,19 @@ export const jobRoutes =
     );
     app.get(
       '/v1/jobs',
-      { schema: { response: { 200: z.object({ jobs: z.array(JobInfo) }) } } },
-      async () => ({ jobs: s.engine.list() }),
+      {
+        schema: {
+          querystring: JobListQuery,
+          response: { 200: z.object({ jobs: z.array(JobInfo), nextCursor: z.string().optional() }) },
+        },
+      },
+      async (req) => {
+        const page = s.jobStore.page(req.query);
+        return {
+          jobs: page.jobs.map((j) => s.engine.info(j.id)),
+          ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
+        };
+      },
     );
     app.get(
       '/v1/jobs/:id',
