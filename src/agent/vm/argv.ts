@@ -20,8 +20,6 @@ export interface HostResources {
   incoming?: boolean;
   /** A second QMP monitor (tests sample run state through it without disturbing the agent). */
   observerMonitor?: boolean;
-  /** VNC display number on 127.0.0.1 when the spec asks for VNC. */
-  vncDisplay?: number;
 }
 
 export const runFiles = (runDir: string) => ({
@@ -31,6 +29,9 @@ export const runFiles = (runDir: string) => ({
   serialLog: `${runDir}/serial.log`,
   /** Size of serial.log when the current QEMU was started: where its own output begins. */
   serialStart: `${runDir}/serial.start`,
+  /** The VNC server of a `vnc: true` VM: a unix socket the agent's console route proxies,
+   *  so no VNC port listens on TCP at all. */
+  vnc: `${runDir}/vnc.sock`,
 });
 
 /** QEMU block cache flags and the guest-visible write cache for each libvirt cache mode. */
@@ -115,9 +116,7 @@ export function buildArgv(spec: VmSpec, host: HostResources): string[] {
     '-serial',
     'chardev:serial0',
     // -nodefaults removes the display adapter too: VNC without one shows nothing.
-    ...(spec.vnc && host.vncDisplay !== undefined
-      ? ['-device', 'VGA,id=video0', '-vnc', `127.0.0.1:${host.vncDisplay}`]
-      : ['-display', 'none']),
+    ...(spec.vnc ? ['-device', 'VGA,id=video0', '-vnc', `unix:${f.vnc}`] : ['-display', 'none']),
   ];
   if (spec.boot.kind === 'kernel') {
     argv.push('-kernel', spec.boot.kernel);
