@@ -172,6 +172,7 @@ describe('every route that changes something has an audit action', () => {
       'POST /v1/vms/:name/shutdown': 'vm.shutdown',
       'POST /v1/vms/:name/destroy': 'vm.destroy',
       'POST /v1/vms/:name/suspend': 'vm.suspend',
+      'POST /v1/vms/:name/vnc/ticket': 'vm.console',
       'POST /v1/vms/:name/resume': 'vm.resume',
       'POST /v1/vms/:name/reboot': 'vm.reboot',
       'POST /v1/vms/:name/save': 'vm.save',

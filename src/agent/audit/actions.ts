@@ -16,6 +16,7 @@ export const AUDIT_ACTIONS = [
   'vm.reboot',
   'vm.save',
   'vm.restore',
+  'vm.console',
   'pool.define',
   'pool.undefine',
   'pool.probe',

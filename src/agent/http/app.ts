@@ -32,6 +32,7 @@ import { poolRoutes } from './routes/pools.js';
 import { peerRoutes } from './routes/peer.js';
 import { jobRoutes } from './routes/jobs.js';
 import { auditRoutes } from './routes/audit.js';
+import { vncRoutes } from './routes/vnc.js';
 
 export interface AppOptions {
   services: AgentServices;
@@ -105,7 +106,7 @@ export async function buildApp(opts: AppOptions) {
   app.addHook('onRequest', async (req, reply) => {
     void reply.header('x-request-id', req.id);
     const path = req.url.split('?')[0] ?? '';
-    if (OPEN_ROUTES.includes(path)) return;
+    if (OPEN_ROUTES.includes(path) || req.routeOptions.config.ticketAuth) return;
     // The matched route, not the URL text: the router percent-decodes the path before matching.
     req.principal = authenticate(req, auth, req.routeOptions.url?.startsWith('/v1/peer/') === true);
   });
@@ -121,6 +122,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(peerRoutes(s));
   await app.register(jobRoutes(s));
   await app.register(auditRoutes(audit));
+  await app.register(vncRoutes(s));
   return app;
 }
 

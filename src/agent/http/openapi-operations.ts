@@ -130,6 +130,24 @@ export const operations: Record<string, Operation> = Object.fromEntries([
     'GET /v1/vms/:name/console',
     { id: 'consoleLog', summary: "The VM's serial console log", tag: 'vms', errors: VM },
   ],
+  [
+    'POST /v1/vms/:name/vnc/ticket',
+    {
+      id: 'vncTicket',
+      summary: "A single-use ticket (30 s) to open the VM's graphical console (as Proxmox vncproxy)",
+      tag: 'vms',
+      errors: [...VM, 'VMHOP_ERR_VM_STATE'],
+    },
+  ],
+  [
+    'GET /v1/vms/:name/vnc',
+    {
+      id: 'vncWebsocket',
+      summary: "WebSocket to the VM's VNC display (RFB, binary frames); authenticated by ?ticket= alone",
+      tag: 'vms',
+      errors: [...VM, 'VMHOP_ERR_VM_STATE', 'VMHOP_ERR_AUTH_INVALID'],
+    },
+  ],
   vmAction('start', 'Start a VM (virsh start)', [
     'VMHOP_ERR_QEMU_START_FAILED',
     'VMHOP_ERR_HOST_INSUFFICIENT_MEMORY',
