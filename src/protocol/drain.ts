@@ -1,0 +1,87 @@
+// A drain plan (issue 17 §1): where each VM of a host goes, how, in which order and when, under
+// the limits per host and per link, and the VMs that cannot go anywhere with the reason. Made by
+// the pure planner in src/fleet/; the API, CLI and UI share this shape. No Node APIs here.
+import { z } from 'zod';
+
+/** How a VM moves: as the migration engine's modes (running VMs live, stopped ones offline). */
+export const DrainMode = z.enum(['live-shared', 'live-copy', 'offline']);
+export type DrainMode = z.infer<typeof DrainMode>;
+
+export const DrainLimits = z.object({
+  /** Migrations one target host receives at once (QEMU starts, disk writes, its CPU). */
+  maxPerHost: z.number().int().min(1).max(64),
+  /** Migrations that share one host's migration link at once (the drained host's, every target's). */
+  maxPerLink: z.number().int().min(1).max(64),
+  /** Memory every target keeps free after the moves it takes, for its own needs. */
+  memoryReserveBytes: z.number().int().min(0),
+  /** Migration traffic one link may carry, shared equally by its concurrent moves; absent: the link's rate. */
+  linkBudgetBitsPerSecond: z.number().positive().optional(),
+});
+export type DrainLimits = z.infer<typeof DrainLimits>;
+
+export const DrainMove = z.object({
+  /** 1 = first to start. */
+  order: z.number().int().min(1),
+  vm: z.string(),
+  from: z.string(),
+  to: z.string(),
+  mode: DrainMode,
+  priority: z.number().int(),
+  memoryBytes: z.number().nonnegative(),
+  /** Disk bytes that cross the link (local disks of a live-copy or offline move; 0 on shared storage). */
+  diskBytes: z.number().nonnegative(),
+  /** memory + disk bytes as the prediction counts them. */
+  bytes: z.number().nonnegative(),
+  /** The move alone on the link at the full budget (fleet/predict-move.ts). */
+  predictedSeconds: z.number().nonnegative(),
+  /** How long the guest stops: the switchover of a live move; 0 for a stopped VM. */
+  predictedPauseMs: z.number().nonnegative(),
+  /** When it starts and ends in the schedule, seconds from the drain's start, link shared. */
+  startSeconds: z.number().nonnegative(),
+  endSeconds: z.number().nonnegative(),
+  /** Hosts that could have taken it. */
+  candidates: z.number().int().min(1),
+});
+export type DrainMove = z.infer<typeof DrainMove>;
+
+export const Unplaceable = z.object({
+  vm: z.string(),
+  priority: z.number().int(),
+  /** One sentence: why no host can take it, with the fix where there is one. */
+  reason: z.string(),
+  /** Hosts refused per check (e.g. `{"memory": 3, "cpu-model": 1}`). */
+  refusals: z.record(z.string(), z.number().int()),
+});
+export type Unplaceable = z.infer<typeof Unplaceable>;
+
+export const DrainTarget = z.object({
+  host: z.string(),
+  vmsIn: z.number().int().min(0),
+  memoryTotalBytes: z.number().nonnegative(),
+  memoryFreeBeforeBytes: z.number(),
+  memoryFreeAfterBytes: z.number(),
+});
+export type DrainTarget = z.infer<typeof DrainTarget>;
+
+export const DrainPlan = z.object({
+  host: z.string(),
+  limits: DrainLimits,
+  /** The prediction model in one line, so a reader knows what the times stand for. */
+  model: z.string(),
+  moves: z.array(DrainMove),
+  unplaceable: z.array(Unplaceable),
+  /** Every host considered and what it takes (those that take nothing included). */
+  targets: z.array(DrainTarget),
+  /** Hosts left out and why (unreachable, in maintenance, the drained host itself is not listed). */
+  skippedHosts: z.array(z.object({ host: z.string(), reason: z.string() })),
+  total: z.object({
+    vms: z.number().int(),
+    moves: z.number().int(),
+    unplaceable: z.number().int(),
+    bytes: z.number().nonnegative(),
+    /** When the last move ends in the schedule. */
+    seconds: z.number().nonnegative(),
+    maxConcurrent: z.number().int().min(0),
+  }),
+});
+export type DrainPlan = z.infer<typeof DrainPlan>;
