@@ -3,6 +3,7 @@
 // samples and the final report. One set of string unions shared by engine, events and UI.
 import { z } from 'zod';
 import type { ErrorCode } from './errors.js';
+import { PolicyName } from './policy.js';
 import { POOL_NAME } from './storage.js';
 import { VM_NAME } from './vm-spec.js';
 
@@ -48,6 +49,11 @@ export function endOfErrorCode(code: string): UnhappyEnd {
 export const TimeoutAction = z.enum(['abort', 'suspend', 'postcopy']);
 
 export const MigrationOptions = z.object({
+  /**
+   * What a live migration may do to finish (policy.ts): unset in a request means the agent's
+   * `migrationPolicy`; the job's stored options name the policy it ran under.
+   */
+  policy: PolicyName.optional(),
   /** MiB/s; unset = no cap (QEMU's own 128 MiB/s default is not a sensible default for a link). */
   bandwidthMiBs: z.number().positive().max(1_000_000).optional(),
   /** Largest acceptable pause at switchover, ms (QEMU default 300). */

@@ -10,6 +10,7 @@ import type { MigrationContext } from './context.js';
 import { volumeJobKey } from './job-subject.js';
 import { modeRunners } from './modes/index.js';
 import { planMigrationSettings, type MigrationSettings } from './options.js';
+import { applyPolicy } from './policy.js';
 import { preflight } from './preflight.js';
 import { qemuSides } from './preflight-qemu.js';
 import type { QemuSides } from './qemu-rules.js';
@@ -30,6 +31,7 @@ export type MigrationAdmission =
 export async function admitMigration(c: MigrationContext, input: unknown): Promise<MigrationAdmission> {
   const req = MigrateRequest.parse(input);
   if (req.mode === 'live-shared' && req.options.copyStorage) req.mode = 'live-copy';
+  req.options = applyPolicy(req.options, req.mode, c.config.migrationPolicy);
   refusePostcopyOutsideLiveShared(req.mode, req.options);
   const vm = c.vms.get(req.vm);
   refuseBusy(c, req.vm, `VM \`${req.vm}\` is already being migrated`);

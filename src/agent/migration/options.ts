@@ -8,6 +8,7 @@ import { VmhopError } from '../../protocol/errors.js';
 import type { MigrationOptions } from '../../protocol/migration.js';
 import type { MigrationCapabilityStatus, MigrationParameters } from '../../qmp/index.js';
 import type { SideSettings } from '../peers/peer-link.js';
+import { policyOf } from './policy.js';
 import { qemuRefusals, type QemuSides } from './qemu-rules.js';
 
 export interface MigrationSettings {
@@ -78,6 +79,7 @@ export function planMigrationSettings(
       cap('auto-converge', opts.autoConverge),
       cap('postcopy-ram', opts.postcopy),
       cap('multifd', multifd),
+      ...preempt(opts, ctx.qemu, 'source'),
     ],
     parameters: {
       'max-bandwidth': bandwidthBps,
@@ -90,7 +92,12 @@ export function planMigrationSettings(
   // Each side sends MIGRATION events only with its own `events`; postcopy-ram and multifd (with
   // the same channel count and compression) must match or the target fails or the source hangs.
   const target: SideSettings = {
-    capabilities: [cap('events', true), cap('postcopy-ram', opts.postcopy), cap('multifd', multifd)],
+    capabilities: [
+      cap('events', true),
+      cap('postcopy-ram', opts.postcopy),
+      cap('multifd', multifd),
+      ...preempt(opts, ctx.qemu, 'target'),
+    ],
     parameters: { ...multifdParameters(opts), ...tlsParameters(opts, ctx, 'target') },
   };
   const plan = { source, target, notes: notesFor(opts), warnings: forcedWarnings(qemu, opts) };
@@ -100,6 +107,23 @@ export function planMigrationSettings(
     throw new VmhopError('VMHOP_ERR_MIGRATION_OPTIONS', refusals.join('; '), { refusals });
   }
   return plan;
+}
+
+/**
+ * Post-copy page faults get their own channel (postcopy-preempt) so they do not wait behind the
+ * background stream, when both QEMUs have it; both sides must agree. A side that has the
+ * capability gets an explicit false otherwise (a retry must not inherit it); without the QEMU
+ * facts (the early check) it is left out.
+ */
+function preempt(
+  opts: MigrationOptions,
+  sides: QemuSides | undefined,
+  side: 'source' | 'target',
+): MigrationCapabilityStatus[] {
+  const has = (s: 'source' | 'target') =>
+    !!sides?.[s].features.migrationCapabilities.includes('postcopy-preempt');
+  if (!has(side)) return [];
+  return [cap('postcopy-preempt', opts.postcopy && has('source') && has('target'))];
 }
 
 function forcedWarnings(qemu: ReturnType<typeof qemuRefusals>, opts: MigrationOptions): string[] {
@@ -190,12 +214,16 @@ function findRefusals(opts: MigrationOptions, ctx: MigrationSettingsContext): st
 
 function notesFor(opts: MigrationOptions): string[] {
   const notes: string[] = [];
+  const policy = policyOf(opts);
+  if (policy) notes.push(`policy ${policy.name}: ${policy.summary}`);
   if (opts.insecure) notes.push('RAM stream is not encrypted (--insecure)');
   if (opts.postcopy) {
     notes.push(
       opts.postcopyAfterPrecopy
         ? 'switches to post-copy after the first full RAM pass'
-        : 'may switch to post-copy (on --timeout-action postcopy or on request)',
+        : policy?.judge && policy.postcopy !== 'never'
+          ? `may switch to post-copy: when the pre-copy does not converge (policy ${policy.name}), on --timeout-action postcopy or on request`
+          : 'may switch to post-copy (on --timeout-action postcopy or on request)',
     );
     notes.push(
       'after a switch to post-copy the VM runs on the target while part of its RAM is still on the source: a cut link is recovered, but losing either host loses the VM',

@@ -41,6 +41,7 @@ describe('vmhop migrate flag values', () => {
     ['--timeout-action', 'explode', 'abort, suspend, postcopy'],
     ['--compressed', 'lz4', 'zlib, zstd'],
     ['--copy-storage', 'some', 'all, inc'],
+    ['--policy', 'fastest', 'finish, postcopy, throttle, strict, manual'],
   ])('refuses %s %s before any request, listing %s', async (flag, value, allowed) => {
     const r = await migrate(flag, value);
     expect(r.exitCode).toBe(2);
@@ -67,6 +68,14 @@ describe('vmhop migrate flag values', () => {
         mode: 'live-copy',
         options: { timeoutAction: 'suspend', compressed: 'zstd', parallel: 2, copyStorage: 'inc' },
       }),
+    ]);
+  });
+
+  it("sends --policy as the request's policy, beside the flags it is checked against", async () => {
+    const r = await migrate('--policy', 'strict', '--max-downtime', '50');
+    expect(r.exitCode).toBeUndefined();
+    expect(requests).toEqual([
+      expect.objectContaining({ options: { policy: 'strict', maxDowntimeMs: 50, timeoutAction: 'abort' } }),
     ]);
   });
 

@@ -10,6 +10,7 @@ import {
   type JobInfo,
   type PreflightCheck,
 } from '../../protocol/migration.js';
+import { POLICIES, PolicyName } from '../../protocol/policy.js';
 import type { AgentClient } from '../../client/agent-client.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { emit } from '../../terminal/emit.js';
@@ -23,6 +24,7 @@ interface MigrateFlags {
   live?: boolean;
   offline?: boolean;
   dryRun?: boolean;
+  policy?: string;
   bandwidth?: string;
   maxDowntime?: string;
   autoConverge?: boolean;
@@ -62,6 +64,7 @@ export function migrateRequest(name: string, f: MigrateFlags) {
   // virsh's spellings; commander refuses them together with --copy-storage (conflicts()).
   const copyStorage = f.copyStorage ?? (f.copyStorageAll ? 'all' : f.copyStorageInc ? 'inc' : undefined);
   const options = {
+    ...(f.policy ? { policy: f.policy } : {}),
     ...(f.bandwidth ? { bandwidthMiBs: num('bandwidth', f.bandwidth) } : {}),
     ...(f.maxDowntime ? { maxDowntimeMs: num('max-downtime', f.maxDowntime) } : {}),
     ...(f.autoConverge ? { autoConverge: true } : {}),
@@ -123,6 +126,12 @@ export function registerMigrateVerbs(program: Command): void {
     .option('--live', 'keep the VM running; only a short pause at the switchover')
     .option('--offline', 'move a stopped VM (or a saved one with --keep-state)')
     .option('--dry-run', 'run the pre-flight checks, print them and stop')
+    .addOption(
+      new Option(
+        '--policy <name>',
+        `what a live migration may do to finish when the guest dirties memory faster than the link sends it (default: the agent's migrationPolicy, finish): ${PolicyName.options.map((n) => `${n}: ${POLICIES[n].summary}`).join('; ')}`,
+      ).choices(PolicyName.options),
+    )
     .option('--bandwidth <MiB/s>', 'cap the migration rate (default: no cap)')
     .option('--max-downtime <ms>', 'largest acceptable pause at the switchover (QEMU default 300)')
     .option('--auto-converge', 'slow the guest down if it dirties memory faster than the link moves it')

@@ -125,6 +125,10 @@ export async function runUntilPause(
       signal: r.signal,
       options: r.job.options,
       postcopyRequested: r.postcopyRequested,
+      onPolicy: (text) => {
+        r.c.jobs.journal(r.job.id, text);
+        r.onProgress({ etaReason: text });
+      },
       onSample: (info, at) => {
         last = info;
         r.onSample(info, at, 'ram');

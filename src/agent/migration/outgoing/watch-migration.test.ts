@@ -75,3 +75,83 @@ describe('watchUntilSwitchover', () => {
     server.assertDone();
   });
 });
+
+/** query-migrate at the start of pass `pass`: the same 16 MiB left each time, 8 MiB/s dirtied. */
+const stuckPass = (pass: number, transferredMiB: number) => ({
+  execute: 'query-migrate',
+  reply: {
+    return: {
+      status: 'active',
+      ram: {
+        ...ram,
+        transferred: transferredMiB << 20,
+        remaining: 16 << 20,
+        'dirty-sync-count': pass,
+        'dirty-pages-rate': 2048,
+        'page-size': 4096,
+      },
+    },
+  },
+});
+
+describe('watchUntilSwitchover under a policy', () => {
+  const stuck = [stuckPass(1, 1), stuckPass(2, 200), stuckPass(3, 204), stuckPass(4, 208)];
+
+  it('ends a pre-copy that does not converge under strict, naming the policy and the figures (F22)', async () => {
+    const server = await h.server();
+    server.expect(...stuck);
+    const qmp = await h.connect(server);
+    const watching = watchUntilSwitchover(qmp, {
+      signal: new AbortController().signal,
+      options: MigrationOptions.parse({ policy: 'strict' }),
+      onSample: () => undefined,
+      intervalMs: 1,
+    });
+    await expect(watching).rejects.toMatchObject({
+      code: 'VMHOP_ERR_MIGRATION_FAILED',
+      message: expect.stringMatching(/^policy strict ended the migration with the source running/),
+      details: expect.objectContaining({ policy: 'strict', remainingBytes: 16 << 20, pass: 4 }),
+    });
+    server.assertDone();
+  });
+
+  it('switches a stuck pre-copy to post-copy under finish and says why', async () => {
+    const server = await h.server();
+    server.expect(
+      ...stuck,
+      { execute: 'migrate-start-postcopy', reply: { return: {} } },
+      { execute: 'query-migrate', reply: { return: { status: 'pre-switchover', ram } } },
+    );
+    const qmp = await h.connect(server);
+    const said: string[] = [];
+    const pause = await watchUntilSwitchover(qmp, {
+      signal: new AbortController().signal,
+      options: MigrationOptions.parse({ policy: 'finish', postcopy: true }),
+      onSample: () => undefined,
+      onPolicy: (text) => said.push(text),
+      intervalMs: 1,
+    });
+    expect(pause.postcopy?.reason).toMatch(
+      /^policy finish: the RAM left to send did not shrink over 3 passes/,
+    );
+    expect(said).toEqual([expect.stringMatching(/^switching to post-copy \(policy finish\)/)]);
+    server.assertDone();
+  });
+
+  it('leaves a stuck copy to its --timeout under manual', async () => {
+    const server = await h.server();
+    server.expect(...stuck, stuckPass(5, 212), {
+      execute: 'query-migrate',
+      reply: { return: { status: 'pre-switchover', ram } },
+    });
+    const qmp = await h.connect(server);
+    const pause = await watchUntilSwitchover(qmp, {
+      signal: new AbortController().signal,
+      options: MigrationOptions.parse({ policy: 'manual', postcopy: true }),
+      onSample: () => undefined,
+      intervalMs: 1,
+    });
+    expect(pause.postcopy).toBeUndefined();
+    server.assertDone();
+  });
+});

@@ -4,6 +4,8 @@
 // With --postcopy it also asks QEMU to switch to post-copy (after the first full pass, at the
 // --timeout, or when the user asks); QEMU then stops at the same pause, before it sends the
 // device state, so the caller can write the commit record before the target can run.
+// Under a policy that judges convergence (policy-actions.ts) a copy that does not converge is
+// switched to post-copy, left to QEMU's throttle, or ended here with the source running.
 import {
   migrateStartPostcopy,
   queryMigrate,
@@ -14,6 +16,7 @@ import {
 import { VmhopError } from '../../../protocol/errors.js';
 import { untilMigrationEvent } from '../../vm/migration-wait.js';
 import type { MigrationOptions } from '../../../protocol/migration.js';
+import { PolicyActions } from './policy-actions.js';
 
 export interface WatchOptions {
   signal: AbortSignal;
@@ -21,6 +24,8 @@ export interface WatchOptions {
   onSample: (info: MigrationInfo, at: number) => void;
   /** True once the user asked for the switch to post-copy (`vmhop migrate-postcopy`). */
   postcopyRequested?: () => boolean;
+  /** What the policy did and why (a switch, the guest slowed), for the journal and the progress line. */
+  onPolicy?: (text: string) => void;
   intervalMs?: number;
 }
 
@@ -39,6 +44,7 @@ export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): P
   let suspended = false;
   let postcopy: SwitchoverPause['postcopy'];
   const notes: string[] = [];
+  const policy = new PolicyActions(w, started, notes);
   for (;;) {
     if (w.signal.aborted) {
       throw new VmhopError('VMHOP_ERR_MIGRATION_CANCELLED', 'the migration was cancelled', {
@@ -74,7 +80,8 @@ export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): P
       );
     }
     const timedOut = !!w.options.timeoutS && now - started > w.options.timeoutS * 1000;
-    const why = postcopy ? undefined : postcopyReason(info, w, timedOut);
+    const judged = postcopy ? undefined : await policy.judge(info, now);
+    const why = postcopy ? undefined : (judged ?? postcopyReason(info, w, timedOut));
     if (why && info.status === 'active') {
       await migrateStartPostcopy(qmp);
       postcopy = { afterMs: now - started, reason: why };
