@@ -171,11 +171,8 @@ function scheduleMoves(
   placements: Placement[],
   limits: ReturnType<typeof limitsOf>,
 ): { moves: DrainMove[]; maxConcurrent: number } {
-  const linkRate = (host: string) => {
-    const bits = snapshot.hosts.find((h) => h.name === host)?.linkBitsPerSecond ?? 0;
-    return payloadRate(Math.min(bits, limits.linkBudgetBitsPerSecond ?? bits));
-  };
-  const rates = new Map(snapshot.hosts.map((h) => [h.name, linkRate(h.name)]));
+  const budget = (bits: number) => payloadRate(Math.min(bits, limits.linkBudgetBitsPerSecond ?? bits));
+  const rates = new Map(snapshot.hosts.map((h) => [h.name, budget(h.linkBitsPerSecond)]));
   const rateOf = (h: string) => rates.get(h) ?? 0;
   const planned = placements.map((p) => {
     const size = { mode: modeOf(p.vm), memoryBytes: p.vm.memoryBytes, diskBytes: localDiskBytes(p.vm) };
