@@ -88,7 +88,7 @@ const TEXT_RESPONSES: Record<string, Record<string, unknown>> = {
   },
   'GET /v1/events': {
     description:
-      'text/event-stream: frames `id: N`, `event: TYPE`, `data: JSON` (vm.state, vm.defined, vm.undefined, job.progress, job.ended, resync); send Last-Event-ID to resume',
+      'text/event-stream: frames `id: N`, `event: TYPE`, `data: JSON` (vm.state, vm.defined, vm.undefined, vm.progress, job.progress, job.ended, resync); send Last-Event-ID to resume',
     content: { 'text/event-stream': { schema: { type: 'string' } } },
   },
   'GET /health': {

@@ -1,4 +1,5 @@
-// virsh save / restore: a VM's RAM and device state to a file and back, with no reboot.
+// virsh save / restore: a VM's RAM and device state to a file and back, with no reboot, their
+// progress published as `vm.progress` events while the request runs.
 // QEMU 7.2 has no file: migration URI and Node cannot pass fds over QMP, so QEMU
 // migrates into a unix socket the agent serves and the agent writes the file; restore
 // is `-incoming defer` + migrate-incoming on a unix socket that the agent feeds.
@@ -14,12 +15,13 @@ import {
   migrateSetParameters,
   quit,
   stop,
+  type MigrationInfo,
 } from '../../qmp/index.js';
 import { VmhopError } from '../../protocol/errors.js';
 import type { VmInfo } from '../../protocol/vm.js';
 import { killAndWait } from '../process/signals.js';
 import { waitMigrationEnd } from './migration-wait.js';
-import { toInfo, type VmService } from './service.js';
+import { MIB, toInfo, type VmService } from './service.js';
 import type { Supervisor } from './supervisor.js';
 
 interface Sidecar {
@@ -48,7 +50,8 @@ export class SaveRestore {
     return existsSync(saveFiles(this.dataDir, vm).state);
   }
 
-  async save(name: string): Promise<VmInfo & { savedBytes: number }> {
+  /** `progressId`: the client's id for this save's `vm.progress` events (RAM written of the guest's RAM). */
+  async save(name: string, progressId?: string): Promise<VmInfo & { savedBytes: number }> {
     const row = this.vms.get(name);
     const qmp = this.supervisor.qmpOf(name);
     if (!qmp || (row.state !== 'running' && row.state !== 'paused')) {
@@ -77,8 +80,26 @@ export class SaveRestore {
       if (wasRunning) await stop(qmp);
       await migrateSetParameters(qmp, { 'max-bandwidth': 0x7fff_ffff_ffff });
       await migrate(qmp, { uri: `unix:${sock}` });
-      await waitMigrationEnd(qmp, { timeoutMs: SAVE_TIMEOUT_MS, what: `saving VM \`${name}\`` });
-      await received;
+      // RAM already in the file, from QEMU's own count (query-migrate, sampled by the wait).
+      let ram = { done: 0, total: row.spec.memoryMiB * MIB };
+      const ticker = this.vms.progress({
+        vm: name,
+        operation: 'save',
+        unit: 'bytes',
+        ...(progressId ? { progressId } : {}),
+        note: `RAM and device state to ${files.state}; the VM stops once it is written`,
+        sample: () => ram,
+      });
+      try {
+        await waitMigrationEnd(qmp, {
+          timeoutMs: SAVE_TIMEOUT_MS,
+          what: `saving VM \`${name}\``,
+          onSample: (i) => (ram = ramWritten(i, ram)),
+        });
+        await received;
+      } finally {
+        ticker.stop();
+      }
       const bytes = (await stat(tmp)).size;
       const sidecar: Sidecar = {
         name,
@@ -104,7 +125,8 @@ export class SaveRestore {
     }
   }
 
-  async restore(name: string): Promise<VmInfo> {
+  /** `progressId`: the client's id for this restore's `vm.progress` events (bytes of the state file read). */
+  async restore(name: string, progressId?: string): Promise<VmInfo> {
     const row = this.vms.get(name);
     this.vms.refuseIfUnresolved(name, 'restore');
     if (row.state === 'running' || row.state === 'paused') {
@@ -147,12 +169,26 @@ export class SaveRestore {
       // side's own 'finish' ("Premature close"): QEMU's status, not the stream's end, says whether
       // the state loaded, and a failed load is reported with QEMU's reason.
       conn.on('error', () => undefined);
-      const sent = pipeline(createReadStream(files.state), conn).then(
-        () => undefined,
-        (e: unknown) => e as Error,
-      );
-      await waitMigrationEnd(qmp, { timeoutMs: SAVE_TIMEOUT_MS, what: `restoring VM \`${name}\`` });
-      await sent;
+      const source = createReadStream(files.state);
+      const size = (await stat(files.state)).size;
+      const ticker = this.vms.progress({
+        vm: name,
+        operation: 'restore',
+        unit: 'bytes',
+        ...(progressId ? { progressId } : {}),
+        note: `from ${files.state}; the VM continues where it was saved`,
+        sample: () => ({ done: source.bytesRead, total: size }),
+      });
+      try {
+        const sent = pipeline(source, conn).then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+        await waitMigrationEnd(qmp, { timeoutMs: SAVE_TIMEOUT_MS, what: `restoring VM \`${name}\`` });
+        await sent;
+      } finally {
+        ticker.stop();
+      }
       conn.destroy();
       if (sidecar.running) await cont(qmp);
       this.supervisor.setState(name, sidecar.running ? 'running' : 'paused');
@@ -178,4 +214,15 @@ export class SaveRestore {
       throw e;
     }
   }
+}
+
+/** Guest RAM already written (total less what remains), as QEMU counts it; the last known until QEMU says. */
+function ramWritten(
+  i: MigrationInfo,
+  last: { done: number; total: number },
+): { done: number; total: number } {
+  const ram = i.ram;
+  if (i.status === 'completed') return { done: ram?.total ?? last.total, total: ram?.total ?? last.total };
+  if (!ram?.total) return last;
+  return { done: Math.max(0, ram.total - ram.remaining), total: ram.total };
 }

@@ -19,6 +19,7 @@ import { buildArgv, runFiles } from './argv.js';
 import { checkBridges, createTaps, removeTaps } from './network.js';
 import type { Supervisor } from './supervisor.js';
 import { pollUntil } from '../poll-until.js';
+import { ProgressTicker, type TickerOptions } from './progress-ticker.js';
 
 export interface DiskResolver {
   /** Absolute path of a volume; throws VMHOP_ERR_POOL_NOT_FOUND / VOLUME_NOT_FOUND. */
@@ -247,12 +248,35 @@ export class VmService {
     return toInfo(this.get(name));
   }
 
-  /** ACPI power button, then wait for QEMU to exit; a guest that ignores it times out. */
-  async shutdown(name: string, timeoutMs = 60_000): Promise<VmInfo> {
+  /** A long action's progress on the event stream (`vm.progress`), started; stop() it at the end. */
+  progress(o: Omit<TickerOptions, 'events'>): ProgressTicker {
+    return new ProgressTicker({ ...o, events: this.d.events }).start();
+  }
+
+  /**
+   * ACPI power button, then wait for QEMU to exit; a guest that ignores it times out, and keeps
+   * running. The wait's progress (ms waited of the timeout) goes out as `vm.progress`.
+   */
+  async shutdown(name: string, timeoutMs = 60_000, progressId?: string): Promise<VmInfo> {
     const { row, qmp } = this.attachedQmp(name);
     this.d.supervisor.expectExit(name);
     await systemPowerdown(qmp);
-    if (!(await waitGone(row.pid ?? 0, timeoutMs))) {
+    const startedAt = Date.now();
+    const ticker = this.progress({
+      vm: name,
+      operation: 'shutdown',
+      unit: 'ms',
+      ...(progressId ? { progressId } : {}),
+      note: `waiting for the guest to power off; at ${Math.round(timeoutMs / 1000)} s the request fails and the VM keeps running (\`vmhop destroy ${name}\` forces it off)`,
+      sample: () => ({ done: Math.min(Date.now() - startedAt, timeoutMs), total: timeoutMs }),
+    });
+    let gone: boolean;
+    try {
+      gone = await waitGone(row.pid ?? 0, timeoutMs);
+    } finally {
+      ticker.stop();
+    }
+    if (!gone) {
       throw new VmhopError(
         'VMHOP_ERR_TIMEOUT',
         `VM \`${name}\` did not power off within ${Math.round(timeoutMs / 1000)} s of the ACPI request: use \`vmhop destroy ${name}\` to force it off`,

@@ -3,11 +3,10 @@
 // only when a stream opens (after it is open, so an end in between is not missed) and at the
 // end. A broken stream is reopened with Last-Event-ID, at most reconnectTries times in a row;
 // when that fails as well (an agent without /v1/events, a proxy that buffers), the job is polled.
-import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { Agent, request } from 'undici';
 import type { AgentClient } from '../../client/agent-client.js';
 import type { JobInfo, Progress } from '../../protocol/migration.js';
+import { eventDispatcher, openEventStream } from './event-stream.js';
 import { sseFrames } from './sse-frames.js';
 
 export interface FollowOptions {
@@ -24,13 +23,7 @@ type JobEvent = { type: string; job?: string; data?: unknown };
 
 export async function followJob(c: AgentClient, id: string, o: FollowOptions): Promise<JobInfo> {
   const get = () => c.call<JobInfo>('GET', `/v1/jobs/${encodeURIComponent(id)}`);
-  const dispatcher = new Agent({
-    connect: c.conn.ca ? { ca: readFileSync(c.conn.ca) } : {},
-    connectTimeout: 5_000,
-    headersTimeout: 10_000,
-    // The agent writes a keep-alive every 15 s: a silence three times that long is a dead stream.
-    bodyTimeout: 45_000,
-  });
+  const dispatcher = eventDispatcher(c);
   const tries = o.reconnectTries ?? 5;
   let lastId: string | undefined;
   let failed = 0;
@@ -39,19 +32,7 @@ export async function followJob(c: AgentClient, id: string, o: FollowOptions): P
       if (failed > 0) await delay((o.retryMs ?? 250) * 2 ** (failed - 1));
       let body: AsyncIterable<Buffer>;
       try {
-        const res = await request(new URL('/v1/events', c.conn.url), {
-          dispatcher,
-          headers: {
-            accept: 'text/event-stream',
-            ...(c.conn.token ? { authorization: `Bearer ${c.conn.token}` } : {}),
-            ...(lastId ? { 'last-event-id': lastId } : {}),
-          },
-        });
-        if (res.statusCode !== 200) {
-          await res.body.dump();
-          throw new Error(`HTTP ${res.statusCode}`);
-        }
-        body = res.body;
+        body = await openEventStream(c, dispatcher, lastId);
       } catch {
         failed++;
         continue;

@@ -62,24 +62,24 @@ function amounts(p: Progress): { done: number; total: number } {
   return { done: p.ramTotalBytes - p.ramRemainingBytes, total: p.ramTotalBytes };
 }
 
-function bar(fraction: number, width: number): string {
+export function bar(fraction: number, width: number): string {
   const filled = Math.round(fraction * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-function fit(line: string, width: number): string {
+export function fit(line: string, width: number): string {
   return line.length <= width ? line : `${line.slice(0, Math.max(0, width - 1))}…`;
 }
 
 /** "412/676 MiB": both in the unit and precision of the total, so they compare at a glance. */
-function pair(done: number, total: number): string {
+export function pair(done: number, total: number): string {
   const unit = unitOf(total);
   const scaled = total / KiB ** unit;
   const digits = scaled >= 100 ? 0 : 1;
   return `${(done / KiB ** unit).toFixed(digits)}/${scaled.toFixed(digits)} ${UNITS[unit]}`;
 }
 
-function rate(bps: number): string {
+export function rate(bps: number): string {
   const unit = Math.max(2, unitOf(bps));
   return `${number(bps / KiB ** unit)} ${UNITS[unit]}/s`;
 }
@@ -94,7 +94,7 @@ const number = (v: number): string =>
   v >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1);
 
 /** 9s, 3m05s, 1h02m: short enough to keep the line steady as it counts down. */
-function duration(seconds: number): string {
+export function duration(seconds: number): string {
   const s = Math.round(seconds);
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;

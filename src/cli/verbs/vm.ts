@@ -1,5 +1,6 @@
 // VM verbs, named after virsh: list, dominfo, define, undefine, start, shutdown, destroy,
-// suspend, resume, reboot, save, restore, console-log.
+// suspend, resume, reboot, save, restore, console-log. Save, restore and shutdown draw a
+// progress line on stderr while they run, from the agent's `vm.progress` events.
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { VmInfo } from '../../protocol/vm.js';
@@ -7,6 +8,9 @@ import { VmhopError } from '../../protocol/errors.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { emit, table } from '../../terminal/emit.js';
 import { runVerb } from '../run-verb.js';
+import type { AgentClient } from '../../client/agent-client.js';
+import { withVmProgress } from '../events/vm-action-progress.js';
+import { renderVmProgress } from '../output/vm-progress-line.js';
 
 const vmPath = (name: string) => `/v1/vms/${encodeURIComponent(name)}`;
 
@@ -33,7 +37,11 @@ export function humanVm(v: VmInfo & { savedState?: boolean }): string {
 
 const simpleActions = [
   ['start', 'start a defined VM', 'started'],
-  ['shutdown', 'ask the guest to power off (ACPI), waiting for it', 'shut down'],
+  [
+    'shutdown',
+    'ask the guest to power off (ACPI), waiting for it (the VM keeps running at the timeout)',
+    'shut down',
+  ],
   ['destroy', 'power the VM off at once', 'destroyed'],
   ['suspend', 'pause the vCPUs', 'suspended'],
   ['resume', 'continue paused vCPUs', 'resumed'],
@@ -41,6 +49,29 @@ const simpleActions = [
   ['save', 'save RAM and device state to a file and stop the VM', 'saved'],
   ['restore', 'restore a saved VM; it continues where it stopped', 'restored'],
 ] as const;
+
+/** Actions that can take long: a progress line on stderr while they run (none with --json). */
+const LONG_ACTIONS: ReadonlySet<string> = new Set(['save', 'restore', 'shutdown']);
+
+/** As `vmhop migrate` draws its line: redrawn in place on a terminal, every 2 s (and the last) otherwise. */
+function withProgressLine<T>(c: AgentClient, act: (progressId: string) => Promise<T>): Promise<T> {
+  const tty = process.stderr.isTTY;
+  let lastPrint = 0;
+  let drawn = false;
+  return withVmProgress(
+    c,
+    (p) => {
+      if (!tty && !p.ended && Date.now() - lastPrint < 2_000) return;
+      const line = renderVmProgress(p, tty ? (process.stderr.columns ?? 100) : 200);
+      process.stderr.write(tty ? `\r${line}${p.ended ? '\n' : ''}` : `${line}\n`);
+      lastPrint = Date.now();
+      drawn = !p.ended;
+    },
+    act,
+  ).finally(() => {
+    if (tty && drawn) process.stderr.write('\n');
+  });
+}
 
 export function registerVmVerbs(program: Command): void {
   program
@@ -117,7 +148,14 @@ export function registerVmVerbs(program: Command): void {
           ...(f.force ? { force: true } : {}),
           ...(f.timeout ? { timeoutMs: Math.round(Number(f.timeout) * 1000) } : {}),
         };
-        const r = await withClient(g, (cl) => cl.call<VmInfo>('POST', `${vmPath(name)}/${verb}`, body));
+        const ask = (cl: AgentClient, progressId?: string) =>
+          cl.call<VmInfo>('POST', `${vmPath(name)}/${verb}`, {
+            ...body,
+            ...(progressId ? { progressId } : {}),
+          });
+        const r = await withClient(g, (cl) =>
+          LONG_ACTIONS.has(verb) && !g.json ? withProgressLine(cl, (id) => ask(cl, id)) : ask(cl),
+        );
         emit(g, r, (v) => `VM ${name} ${done} (state ${v.state})`);
       }),
     );

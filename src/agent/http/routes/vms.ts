@@ -1,8 +1,11 @@
-// /v1/vms: define, list, inspect, undefine, and the lifecycle actions (virsh verbs).
+// /v1/vms: define, list, inspect, undefine, and the lifecycle actions (virsh verbs). Save,
+// restore and shutdown answer when they are done, as before; meanwhile their progress goes out
+// on /v1/events as `vm.progress`, tagged with the body's `progressId` for the client that follows.
 import type { FastifyPluginAsync } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { VmInfo } from '../../../protocol/vm.js';
+import { ProgressId } from '../../../protocol/vm-progress.js';
 import { VM_NAME } from '../../../protocol/vm-spec.js';
 import type { AgentServices } from '../../services.js';
 import { exportXml, importXml } from '../../vm/domain-xml.js';
@@ -17,6 +20,8 @@ const ActionBody = z.preprocess(
     paused: z.boolean().optional(),
     force: z.boolean().optional(),
     timeoutMs: z.number().int().min(1_000).max(3_600_000).optional(),
+    /** save, restore, shutdown: the client's id for the action's `vm.progress` events on /v1/events. */
+    progressId: ProgressId.optional(),
   }),
 );
 
@@ -72,7 +77,7 @@ export const vmRoutes =
             case 'start':
               return s.vms.start(name, { paused: b.paused === true, force: b.force === true });
             case 'shutdown':
-              return s.vms.shutdown(name, b.timeoutMs);
+              return s.vms.shutdown(name, b.timeoutMs, b.progressId);
             case 'destroy':
               return s.vms.destroy(name);
             case 'suspend':
@@ -82,9 +87,9 @@ export const vmRoutes =
             case 'reboot':
               return s.vms.reboot(name);
             case 'save':
-              return s.saveRestore.save(name);
+              return s.saveRestore.save(name, b.progressId);
             case 'restore':
-              return s.saveRestore.restore(name);
+              return s.saveRestore.restore(name, b.progressId);
           }
         },
       );
