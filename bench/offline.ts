@@ -21,7 +21,6 @@ const MIB = 1048576;
 const DISK_DATA = 300 * MIB;
 const VM = 'bench-off';
 const VOL = `${VM}-vda.qcow2`;
-const ROUNDS = Number(process.env.VMHOP_BENCH_ROUNDS ?? 3);
 const LINKS = [
   { name: 'shaped 100 Mbit', shaping: { rate: '100mbit' } },
   { name: 'unshaped', shaping: {} },
@@ -131,7 +130,8 @@ async function rawStream(from: HostPlan, to: HostPlan, bytes: number) {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const summary = (xs: number[]) => ({ medianS: median(xs), minS: Math.min(...xs), maxS: Math.max(...xs) });
 
-export async function benchOffline(): Promise<Record<string, unknown>> {
+export async function benchOffline(opts: { rounds?: number } = {}): Promise<Record<string, unknown>> {
+  const rounds = opts.rounds ?? Number(process.env.VMHOP_BENCH_ROUNDS ?? 3);
   const before = process.env.VMHOP_BENCH_BEFORE;
   await testbed.down();
   await testbed.up({ hosts: ['a', 'b'] });
@@ -156,7 +156,7 @@ export async function benchOffline(): Promise<Record<string, unknown>> {
         ...(before ? { before: [] } : {}),
         raw: [],
       };
-      for (let round = 0; round < ROUNDS; round++) {
+      for (let round = 0; round < rounds; round++) {
         for (const [variant, root] of [...(before ? [['before', before]] : []), ['vmhop', REPO_ROOT]] as [
           string,
           string,
@@ -184,7 +184,7 @@ export async function benchOffline(): Promise<Record<string, unknown>> {
     }
     return {
       vm: { diskGiB: 1, diskDataMiB: DISK_DATA / MIB },
-      rounds: ROUNDS,
+      rounds,
       before: before ?? null,
       links: rows,
     };
