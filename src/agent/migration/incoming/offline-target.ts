@@ -152,6 +152,7 @@ export class OfflineTarget {
           { job: req.jobId, vm: req.spec.name },
         );
       }
+      const hashed = this.receivers.get(req.jobId)?.hashedOnArrival();
       await this.closeReceiver(req.jobId);
       const placed = JSON.parse(await readFile(`${this.jobDir(req.jobId)}/items.json`, 'utf8')) as Placed[];
       if (req.spec) await assertDefinitionOfJob(this.c, req.spec, offlineBrought(this.c, placed));
@@ -160,7 +161,7 @@ export class OfflineTarget {
         if (!m)
           throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `no manifest for \`${p.key}\``, { key: p.key });
         assertCovers(p, m.chunks);
-        await verifyPartial(p.partial, m.chunks as ChunkRecord[]);
+        await verifyPartial(p.partial, m.chunks as ChunkRecord[], hashed?.get(p.key));
       }
       this.c.jobs.advance(req.jobId, 'finish', 'every copied file matches the source manifest');
       for (const p of placed.filter((x) => x.status === 'copy')) await putInPlace(this.c, req.jobId, p);

@@ -40,6 +40,8 @@ interface Incoming {
   pendingBytes: number;
   /** Syncs and log appends of this file, one after the other. */
   flushing: Promise<void>;
+  /** Logged chunks this listener hashed on arrival and wrote itself: offset -> SHA-256. */
+  hashed: Map<number, string>;
   idleFlush?: NodeJS.Timeout;
 }
 
@@ -54,6 +56,27 @@ export async function readChunkLog(partial: string): Promise<ChunkRecord[]> {
     if (m) out.push({ offset: Number(m[1]), length: Number(m[2]), sha256: m[3]! });
   }
   return out;
+}
+
+/** pwritev until every byte of `parts` is at `offset` (a vectored write may be short). */
+async function writeAll(fh: FileHandle, parts: Buffer[], offset: number): Promise<void> {
+  let at = offset;
+  let rest = parts;
+  while (rest.length) {
+    const { bytesWritten } = await fh.writev(rest, at);
+    if (bytesWritten === 0) throw new Error(`no byte written at ${at}`);
+    at += bytesWritten;
+    let n = bytesWritten;
+    const left: Buffer[] = [];
+    for (const b of rest) {
+      if (n >= b.length) n -= b.length;
+      else {
+        left.push(n ? b.subarray(n) : b);
+        n = 0;
+      }
+    }
+    rest = left;
+  }
 }
 
 export interface ReceiverTls {
@@ -86,7 +109,17 @@ export class VolumeReceiver {
         pending: [],
         pendingBytes: 0,
         flushing: Promise.resolve(),
+        hashed: new Map(),
       });
+  }
+
+  /**
+   * Per volume key, the chunks this listener received, hashed as they arrived, wrote and
+   * synced: verifying the copy need not read them back (verify-partial.ts). Chunks of an
+   * earlier, interrupted listener are not among them: they are read back. Ask before close().
+   */
+  hashedOnArrival(): Map<string, ReadonlyMap<number, string>> {
+    return new Map([...this.files].map(([key, f]) => [key, new Map(f.hashed)]));
   }
 
   /** On the first free port of `ports` (the agent's migrationPorts, which the firewall opens); any port without. */
@@ -149,20 +182,22 @@ export class VolumeReceiver {
     const offset = Number(url.searchParams.get('offset'));
     const sha = String(req.headers['x-vmhop-sha256'] ?? '');
     if (!Number.isSafeInteger(offset) || offset < 0) return fail(400, 'bad offset');
+    // Hashed as it arrives and written as the slices it came in: no second 4 MiB copy per chunk.
     const parts: Buffer[] = [];
+    const hash = createHash('sha256');
     let size = 0;
     try {
       for await (const part of req as AsyncIterable<Buffer>) {
         size += part.length;
         if (size > CHUNK_MAX_BYTES) return fail(413, `chunk larger than ${CHUNK_MAX_BYTES} bytes`);
+        hash.update(part);
         parts.push(part);
       }
     } catch {
       return; // the connection died mid-chunk: nothing was written, the source sends it again
     }
     if (offset + size > entry.sizeBytes) return fail(400, `chunk at ${offset} ends past ${entry.sizeBytes}`);
-    const body = Buffer.concat(parts, size);
-    const got = createHash('sha256').update(body).digest('hex');
+    const got = hash.digest('hex');
     if (got !== sha) return fail(422, `chunk at ${offset} arrived with SHA-256 ${got}, sent as ${sha}`);
     try {
       // One handle for the chunks arriving at once; a failed open is tried again by the next chunk.
@@ -170,7 +205,7 @@ export class VolumeReceiver {
         entry.fh = undefined;
         throw e;
       });
-      await (await entry.fh).write(body, 0, size, offset);
+      await writeAll(await entry.fh, parts, offset);
       entry.pending.push({ offset, length: size, sha256: got });
       entry.pendingBytes += size;
       // The chunk that crosses the bound waits for the sync: the source then slows down
@@ -205,6 +240,7 @@ export class VolumeReceiver {
           chunkLogOf(entry.path),
           batch.map((c) => `${c.offset} ${c.length} ${c.sha256}\n`).join(''),
         );
+        for (const c of batch) entry.hashed.set(c.offset, c.sha256);
       }
       if (final) {
         const log = await open(chunkLogOf(entry.path), 'a');

@@ -91,6 +91,47 @@ describe('sendVolume to a VolumeReceiver', () => {
     }
   });
 
+  it('reuses its chunk buffers without mixing chunks: 12 chunks, each of its own bytes, arrive intact', async () => {
+    // More chunks than buffers (window + 1), each filled with its own byte: a buffer handed
+    // back before the target had read it, or read past its chunk, shows as a digest mismatch.
+    const big = join(dir, 'big.img');
+    const fh = await open(big, 'w');
+    for (let i = 0; i < 12; i++) await fh.write(Buffer.alloc(4 * MIB, i + 1), 0, 4 * MIB, i * 4 * MIB);
+    await fh.write(Buffer.alloc(MIB / 2, 0xee), 0, MIB / 2, 48 * MIB); // a short last chunk
+    await fh.close();
+    const partial = join(dir, 'p5');
+    await writeFile(partial, '');
+    await truncate(partial, 64 * MIB);
+    const rx = new VolumeReceiver(tls, 'host-x', () => undefined);
+    rx.accept('big', partial, 64 * MIB);
+    const port = await rx.listen('127.0.0.1');
+    const d = dataDispatcher(tls, (p) => readFileSync(p));
+    try {
+      const r = await sendVolume({ address: '127.0.0.1', port, token: rx.token, tls }, d, 'big', big, [], {
+        signal: AbortSignal.timeout(30_000),
+        onChunk: () => undefined,
+      });
+      expect(r.manifest).toHaveLength(13);
+      expect(new Set(r.manifest.map((c) => c.sha256)).size).toBe(13);
+      await verifyPartial(partial, r.manifest); // every chunk read back from the file
+      // This listener hashed every chunk as it arrived: the verification of its own job skips
+      // reading them back, so a byte changed on disk afterwards is not seen there (the page
+      // cache would have served the read anyway); an earlier listener's chunks are read back.
+      const hashed = rx.hashedOnArrival().get('big')!;
+      expect(hashed.size).toBe(13);
+      const w = await open(partial, 'r+');
+      await w.write(Buffer.from([0]), 0, 1, 5 * MIB);
+      await w.close();
+      await verifyPartial(partial, r.manifest, hashed);
+      await expect(verifyPartial(partial, r.manifest)).rejects.toThrow(
+        /the chunk at 4194304 .* reads back as/,
+      );
+    } finally {
+      await d.destroy();
+      await rx.close();
+    }
+  });
+
   it('keeps several chunks in flight and asks for one sync, after the last chunk', async () => {
     const seen: string[] = [];
     let open = 0;

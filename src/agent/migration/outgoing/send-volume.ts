@@ -40,6 +40,19 @@ export async function chunksOf(path: string): Promise<{ offset: number; length: 
   return out;
 }
 
+/**
+ * The WINDOW + 1 chunk buffers a copy needs, reused: a fresh zero-filled 4 MiB buffer per chunk
+ * cost a memset each and kept the garbage collector busy (about a seventh of the CPU of a copy).
+ * A buffer comes back once its chunk is answered (or skipped), and is never read past `length`.
+ */
+function chunkBuffers() {
+  const free: Buffer[] = [];
+  return {
+    take: (length: number) => (free.pop() ?? Buffer.allocUnsafe(CHUNK_MAX_BYTES)).subarray(0, length),
+    give: (b: Buffer) => void free.push(Buffer.from(b.buffer, b.byteOffset, CHUNK_MAX_BYTES)),
+  };
+}
+
 export interface SendResult {
   manifest: ChunkRecord[];
   /** Chunk bodies put on the wire by this call, including chunks lost to a cut link. */
@@ -76,26 +89,38 @@ export async function sendVolume(
   let failure: unknown;
   const watch = stallWatch();
   const link = { ep, dispatcher, key, signal: opts.signal, watch };
+  const buffers = chunkBuffers();
   const fh = await open(path, 'r');
   try {
     for (const c of chunks) {
       while (inFlight.size >= WINDOW && failure === undefined) await Promise.race(inFlight);
       if (failure !== undefined) break;
-      const buf = Buffer.alloc(c.length);
-      await fh.read(buf, 0, c.length, c.offset);
+      const buf = buffers.take(c.length);
+      const { bytesRead } = await fh.read(buf, 0, c.length, c.offset);
+      if (bytesRead !== c.length) {
+        buffers.give(buf);
+        throw new VmhopError(
+          'VMHOP_ERR_MIGRATION_FAILED',
+          `\`${path}\` shrank while it was copied: ${bytesRead} bytes at ${c.offset} where its map said ${c.length}; nothing is put in place, migrate again`,
+          { path, offset: c.offset },
+        );
+      }
       const sha256 = createHash('sha256').update(buf).digest('hex');
       manifest.push({ ...c, sha256 });
       const h = held.get(c.offset);
       if (h && h.length === c.length && h.sha256 === sha256) {
+        buffers.give(buf);
         skippedBytes += c.length;
         doneBytes += c.length;
         opts.onChunk(wireBytes, doneBytes);
         continue;
       }
       wireBytes += c.length;
+      // The buffer goes back to the pool once the target answered: it has read the whole body by then.
       const p: Promise<void> = putChunk(link, c.offset, buf, sha256).then(
         () => {
           inFlight.delete(p);
+          buffers.give(buf);
           doneBytes += c.length;
           opts.onChunk(wireBytes, doneBytes);
         },
