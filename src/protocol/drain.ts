@@ -85,3 +85,21 @@ export const DrainPlan = z.object({
   }),
 });
 export type DrainPlan = z.infer<typeof DrainPlan>;
+
+const HOST = '[A-Za-z0-9][A-Za-z0-9_.-]{0,62}';
+
+/** GET /v1/host/drain-plan: the targets allowed, the link rate assumed and the limits, all optional. */
+export const DrainPlanQuery = z.object({
+  /** Comma-separated host names (peers of the drained host); every peer when absent. */
+  to: z
+    .string()
+    .regex(new RegExp(`^${HOST}(,${HOST}){0,999}$`), 'to: host names separated by commas, e.g. b,c')
+    .optional(),
+  /** The migration links' rate in Mbit/s (no agent measures its link yet). */
+  linkMbps: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  maxPerHost: z.coerce.number().int().min(1).max(64).optional(),
+  maxPerLink: z.coerce.number().int().min(1).max(64).optional(),
+  /** Memory each target keeps free, MiB. */
+  reserveMiB: z.coerce.number().int().min(0).max(1_048_576).optional(),
+});
+export type DrainPlanQuery = z.infer<typeof DrainPlanQuery>;

@@ -141,6 +141,11 @@ export const errorCatalogue = {
     exit: 6,
     summary: 'a peer certificate is not accepted in place of a client token here',
   },
+  VMHOP_ERR_DRAIN_UNSUPPORTED: {
+    status: 400,
+    exit: 2,
+    summary: 'a drain can only be planned (--dry-run) in this version',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -32,6 +32,7 @@ import { poolRoutes } from './routes/pools.js';
 import { peerRoutes } from './routes/peer.js';
 import { jobRoutes } from './routes/jobs.js';
 import { auditRoutes } from './routes/audit.js';
+import { drainRoutes } from './routes/drain.js';
 import { vncRoutes } from './routes/vnc.js';
 
 export interface AppOptions {
@@ -122,6 +123,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(peerRoutes(s));
   await app.register(jobRoutes(s));
   await app.register(auditRoutes(audit));
+  await app.register(drainRoutes(s));
   await app.register(vncRoutes(s));
   return app;
 }

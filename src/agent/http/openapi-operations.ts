@@ -57,6 +57,15 @@ export const operations: Record<string, Operation> = Object.fromEntries([
     },
   ],
   [
+    'GET /v1/host/drain-plan',
+    {
+      id: 'hostDrainPlan',
+      summary: 'Where each VM of this host would go, how, when, and which cannot (host drain --dry-run)',
+      tag: 'agent',
+      errors: ['VMHOP_ERR_PEER_UNKNOWN', 'VMHOP_ERR_PEER_AUTH', 'VMHOP_ERR_USAGE'],
+    },
+  ],
+  [
     'GET /v1/events',
     {
       id: 'events',

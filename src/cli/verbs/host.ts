@@ -9,6 +9,7 @@ import { formatSize } from '../output/sizes.js';
 import { runVerb } from '../run-verb.js';
 import { VmhopError } from '../../protocol/errors.js';
 import { pickToken, type TokenOptions } from '../../client/token-source.js';
+import { registerHostDrain } from './host-drain.js';
 
 const sourceText = { flag: '--token', file: '--token-file', env: 'VMHOP_TOKEN', 'hosts-file': '' } as const;
 
@@ -139,6 +140,7 @@ export function registerHostVerbs(program: Command): void {
         emit(g, { removed: name }, () => `connection ${name} removed`);
       }),
     );
+  registerHostDrain(host);
   host
     .command('info')
     .description("the host's QEMU, CPU models, machine types, memory, pools and VMs")

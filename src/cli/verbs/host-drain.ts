@@ -1,0 +1,121 @@
+// `vmhop host drain HOST [--to HOST,...] [--dry-run]` (issue 17 §1): the agent of HOST plans
+// where each of its VMs would go (GET /v1/host/drain-plan) and this prints the plan: one line per
+// move in order, the VMs that cannot move with the reason, the hosts left out, the total.
+// Executing a drain is not in this version: without --dry-run it says so and asks nobody.
+import type { Command } from 'commander';
+import type { DrainPlan } from '../../protocol/drain.js';
+import { VmhopError } from '../../protocol/errors.js';
+import { emit, table } from '../../terminal/emit.js';
+import { withClient, type GlobalOptions } from '../connect.js';
+import { duration } from '../output/progress-line.js';
+import { formatSize } from '../output/sizes.js';
+import { runVerb } from '../run-verb.js';
+
+interface DrainFlags {
+  to?: string;
+  dryRun?: boolean;
+  linkMbps?: string;
+  maxPerHost?: string;
+  maxPerLink?: string;
+}
+
+/** A whole number flag within its range, refused by name before any agent is asked. */
+function wholeNumber(flag: string, value: string, min: number, max: number): string {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      `${flag} '${value}' is not a whole number from ${min} to ${max}`,
+      {
+        flag,
+        value,
+      },
+    );
+  }
+  return value;
+}
+
+export function drainQuery(f: DrainFlags): string {
+  const q = new URLSearchParams();
+  if (f.to) q.set('to', f.to);
+  if (f.linkMbps) q.set('linkMbps', wholeNumber('--link-mbps', f.linkMbps, 1, 1_000_000));
+  if (f.maxPerHost) q.set('maxPerHost', wholeNumber('--max-per-host', f.maxPerHost, 1, 64));
+  if (f.maxPerLink) q.set('maxPerLink', wholeNumber('--max-per-link', f.maxPerLink, 1, 64));
+  const text = q.toString();
+  return text ? `?${text}` : '';
+}
+
+export function humanDrainPlan(p: DrainPlan): string {
+  const t = p.total;
+  const head =
+    `drain plan of ${p.host}: ${t.vms} VMs, ${t.moves} to move, ${t.unplaceable} cannot move; ` +
+    `predicted ${duration(t.seconds)} in all, ${formatSize(t.bytes)}, at most ${t.maxConcurrent} at once ` +
+    `(limits: ${p.limits.maxPerHost} per target host, ${p.limits.maxPerLink} per link)`;
+  const parts = [head];
+  if (p.moves.length) {
+    parts.push(
+      table(
+        ['#', 'VM', 'TO', 'MODE', 'PRIO', 'RAM', 'DISK', 'START', 'END', 'ALONE', 'PAUSE'],
+        p.moves.map((m) => [
+          String(m.order),
+          m.vm,
+          m.to,
+          m.mode,
+          String(m.priority),
+          formatSize(m.memoryBytes),
+          m.diskBytes ? formatSize(m.diskBytes) : '-',
+          duration(m.startSeconds),
+          duration(m.endSeconds),
+          duration(m.predictedSeconds),
+          m.predictedPauseMs ? `${m.predictedPauseMs} ms` : '-',
+        ]),
+      ),
+    );
+  }
+  if (p.unplaceable.length) {
+    parts.push(
+      `cannot move:\n${table(
+        ['VM', 'REASON'],
+        p.unplaceable.map((u) => [u.vm, u.reason]),
+      )}`,
+    );
+  }
+  if (p.skippedHosts.length) {
+    parts.push(
+      `hosts left out:\n${table(
+        ['HOST', 'WHY'],
+        p.skippedHosts.map((h) => [h.host, h.reason]),
+      )}`,
+    );
+  }
+  parts.push(`model: ${p.model}`);
+  return parts.join('\n\n');
+}
+
+export function registerHostDrain(host: Command): void {
+  host
+    .command('drain <host>')
+    .description('plan moving every VM off a host: target, mode, order, predicted time (--dry-run)')
+    .option('--to <hosts>', 'only these hosts may take VMs (comma-separated; default: every peer)')
+    .option('--dry-run', 'print the plan and stop (the only mode in this version)')
+    .option('--link-mbps <n>', 'migration link rate to assume, Mbit/s (default 1000)')
+    .option('--max-per-host <n>', 'migrations one target takes at once (default 2)')
+    .option('--max-per-link <n>', 'migrations sharing one link at once (default 4)')
+    .action(
+      runVerb(async (f: DrainFlags, g: GlobalOptions, cmd) => {
+        const name = cmd.args[0] as string;
+        const query = drainQuery(f);
+        if (!f.dryRun) {
+          throw new VmhopError(
+            'VMHOP_ERR_DRAIN_UNSUPPORTED',
+            `this version only plans a drain: run \`vmhop host drain ${name} --dry-run\` for the plan, then move the VMs it lists with \`vmhop -c ${name} migrate VM --to TARGET\``,
+            { host: name },
+          );
+        }
+        const plan = await withClient({ ...g, connect: name }, (c) =>
+          c.call<DrainPlan>('GET', `/v1/host/drain-plan${query}`),
+        );
+        emit(g, plan, humanDrainPlan);
+      }),
+    );
+}
