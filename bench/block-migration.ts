@@ -5,12 +5,10 @@
 // NBD + blockdev-mirror, TLS). Prints total time, downtime, the ratio to the lower bound
 // (used disk + non-zero RAM) / link rate, and the guest's integrity check on the target (a
 // broken move reads as broken, not as a figure).
-import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { execa } from 'execa';
 import { buildArgv } from '../src/agent/vm/argv.js';
 import { killAndWait } from '../src/agent/process/signals.js';
-import type { JobInfo } from '../src/protocol/migration.js';
 import {
   QmpSession,
   migrate,
@@ -25,11 +23,10 @@ import { checkGuestIntegrity, fileConsole, snapshotGuest } from '../src/testbed/
 import { integrityFields, rowOf } from './integrity-row.js';
 import type { HostPlan } from '../src/testbed/plan.js';
 import { runOnHost } from '../src/testbed/host-exec.js';
-import { REPO_ROOT } from '../src/repo/paths.js';
+import { vmhopLive } from './live-vmhop.js';
 
 const LINK = { rate: '100mbit', bytesPerS: 100e6 / 8 };
 const DISK_DATA = 100 * 1048576;
-const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 async function makeDisk(path: string) {
   await execa('qemu-img', ['create', '-q', '-f', 'qcow2', path, '1G']);
@@ -133,58 +130,6 @@ async function articleWay() {
   }
 }
 
-/** (b) vmhop: NBD + blockdev-mirror, then RAM, TLS, commit on the target. */
-async function vmhopWay() {
-  const a = await testbed.hostOf('a');
-  const ip = '10.77.0.52';
-  const cli = (args: string[]) => execa(process.execPath, [CLI, '--json', ...args], { reject: false });
-  await cli(['-c', 'a', 'create', 'bench-c', '--test-guest', '--ip', ip, '--disk', '1G']);
-  await execa('qemu-io', [
-    '-f',
-    'qcow2',
-    '-c',
-    `write -P 0xab 0 ${DISK_DATA}`,
-    `${a.backingData}/pools/default/bench-c-vda.qcow2`,
-  ]);
-  await cli(['-c', 'a', 'start', 'bench-c']);
-  try {
-    if (!(await waitForGuest(ip, 60_000)).ok) throw new Error('guest did not come up');
-    const before = await snapshotGuest(ip);
-    const t0 = Date.now();
-    const r = await cli(['-c', 'a', 'migrate', 'bench-c', '--to', 'b', '--live', '--copy-storage', 'all']);
-    const totalMs = Date.now() - t0;
-    const job = JSON.parse(r.stdout) as JobInfo;
-    if (job.state !== 'completed') throw new Error(`vmhop block migration failed: ${r.stdout}`);
-    const rep = job.report!;
-    const integrity = await checkGuestIntegrity({
-      ip,
-      before,
-      targetHost: 'b',
-      vm: 'bench-c',
-      switchoverAt: rep.resumedAt ?? Date.now(),
-    });
-    const boundS = (DISK_DATA + (rep.ramNonZeroBytes ?? 0)) / LINK.bytesPerS;
-    return {
-      totalS: +(totalMs / 1000).toFixed(1),
-      downtimeMs: rep.downtimeMs ?? null,
-      qemuDowntimeMs: rep.qemuDowntimeMs ?? null,
-      ramMiB: +((rep.ramBytes ?? 0) / 1048576).toFixed(1),
-      diskMiB: Object.fromEntries(
-        Object.entries(rep.diskBytes ?? {}).map(([d, v]) => [d, +(v / 1048576).toFixed(1)]),
-      ),
-      lowerBoundS: +boundS.toFixed(1),
-      ratioToBound: +(totalMs / 1000 / boundS).toFixed(2),
-      notes: rep.notes,
-      ...integrityFields(integrity),
-    };
-  } finally {
-    for (const h of ['a', 'b']) {
-      await cli(['-c', h, 'destroy', 'bench-c']);
-      await cli(['-c', h, 'undefine', 'bench-c']);
-    }
-  }
-}
-
 export async function benchBlockMigration(): Promise<Record<string, unknown>> {
   await testbed.down();
   await testbed.up({ hosts: ['a', 'b'], shaping: { rate: LINK.rate } });
@@ -193,7 +138,13 @@ export async function benchBlockMigration(): Promise<Record<string, unknown>> {
       link: LINK.rate,
       guest: { memoryMiB: 256, diskGiB: 1, diskDataMiB: DISK_DATA / 1048576 },
       articleWay: await rowOf(articleWay),
-      vmhop: await rowOf(vmhopWay),
+      // (b) vmhop: NBD + blockdev-mirror, then RAM, TLS, commit on the target (live-vmhop.ts).
+      vmhop: await rowOf(() =>
+        vmhopLive(
+          { name: 'storage-copy', memoryMiB: 256, diskDataBytes: DISK_DATA, capMs: 900_000 },
+          '10.77.0.52',
+        ),
+      ),
     };
   } finally {
     await testbed.down();
