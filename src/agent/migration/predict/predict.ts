@@ -1,0 +1,122 @@
+// predictMigration: measures what the model needs on the source (dirty rate over two windows,
+// non-zero RAM from a pmemsave sample, the link: --bandwidth cap, the target's link probe, or the
+// rate of the last live migration to that peer) and returns the Prediction of every way of moving
+// (protocol/prediction.ts). The policy layer and the pre-flight call it; predictFrom is the pure
+// half for callers that measured themselves. Bounded: about 5 s of dirty-rate windows and a
+// few hundred ms of sampling and probing; nothing is changed on the guest.
+import type { MigrationOptions } from '../../../protocol/migration.js';
+import type { FigureSource, Prediction, PredictionInputs } from '../../../protocol/prediction.js';
+import type { VmRow } from '../../db/vm-store.js';
+import type { PeerLink } from '../../peers/peer-link.js';
+import type { MigrationContext } from '../context.js';
+import { defaultWindows, measureDirtyRate, type DirtyRateWindows } from './dirty-rate.js';
+import { configuredWay, lowerBoundS, predictWays } from './model.js';
+import { sampleNonZeroRam } from './non-zero-ram.js';
+
+const MiB = 1024 * 1024;
+/** QEMU's downtime-limit default, ms. */
+const QEMU_DOWNTIME_LIMIT_MS = 300;
+/**
+ * The pause of a switchover that has no RAM left to send: device state, the target's load and
+ * resume, and vmhop's commit round trip. Measured in the test bed (QEMU 10.0.2, TCG, 256 MiB
+ * guest, idle, 100 Mbit/s): see the commit that set it.
+ */
+export const SWITCHOVER_MS = 60;
+
+export interface PredictRequest {
+  c: MigrationContext;
+  vm: VmRow;
+  peer?: PeerLink;
+  options: MigrationOptions;
+  windows?: DirtyRateWindows;
+  signal?: AbortSignal;
+}
+
+/** The link figure: the --bandwidth cap when it is lower than what is known of the link. */
+export function linkFigure(
+  options: Pick<MigrationOptions, 'bandwidthMiBs'>,
+  known: { bps: number; source: FigureSource } | undefined,
+): { bps: number; source: FigureSource } {
+  const cap = options.bandwidthMiBs ? options.bandwidthMiBs * MiB : undefined;
+  if (cap !== undefined && (!known || cap <= known.bps)) return { bps: cap, source: 'bandwidth-cap' };
+  return known ?? { bps: 0, source: 'unknown' };
+}
+
+/** RAM bytes/s of the last completed live-shared migration to this peer (its RAM stage only). */
+export function historyLinkBps(c: Pick<MigrationContext, 'jobs'>, peer: string): number | undefined {
+  const last = c.jobs
+    .list()
+    .filter(
+      (j) => j.role === 'source' && j.peer === peer && j.mode === 'live-shared' && j.state === 'completed',
+    )
+    .map((j) => j.report)
+    .filter((r) => r?.ramBytes && r.totalMs && !r.options.bandwidthMiBs && !r.postcopy)
+    .at(-1);
+  if (!last?.ramBytes) return undefined;
+  const ramMs = last.totalMs - (last.setupMs ?? 0) - (last.downtimeMs ?? 0);
+  return ramMs > 0 ? last.ramBytes / (ramMs / 1000) : undefined;
+}
+
+/** The pure half: inputs and options to the Prediction. */
+export function predictFrom(
+  inputs: PredictionInputs,
+  options: MigrationOptions,
+  at: { at: number; measuredMs: number; notes?: string[] },
+): Prediction {
+  return {
+    at: at.at,
+    measuredMs: at.measuredMs,
+    inputs,
+    lowerBoundS: lowerBoundS(inputs),
+    ways: predictWays(inputs, options.timeoutS ? { horizonS: options.timeoutS } : {}),
+    configured: configuredWay(options),
+    notes: at.notes ?? [],
+  };
+}
+
+/** Measures on the running VM and predicts; undefined when the VM has no QEMU to measure. */
+export async function predictMigration(r: PredictRequest): Promise<Prediction | undefined> {
+  const qmp = r.c.supervisor.qmpOf(r.vm.name);
+  if (!qmp) return undefined;
+  const started = Date.now();
+  const notes: string[] = [];
+  const ramBytes = r.vm.spec.memoryMiB * MiB;
+  const rate = await measureDirtyRate(qmp, {
+    ...(r.windows ?? defaultWindows),
+    ...(r.signal ? { signal: r.signal } : {}),
+  });
+  const sample = await sampleNonZeroRam(qmp, {
+    ramBytes,
+    machine: r.vm.spec.machine,
+    runDir: r.c.vms.runDirOf(r.vm.name),
+  }).catch((e: Error) => {
+    notes.push(`non-zero RAM not sampled (${e.message}): all RAM counted`);
+    return undefined;
+  });
+  const link = linkFigure(r.options, await knownLink(r, notes));
+  if (link.source === 'unknown')
+    notes.push('link rate unknown: pass --bandwidth, or it is learnt from the first migration to this host');
+  const inputs: PredictionInputs = {
+    ramBytes,
+    nonZeroBytes: sample?.nonZeroBytes ?? ramBytes,
+    nonZeroSource: sample ? 'sampled' : 'assumed',
+    dirtyRateBps: rate.dirtyRateBps,
+    dirtyRateSource: 'measured',
+    ...(rate.workingSetBytes !== undefined ? { workingSetBytes: rate.workingSetBytes } : {}),
+    linkBps: link.bps,
+    linkSource: link.source,
+    maxDowntimeMs: r.options.maxDowntimeMs ?? QEMU_DOWNTIME_LIMIT_MS,
+    switchoverMs: SWITCHOVER_MS,
+    compressionRatio: sample?.compressionRatio ?? 1,
+  };
+  return predictFrom(inputs, r.options, { at: started, measuredMs: Date.now() - started, notes });
+}
+
+/** The link as known without the cap: the target's probe, else the last migration to it. */
+async function knownLink(
+  r: PredictRequest,
+  _notes: string[],
+): Promise<{ bps: number; source: FigureSource } | undefined> {
+  const bps = r.peer ? historyLinkBps(r.c, r.peer.name) : undefined;
+  return bps ? { bps, source: 'history' } : undefined;
+}
