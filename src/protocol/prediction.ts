@@ -68,3 +68,22 @@ export const Prediction = z.object({
   notes: z.array(z.string()).default([]),
 });
 export type Prediction = z.infer<typeof Prediction>;
+
+/**
+ * Agent to agent (POST /v1/peer/link-probe): the target listens once on its migration address for
+ * the source's probe stream, admitting only these addresses; the stream is bounded in bytes and time.
+ */
+export const LinkProbeRequest = z.object({
+  protocolVersion: z.number().int(),
+  sourceAddresses: z.array(z.string().ip()).max(8),
+  maxBytes: z
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024),
+  maxMs: z.number().int().min(100).max(3_000),
+});
+export type LinkProbeRequest = z.infer<typeof LinkProbeRequest>;
+
+export const LinkProbeReply = z.object({ address: z.string(), port: z.number().int() });
+export type LinkProbeReply = z.infer<typeof LinkProbeReply>;

@@ -32,6 +32,7 @@ export const AUDIT_ACTIONS = [
   'migration.setspeed',
   'migration.setmaxdowntime',
   'migration.prepare',
+  'migration.link-probe',
   'migration.finish',
   'migration.commit',
   'migration.pause',

@@ -30,6 +30,7 @@ import { eventRoutes } from './routes/events.js';
 import { vmRoutes } from './routes/vms.js';
 import { poolRoutes } from './routes/pools.js';
 import { peerRoutes } from './routes/peer.js';
+import { peerLinkProbeRoutes } from './routes/peer-link-probe.js';
 import { jobRoutes } from './routes/jobs.js';
 import { auditRoutes } from './routes/audit.js';
 import { drainRoutes } from './routes/drain.js';
@@ -121,6 +122,7 @@ export async function buildApp(opts: AppOptions) {
   await app.register(vmRoutes(s));
   await app.register(poolRoutes(s));
   await app.register(peerRoutes(s));
+  await app.register(peerLinkProbeRoutes(s));
   await app.register(jobRoutes(s));
   await app.register(auditRoutes(audit));
   await app.register(drainRoutes(s));

@@ -409,6 +409,16 @@ export const operations: Record<string, Operation> = Object.fromEntries([
     },
   ],
   [
+    'POST /v1/peer/link-probe',
+    {
+      id: 'peerLinkProbe',
+      summary:
+        'Agent to agent: a one-time sink on the migration address, to measure the link before a migration',
+      tag: 'peer',
+      errors: [...PEER, 'VMHOP_ERR_MIGRATION_FAILED'],
+    },
+  ],
+  [
     'POST /v1/peer/migrations',
     {
       id: 'peerPrepare',

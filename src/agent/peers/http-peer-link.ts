@@ -9,6 +9,7 @@ import type { Agent } from 'undici';
 import { VmhopError, knownErrorCode, readErrorBody } from '../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../protocol/host.js';
 import type { JobInfo } from '../../protocol/migration.js';
+import type { LinkProbeReply, LinkProbeRequest } from '../../protocol/prediction.js';
 import type { VolumeInfo } from '../../protocol/storage.js';
 import {
   FinishReply,
@@ -95,6 +96,10 @@ export class HttpPeerLink implements PeerLink {
 
   hostInfo() {
     return this.call<PeerHostInfo>('GET', '/v1/peer/host');
+  }
+
+  linkProbe(req: LinkProbeRequest) {
+    return this.call<LinkProbeReply>('POST', '/v1/peer/link-probe', req);
   }
 
   checkProbe(pool: string, nonce: string) {

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { MigrationMode, MigrationOptions, type JobInfo } from '../../protocol/migration.js';
 import { MigrationPorts, type HostInfo } from '../../protocol/host.js';
+import type { LinkProbeReply, LinkProbeRequest } from '../../protocol/prediction.js';
 import { POOL_NAME, VOLUME_NAME, type VolumeInfo } from '../../protocol/storage.js';
 import { VmSpec } from '../../protocol/vm-spec.js';
 import { HOST_NAME } from './peer-name.js';
@@ -113,6 +114,8 @@ export interface PeerLink {
    */
   postcopy(jobId: string, action: PostcopyAction): Promise<PostcopyReply>;
   job(jobId: string): Promise<JobInfo>;
+  /** A one-time sink on the peer's migration address for a throughput probe (predict/link-probe.ts); optional: links in tests may lack it. */
+  linkProbe?(req: LinkProbeRequest): Promise<LinkProbeReply>;
   /** Offline copies (offline-messages.ts): partial files and the data listener; resume-aware. */
   offlinePrepare(req: OfflinePrepareRequest): Promise<OfflinePrepareReply>;
   offlineCommit(req: OfflineCommitRequest): Promise<void>;

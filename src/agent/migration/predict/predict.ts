@@ -4,6 +4,7 @@
 // (protocol/prediction.ts). The policy layer and the pre-flight call it; predictFrom is the pure
 // half for callers that measured themselves. Bounded: about 5 s of dirty-rate windows and a
 // few hundred ms of sampling and probing; nothing is changed on the guest.
+import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { MigrationOptions } from '../../../protocol/migration.js';
 import type { FigureSource, Prediction, PredictionInputs } from '../../../protocol/prediction.js';
 import type { VmRow } from '../../db/vm-store.js';
@@ -12,6 +13,7 @@ import type { MigrationContext } from '../context.js';
 import { defaultWindows, measureDirtyRate, type DirtyRateWindows } from './dirty-rate.js';
 import { configuredWay, lowerBoundS, predictWays } from './model.js';
 import { sampleNonZeroRam } from './non-zero-ram.js';
+import { sendLinkProbe, type ProbeResult } from './link-probe.js';
 
 const MiB = 1024 * 1024;
 /** QEMU's downtime-limit default, ms. */
@@ -112,11 +114,36 @@ export async function predictMigration(r: PredictRequest): Promise<Prediction | 
   return predictFrom(inputs, r.options, { at: started, measuredMs: Date.now() - started, notes });
 }
 
+/** Bounds of the link probe: 1 s or 32 MiB, whichever ends first. */
+export const LINK_PROBE = { maxMs: 1_000, maxBytes: 32 * MiB };
+
+/** Streams to a one-time sink the peer opens on its migration address, from ours. */
+export async function probeLink(
+  c: Pick<MigrationContext, 'migrationAddress'>,
+  peer: PeerLink,
+): Promise<ProbeResult> {
+  if (!peer.linkProbe) throw new Error(`the link to \`${peer.name}\` cannot probe`);
+  const sink = await peer.linkProbe({
+    protocolVersion: PROTOCOL_VERSION,
+    sourceAddresses: [c.migrationAddress],
+    ...LINK_PROBE,
+  });
+  return sendLinkProbe(sink, { localAddress: c.migrationAddress, ...LINK_PROBE });
+}
+
 /** The link as known without the cap: the target's probe, else the last migration to it. */
 async function knownLink(
   r: PredictRequest,
-  _notes: string[],
+  notes: string[],
 ): Promise<{ bps: number; source: FigureSource } | undefined> {
+  if (r.peer?.linkProbe) {
+    try {
+      const p = await probeLink(r.c, r.peer);
+      if (p.bps > 0) return { bps: p.bps, source: 'measured' };
+    } catch (e) {
+      notes.push(`link probe to \`${r.peer.name}\` failed (${(e as Error).message})`);
+    }
+  }
   const bps = r.peer ? historyLinkBps(r.c, r.peer.name) : undefined;
   return bps ? { bps, source: 'history' } : undefined;
 }
