@@ -14,6 +14,7 @@ import { mergeEvents } from './event-merge.js';
 import { readHostsFile } from '../../client/hosts-file.js';
 import { sendError, sendJson } from './respond.js';
 import { serveStatic } from './static-files.js';
+import { consoleUpgrade } from './console-upgrade.js';
 import { checkHost, checkKey, checkOrigin, newUiKey, ownHosts, rememberKey } from './access.js';
 
 export const WEB_ROOT = join(REPO_ROOT, 'dist', 'web');
@@ -107,6 +108,7 @@ export function createUiServer(
       sendError(res, e);
     }
   });
+  server.on('upgrade', (req, socket) => consoleUpgrade(req, socket, ownHosts(server.address()), key));
   return {
     server,
     key,

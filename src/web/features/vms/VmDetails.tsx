@@ -1,8 +1,18 @@
-// What a VM is (CPU, memory, machine, boot, disks, NICs) and its serial console log.
+// What a VM is (CPU, memory, machine, boot, disks, NICs) and its serial console log, and,
+// for a VM with a VNC display, a Console tab with its graphical console.
 import type { VmInfo } from '../../../protocol/vm.js';
+import { Tabs } from '../../components/Tabs.js';
 import { ConsoleLog } from './ConsoleLog.js';
+import { VncConsole } from './VncConsole.js';
 
 export function VmDetails({ host, vm }: { host: string; vm: VmInfo }) {
+  const overview = { id: 'overview', label: 'Overview', render: () => <Overview host={host} vm={vm} /> };
+  if (!vm.spec.vnc) return <Overview host={host} vm={vm} />;
+  const graphical = { id: 'console', label: 'Console', render: () => <VncConsole host={host} vm={vm} /> };
+  return <Tabs label={`${vm.name} on ${host}`} tabs={[overview, graphical]} />;
+}
+
+function Overview({ host, vm }: { host: string; vm: VmInfo }) {
   const s = vm.spec;
   return (
     <div className="details">
