@@ -3,14 +3,38 @@
 // what each counts: RAM written of the guest's RAM, bytes of the state file read, time waited
 // of the shutdown timeout. Every QEMU started is killed in afterEach.
 import { statSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { runVmhop } from '../../src/cli/testing/run-vmhop.js';
 import type { VmProgress } from '../../src/protocol/vm-progress.js';
 import { expectApiError } from './helpers/api-expect.js';
-import { TestAgent } from './helpers/test-agent.js';
+import { TestAgent, TOKEN } from './helpers/test-agent.js';
 import { kernelVm, testGuest } from './helpers/vm-specs.js';
 
 const guest = testGuest();
 const MiB = 1024 ** 2;
+
+/** `vmhop ARGS` in-process, with stderr (where the progress line goes) captured too. */
+async function vmhopWithStderr(...args: string[]) {
+  let stderr = '';
+  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    stderr += String(chunk);
+    return true;
+  });
+  try {
+    return { ...(await runVmhop(...args)), stderr };
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+beforeAll(() => {
+  process.env.VMHOP_HOSTS = join(tmpdir(), `vmhop-vm-progress-qemu-${process.pid}-none.json`);
+});
+afterAll(() => {
+  delete process.env.VMHOP_HOSTS;
+});
 
 describe.skipIf(!guest)('progress of long VM actions with real QEMU', () => {
   let agent: TestAgent;
@@ -95,6 +119,22 @@ describe.skipIf(!guest)('progress of long VM actions with real QEMU', () => {
       /at 3 s the request fails and the VM keeps running \(`vmhop destroy g1` forces it off\)/,
     );
     expect((await agent.api('GET', '/v1/vms/g1')).body.state).toBe('paused');
+  });
+
+  it('vmhop save and restore draw their progress from the real agent on stderr, ending at 100%', async () => {
+    expect((await act('start')).status).toBe(200);
+    const url = await agent.listen();
+    for (const [verb, done] of [
+      ['save', 'saved'],
+      ['restore', 'restored'],
+    ] as const) {
+      const r = await vmhopWithStderr('-c', url, '--token', TOKEN, verb, 'g1');
+      expect(r.exitCode ?? 0, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^VM g1 ${done} \\(state (shutoff|running)\\)\n$`));
+      const lines = r.stderr.trim().split('\n');
+      expect(lines[0]).toMatch(new RegExp(`^${verb} {2}\\[[#.]{20}\\] {2}\\d+% `));
+      expect(lines.at(-1)).toMatch(new RegExp(`^${verb} {2}\\[#{20}\\] {2}100% `));
+    }
   });
 
   it('ends a shutdown the guest answers before its timeout', async () => {
