@@ -3,6 +3,7 @@
 // QEMU's STOP/RESUME events, the one the tool reports), the client's gap, bytes on the wire,
 // the lower bound, and the guest's integrity check. Also the link and workloads they share.
 import type { MigrationInfo } from '../src/qmp/index.js';
+import { run } from '../src/testbed/exec.js';
 
 export const LINK = { rate: '100mbit', bytesPerS: 100e6 / 8 };
 export const MIB = 1048576;
@@ -32,7 +33,10 @@ export interface LiveFigures {
   downtimeMs: number | null;
   qemuDowntimeMs: number | null;
   clientGapMs: number | null;
+  /** What the tool reports it sent (QEMU's or libvirt's counters, vmhop's report). */
   sentMiB: number | null;
+  /** What the source put on the migration link (its interface counter), protocol and TLS overhead included. */
+  wireMiB?: number | null;
   guestIntact: boolean | null;
   integrity: string;
   notes?: string[];
@@ -54,7 +58,12 @@ export function bound(totalMs: number, bytes: number) {
 }
 
 /** The fields of a run that was cancelled at its cap: no pause, no check of a guest that never moved. */
-export function notFinished(totalMs: number, sentBytes: number | null, why: string): LiveFigures {
+export function notFinished(
+  totalMs: number,
+  sentBytes: number | null,
+  why: string,
+  wireMiB?: number,
+): LiveFigures {
   return {
     finished: false,
     totalS: round(totalMs / 1000),
@@ -65,9 +74,26 @@ export function notFinished(totalMs: number, sentBytes: number | null, why: stri
     qemuDowntimeMs: null,
     clientGapMs: null,
     sentMiB: sentBytes === null ? null : round(sentBytes / MIB, 1),
+    wireMiB: wireMiB ?? null,
     guestIntact: null,
     integrity: `did not finish: ${why}`,
   };
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Bytes host `netns` has sent on its migration link so far (the kernel's counter of `mig0`):
+ * the same measure of "bytes on the wire" for every peer, whatever the tool itself reports.
+ */
+export async function migrationTxBytes(netns: string): Promise<number> {
+  const r = await run('ip', ['-n', netns, '-s', '-j', 'link', 'show', 'mig0']);
+  const [link] = JSON.parse(r.stdout) as { stats64: { tx: { bytes: number } } }[];
+  return link?.stats64.tx.bytes ?? NaN;
+}
+
+/** Counts what the source sends on the migration link from now until `done()`. */
+export async function countWire(netns = 'vmhop-a') {
+  const at0 = await migrationTxBytes(netns);
+  return { done: async () => round(((await migrationTxBytes(netns)) - at0) / MIB, 1) };
+}

@@ -16,6 +16,7 @@ import { watchPause } from './pause-watch.js';
 import {
   MIB,
   bound,
+  countWire,
   nonZeroBytes,
   notFinished,
   round,
@@ -88,15 +89,17 @@ export async function rawLive(c: LiveCase, ip = '10.77.0.41'): Promise<LiveFigur
     const before = await snapshotGuest(ip);
     const pause = await watchPause(qmp, dst.qmpSocket);
     const probe = startGapProbe(ip);
+    const wire = await countWire();
     const t0 = Date.now();
     await migrate(qmp, { uri: dst.uri });
     const info = await waitDone(qmp, t0, c.capMs);
     const totalMs = Date.now() - t0;
+    const wireMiB = await wire.done();
     if (!info) {
       const sent = (await queryMigrate(qmp)).ram?.transferred ?? null;
       await migrateCancel(qmp);
       await Promise.all([pause.stop(), probe.stop(), qmp.close()]);
-      return notFinished(totalMs, sent, `cancelled at the ${c.capMs / 1000} s cap`);
+      return notFinished(totalMs, sent, `cancelled at the ${c.capMs / 1000} s cap`, wireMiB);
     }
     await sleep(2_000);
     const gaps = await probe.stop();
@@ -118,6 +121,7 @@ export async function rawLive(c: LiveCase, ip = '10.77.0.41'): Promise<LiveFigur
       downtimeMs: info.downtime ?? null,
       qemuDowntimeMs: info.downtime ?? null,
       clientGapMs: gaps.maxGapMs,
+      wireMiB,
       sentMiB: round((info.ram?.transferred ?? 0) / MIB, 1),
       ...integrityFields(integrity),
       ...(real.why ? { notes: [`real pause: ${real.why}`] } : {}),

@@ -13,7 +13,16 @@ import { monitorEvents, virsh, type LibvirtDaemon } from '../src/testbed/libvirt
 import { run } from '../src/testbed/exec.js';
 import { integrityFields } from './integrity-row.js';
 import { workloadOf } from './live-raw.js';
-import { MIB, bound, notFinished, round, sleep, type LiveCase, type LiveFigures } from './figures.js';
+import {
+  MIB,
+  bound,
+  countWire,
+  notFinished,
+  round,
+  sleep,
+  type LiveCase,
+  type LiveFigures,
+} from './figures.js';
 
 const VM = 'bench-l';
 const PORT = 4446;
@@ -90,14 +99,17 @@ export async function virshLive(c: LiveCase, d: LibvirtPair, ip = '10.77.0.43'):
     await sleep(5_000);
     const before = await snapshotGuest(ip);
     const probe = startGapProbe(ip);
+    const wire = await countWire();
     const t0 = Date.now();
     const { r, capped } = await migrateCapped(c, d);
     const totalMs = Date.now() - t0;
+    const wireMiB = await wire.done();
     await sleep(2_000);
     const gaps = await probe.stop();
     if (r.exitCode !== 0) {
       const why = `${r.stderr.trim().split('\n').pop() ?? ''}`;
-      if (capped) return notFinished(totalMs, null, `domjobabort at the ${c.capMs / 1000} s cap (${why})`);
+      if (capped)
+        return notFinished(totalMs, null, `domjobabort at the ${c.capMs / 1000} s cap (${why})`, wireMiB);
       throw new Error(`virsh migrate failed: ${why}`);
     }
     const info = parseJobInfo((await virsh(d.b, ['domjobinfo', '--completed', VM])).stdout);
@@ -123,6 +135,7 @@ export async function virshLive(c: LiveCase, d: LibvirtPair, ip = '10.77.0.43'):
       downtimeMs: Number.isFinite(downtime) ? downtime : null,
       qemuDowntimeMs: null,
       clientGapMs: gaps.maxGapMs,
+      wireMiB,
       sentMiB: round(jobInfoBytes(info['Data processed']) / MIB, 1),
       ...integrityFields(integrity),
     };

@@ -14,7 +14,16 @@ import { REPO_ROOT } from '../src/repo/paths.js';
 import { integrityFields } from './integrity-row.js';
 import { watchPause } from './pause-watch.js';
 import { workloadOf } from './live-raw.js';
-import { MIB, bound, notFinished, round, sleep, type LiveCase, type LiveFigures } from './figures.js';
+import {
+  MIB,
+  bound,
+  countWire,
+  notFinished,
+  round,
+  sleep,
+  type LiveCase,
+  type LiveFigures,
+} from './figures.js';
 
 const CLI = join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 const cli = (args: string[], timeoutMs = 60_000) =>
@@ -95,10 +104,12 @@ export async function vmhopLive(c: LiveCase, ip = '10.77.0.42'): Promise<LiveFig
       `${b.backingRun}/vms/${vm}/observer.sock`,
     );
     const probe = startGapProbe(ip);
+    const wire = await countWire();
     const t0 = Date.now();
     const args = ['--live', ...(c.diskDataBytes ? ['--copy-storage', 'all'] : [])];
     const { r, capped } = await migrateCapped(vm, args, c.capMs);
     const totalMs = Date.now() - t0;
+    const wireMiB = await wire.done();
     await sleep(2_000);
     const gaps = await probe.stop();
     const real = await pause.stop();
@@ -110,6 +121,7 @@ export async function vmhopLive(c: LiveCase, ip = '10.77.0.42'): Promise<LiveFig
           totalMs,
           rep?.ramBytes ?? null,
           `job ${job.state} after domjobabort at the ${c.capMs / 1000} s cap`,
+          wireMiB,
         );
       throw new Error(
         `vmhop migration ${job.state ?? 'failed'}: ${r.stdout.slice(0, 500)} ${r.stderr.slice(0, 500)}`,
@@ -131,6 +143,7 @@ export async function vmhopLive(c: LiveCase, ip = '10.77.0.42'): Promise<LiveFig
       downtimeMs: rep?.downtimeMs ?? null,
       qemuDowntimeMs: rep?.qemuDowntimeMs ?? null,
       clientGapMs: gaps.maxGapMs,
+      wireMiB,
       sentMiB: round(((rep?.ramBytes ?? 0) + diskBytes) / MIB, 1),
       ...integrityFields(integrity),
       notes: [...(rep?.notes ?? []), ...(real.why ? [`real pause: ${real.why}`] : [])],

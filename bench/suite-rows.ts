@@ -14,7 +14,8 @@ const LIVE_ROWS: Row[] = [
   { label: 'real pause (QEMU STOP→RESUME events), ms', field: 'realPauseMs' },
   { label: 'pause the tool reports, ms', field: 'downtimeMs' },
   { label: 'longest client gap, ms', field: 'clientGapMs' },
-  { label: 'bytes on the wire, MiB', field: 'sentMiB' },
+  { label: 'bytes the tool reports sent, MiB', field: 'sentMiB' },
+  { label: "bytes on the migration link (source's mig0 tx counter), MiB", field: 'wireMiB' },
 ];
 const OFFLINE_ROWS: Row[] = [
   { label: 'total, s (raw column: a raw TCP stream of the same bytes, fsynced)', field: 'totalS' },

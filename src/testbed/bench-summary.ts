@@ -93,7 +93,8 @@ export interface Row {
 
 /** A peer's cell for a row, or why it has none (did not run, did not finish, an error). */
 function peerCell(p: PeerSummary | undefined, row: Row, notApplicable: string | undefined): string {
-  if (!p) return notApplicable ?? 'n/a';
+  // The header row says why a peer has none; its figure rows stay short.
+  if (!p) return notApplicable ? '—' : 'n/a';
   if (p.finished === 0) {
     const why = p.errors[0] ?? 'did not finish';
     return row.field === 'totalS' ? `did not finish (0/${p.runs}): ${why.slice(0, 120)}` : '';
@@ -125,7 +126,7 @@ export function markdownTable(
     out.push(`| **${scenario}** (runs; guest check) | ${checks.join(' | ')} | |`);
     for (const row of rows[scenario] ?? []) {
       const cells = PEERS.map((p) => peerCell(peers[p], row, notApplicable[scenario]?.[p]));
-      if (cells.every((c) => c === '' || c === 'n/a')) continue;
+      if (cells.every((c) => c === '' || c === 'n/a' || c === '—')) continue;
       out.push(
         `| ${row.label} | ${cells.join(' | ')} | ${ratioCell(peers.vmhop?.stats[row.field], peers.raw?.stats[row.field])} |`,
       );
