@@ -40,6 +40,7 @@ export * from './commands/dirty-rate.js';
 export * from './commands/block.js';
 export * from './commands/block-types.js';
 export * from './commands/block-jobs.js';
+export * from './commands/block-job-change.js';
 export * from './commands/block-job-types.js';
 export * from './commands/blockstats.js';
 export * from './commands/nbd.js';

@@ -47,6 +47,7 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
   let ram: RamResult;
   let written: Record<string, number> = {};
   let copyMs = 0;
+  const policyNotes: string[] = [];
   try {
     const target = await prepareTarget(r, undo, { spec: plan.spec, disks: plan.disks.map(copiedDisk) });
     setupMs = Date.now() - t0;
@@ -61,6 +62,11 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
     await waitMirrorsReady(m, {
       signal: r.signal,
       options: job.options,
+      copyMode: decision.mode,
+      onPolicy: (text) => {
+        c.jobs.journal(job.id, text);
+        policyNotes.push(text);
+      },
       onProgress: (disks) => r.onProgress({ phase: 'perform', stage: 'disks', disks }),
     });
     copyMs = Date.now() - copyStart;
@@ -88,6 +94,7 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
   const notes = [
     ...plan.notes,
     `disk copy mode ${decision.mode}: ${decision.reason}`,
+    ...policyNotes,
     ...ram.notes,
     ...pauseOf.notes,
   ];

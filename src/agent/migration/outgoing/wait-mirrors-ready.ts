@@ -1,10 +1,13 @@
 // Source, live-copy: follows the mirrors until every one is READY (source and target equal,
 // guest writes now mirrored as they happen), publishing bytes done/total per disk. A stall
 // watchdog (no mirrored byte for stallTimeoutMs: a silent link drop, which TCP sits out for
-// many minutes), a failed job, --timeout and a cancel all end the wait with an error.
+// many minutes), a failed job, --timeout and a cancel all end the wait with an error. Mirrors
+// that do not converge are switched to write-blocking or ended by the policy (mirror-convergence.ts).
 import { queryBlockJobs } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
 import type { MigrationOptions } from '../../../protocol/migration.js';
+import type { CopyMode } from './choose-copy-mode.js';
+import { actOnMirrors, MirrorJudge } from './mirror-convergence.js';
 import type { Mirrors } from './mirror-jobs.js';
 
 export interface DiskProgress {
@@ -16,6 +19,10 @@ export interface DiskProgress {
 export interface WaitReadyOptions {
   signal: AbortSignal;
   options: MigrationOptions;
+  /** The copy mode the mirrors started in (background mirrors may be switched by the policy). */
+  copyMode?: CopyMode;
+  /** What the policy did to the mirrors and why, for the journal and the report. */
+  onPolicy?: (text: string) => void;
   onProgress: (disks: DiskProgress[]) => void;
   intervalMs?: number;
 }
@@ -27,6 +34,8 @@ export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise
   const started = Date.now();
   let lastDone = -1;
   let lastMoveAt = started;
+  let mode = w.copyMode ?? 'background';
+  const judge = new MirrorJudge();
   for (;;) {
     if (w.signal.aborted) {
       throw new VmhopError(
@@ -72,6 +81,18 @@ export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise
         `no disk copy progress for ${Math.round((now - lastMoveAt) / 1000)} s (stall timeout ${w.options.stallTimeoutMs / 1000} s): the migration link is down or blocked`,
         { stalledMs: now - lastMoveAt },
       );
+    }
+    const why = judge.observe(
+      disks.reduce((s, d) => s + d.totalBytes - d.doneBytes, 0),
+      now,
+    );
+    if (why) {
+      const note = await actOnMirrors(m, w.options, mode, why);
+      if (note) {
+        mode = 'write-blocking';
+        judge.reset();
+        w.onPolicy?.(note);
+      }
     }
     if (w.options.timeoutS && now - started > w.options.timeoutS * 1000) {
       throw failed(`the disks were not copied within --timeout ${w.options.timeoutS} s`, {});
