@@ -6,6 +6,7 @@ import { benchLiveMigration } from './live-migration.js';
 import { benchBlockMigration } from './block-migration.js';
 import { benchOffline } from './offline.js';
 import { benchSuite } from './suite.js';
+import { benchDrainSim } from './drain-sim.js';
 
 const scenarios: Record<string, () => Promise<unknown>> = {
   agent: benchAgent,
@@ -13,6 +14,7 @@ const scenarios: Record<string, () => Promise<unknown>> = {
   'block-migration': benchBlockMigration,
   offline: () => benchOffline(),
   suite: () => benchSuite(),
+  'drain-sim': benchDrainSim,
 };
 
 const name = process.argv[2] ?? '';
