@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import type { ErrorCode } from './errors.js';
 import { PolicyName } from './policy.js';
+import { Prediction } from './prediction.js';
 import { POOL_NAME } from './storage.js';
 import { VM_NAME } from './vm-spec.js';
 
@@ -166,6 +167,8 @@ export const JobReport = z.object({
   notes: z.array(z.string()).default([]),
   /** Known-bad combinations the user ran anyway (--force): what was measured to go wrong. */
   warnings: z.array(z.string()).optional(),
+  /** What the pre-flight predicted (prediction.ts), beside the outcome above: totalMs, downtimeMs, ramBytes. */
+  prediction: Prediction.optional(),
 });
 export type JobReport = z.infer<typeof JobReport>;
 

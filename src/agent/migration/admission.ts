@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { VmhopError } from '../../protocol/errors.js';
 import { MigrateRequest, MigrationOptions, type PreflightCheck } from '../../protocol/migration.js';
+import type { Prediction } from '../../protocol/prediction.js';
 import type { JobRow } from '../db/job-store.js';
 import type { MigrationContext } from './context.js';
 import { volumeJobKey } from './job-subject.js';
@@ -12,6 +13,7 @@ import { modeRunners } from './modes/index.js';
 import { planMigrationSettings, type MigrationSettings } from './options.js';
 import { applyPolicy } from './policy.js';
 import { preflight } from './preflight.js';
+import { preflightPrediction } from './predict/predict.js';
 import { qemuSides } from './preflight-qemu.js';
 import type { QemuSides } from './qemu-rules.js';
 import { TLS_OBJECT_ID } from './qemu-settings.js';
@@ -20,11 +22,13 @@ import { TLS_OBJECT_ID } from './qemu-settings.js';
 export interface Admitted {
   job: JobRow;
   settings: MigrationSettings;
+  /** The pre-flight's prediction of a live migration, kept in the report. */
+  prediction?: Prediction;
 }
 
 /** What a migration request leads to: a dry run's checks, an interrupted copy to continue, or a new job. */
 export type MigrationAdmission =
-  | { dryRun: true; preflight: PreflightCheck[] }
+  | { dryRun: true; preflight: PreflightCheck[]; prediction?: Prediction }
   | { continueJob: string; preflight: PreflightCheck[] }
   | (Admitted & { preflight: PreflightCheck[] });
 
@@ -55,7 +59,9 @@ export async function admitMigration(c: MigrationContext, input: unknown): Promi
     });
   plan('-'); // refuses contradictory options before anything else; the QEMU rules need the target
   const checks = await preflight(c, vm, peer, req.mode, req.options);
-  if (req.dryRun) return { dryRun: true, preflight: checks };
+  const prediction = await preflightPrediction({ c, vm, peer, options: req.options, mode: req.mode, checks });
+  const predicted = prediction ? { prediction } : {};
+  if (req.dryRun) return { dryRun: true, preflight: checks, ...predicted };
   const failed = checks.filter((k) => !k.ok);
   if (failed.length) {
     throw new VmhopError(
@@ -89,7 +95,7 @@ export async function admitMigration(c: MigrationContext, input: unknown): Promi
     target.migrationAddress,
     req.mode === 'offline' ? undefined : await qemuSides(c, target),
   );
-  return { job, settings, preflight: checks };
+  return { job, settings, preflight: checks, ...predicted };
 }
 
 /** `vol-copy`: one volume copied like an offline migration's disk, as a job filed under POOL/VOLUME. */

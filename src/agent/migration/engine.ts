@@ -5,6 +5,7 @@
 import { VmhopError } from '../../protocol/errors.js';
 import type { JobSpeed } from '../../protocol/job-speed.js';
 import type { JobInfo, PreflightCheck } from '../../protocol/migration.js';
+import type { Prediction } from '../../protocol/prediction.js';
 import type { JobRow } from '../db/job-store.js';
 import { admitContinuation, admitMigration, admitVolumeCopy, type Admitted } from './admission.js';
 import type { MigrationContext } from './context.js';
@@ -54,9 +55,12 @@ export class MigrationEngine {
   }
 
   /** Starts a migration; resolves once it runs (or with the pre-flight for a dry run). */
-  async start(input: unknown): Promise<{ job?: JobInfo; preflight: PreflightCheck[] }> {
+  async start(
+    input: unknown,
+  ): Promise<{ job?: JobInfo; preflight: PreflightCheck[]; prediction?: Prediction }> {
     const a = await admitMigration(this.c, input);
-    if ('dryRun' in a) return { preflight: a.preflight };
+    if ('dryRun' in a)
+      return { preflight: a.preflight, ...(a.prediction ? { prediction: a.prediction } : {}) };
     if ('continueJob' in a) return { job: await this.resume(a.continueJob), preflight: a.preflight };
     return { job: this.launch(a), preflight: a.preflight };
   }
@@ -77,13 +81,14 @@ export class MigrationEngine {
     return this.launch(admitContinuation(this.c, jobId));
   }
 
-  private launch({ job, settings }: Admitted): JobInfo {
+  private launch({ job, settings, prediction }: Admitted): JobInfo {
     const run: Running = {
       abort: new AbortController(),
       samples: [],
       startedAt: Date.now(),
       done: Promise.resolve(undefined as never),
       postcopyRequested: false,
+      ...(prediction ? { prediction } : {}),
     };
     this.running.set(job.id, run);
     this.launched.set(job.id, job);

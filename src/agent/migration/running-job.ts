@@ -9,6 +9,7 @@ import {
   type JobState,
   type Progress,
 } from '../../protocol/migration.js';
+import type { Prediction } from '../../protocol/prediction.js';
 import type { MigrationInfo } from '../../qmp/index.js';
 import type { JobRow } from '../db/job-store.js';
 import type { MigrationContext } from './context.js';
@@ -29,6 +30,8 @@ export interface Running {
   done: Promise<JobInfo>;
   /** Set by `migrate-postcopy`; the RAM watcher switches at its next sample. */
   postcopyRequested: boolean;
+  /** The pre-flight's prediction, kept in the report beside the outcome. */
+  prediction?: Prediction;
 }
 
 /** One query-migrate sample (the last 240 are kept) and the progress it gives. */
@@ -156,6 +159,7 @@ function reportOf(
         ? definedFigures({ notes: [], ...ramFigures(run.samples.at(-1)?.info) })
         : {}),
     ...(error ? { error } : {}),
+    ...(run.prediction ? { prediction: run.prediction } : {}),
   };
 }
 

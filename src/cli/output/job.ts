@@ -1,19 +1,24 @@
 // Human text for a migration job, its report and a pre-flight result.
 import type { JobInfo, PreflightCheck } from '../../protocol/migration.js';
+import type { Prediction } from '../../protocol/prediction.js';
+import { humanPrediction, predictedVsActual } from './prediction.js';
 import { formatSize } from './sizes.js';
 
 const ms = (v: number | undefined) =>
   v === undefined ? '-' : v < 10_000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`;
 
-export function humanPreflight(checks: PreflightCheck[]): string {
+export function humanPreflight(checks: PreflightCheck[], prediction?: Prediction): string {
   const lines = checks.map(
     (c) =>
       `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name.padEnd(16)} ${c.detail}${c.fix ? `\n      fix: ${c.fix}` : ''}`,
   );
   const failed = checks.filter((c) => !c.ok).length;
-  return [...lines, '', failed ? `${failed} check(s) failed: nothing would move` : 'pre-flight passed'].join(
-    '\n',
-  );
+  return [
+    ...lines,
+    '',
+    failed ? `${failed} check(s) failed: nothing would move` : 'pre-flight passed',
+    ...(prediction ? ['', humanPrediction(prediction)] : []),
+  ].join('\n');
 }
 
 export function humanJob(j: JobInfo): string {
@@ -34,6 +39,7 @@ export function humanJob(j: JobInfo): string {
       ],
       ['RAM sent', r.ramBytes !== undefined ? formatSize(r.ramBytes) : '-'],
       ['Passes', String(r.passes ?? '-')],
+      ...predictedVsActual(r),
       ...(r.postcopy
         ? [
             [

@@ -11,6 +11,7 @@ import {
   type PreflightCheck,
 } from '../../protocol/migration.js';
 import { POLICIES, PolicyName } from '../../protocol/policy.js';
+import type { Prediction } from '../../protocol/prediction.js';
 import type { AgentClient } from '../../client/agent-client.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { emit } from '../../terminal/emit.js';
@@ -206,12 +207,12 @@ export function registerMigrateVerbs(program: Command): void {
       runVerb(async (f: MigrateFlags, g: GlobalOptions, cmd) => {
         const req = migrateRequest(cmd.args[0] as string, f);
         const job = await withClient(g, async (c) => {
-          const started = await c.call<{ job?: JobInfo; preflight: PreflightCheck[] }>(
-            'POST',
-            '/v1/migrations',
-            req,
-          );
-          if (!started.job) return { preflight: started.preflight };
+          const started = await c.call<{
+            job?: JobInfo;
+            preflight: PreflightCheck[];
+            prediction?: Prediction;
+          }>('POST', '/v1/migrations', req);
+          if (!started.job) return { preflight: started.preflight, prediction: started.prediction };
           const id = started.job.id;
           const onSigint = () => void c.call('POST', `/v1/jobs/${id}/abort`).catch(() => undefined);
           process.on('SIGINT', onSigint);
@@ -222,7 +223,7 @@ export function registerMigrateVerbs(program: Command): void {
           }
         });
         if ('preflight' in job && !('id' in job)) {
-          emit(g, job, (r) => humanPreflight(r.preflight));
+          emit(g, job, (r) => humanPreflight(r.preflight, r.prediction));
           return;
         }
         const err = endError(job as JobInfo);

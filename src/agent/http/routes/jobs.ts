@@ -6,6 +6,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { JobSpeed, SetMaxDowntimeRequest, SetSpeedRequest } from '../../../protocol/job-speed.js';
 import { JobInfo, MigrateRequest, PreflightCheck, TargetPool } from '../../../protocol/migration.js';
+import { Prediction } from '../../../protocol/prediction.js';
 import { VM_NAME } from '../../../protocol/vm-spec.js';
 import type { AgentServices } from '../../services.js';
 
@@ -28,14 +29,14 @@ export const jobRoutes =
         schema: {
           body: MigrateRequest,
           response: {
-            200: z.object({ preflight: z.array(PreflightCheck) }),
+            200: z.object({ preflight: z.array(PreflightCheck), prediction: Prediction.optional() }),
             202: z.object({ job: JobInfo, preflight: z.array(PreflightCheck) }),
           },
         },
       },
       async (req, reply) => {
         const r = await s.engine.start(req.body);
-        if (!r.job) return reply.status(200).send({ preflight: r.preflight });
+        if (!r.job) return reply.status(200).send({ preflight: r.preflight, prediction: r.prediction });
         return reply.status(202).send({ job: r.job, preflight: r.preflight });
       },
     );

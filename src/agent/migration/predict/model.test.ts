@@ -123,4 +123,11 @@ describe('configuredWay', () => {
     expect(configuredWay(o({ postcopy: true }))).toBe('precopy');
     expect(configuredWay(o({ postcopy: true, postcopyAfterPrecopy: true }))).toBe('postcopy-after-precopy');
   });
+  it('leads to post-copy when it is allowed and the pre-copy asked for would never converge', () => {
+    const stuck = predictWays(inputs({ dirtyRateBps: 2 * LINK }));
+    expect(configuredWay(o({ postcopy: true }), stuck)).toBe('postcopy-after-precopy');
+    expect(configuredWay(o({}), stuck)).toBe('precopy');
+    expect(configuredWay(o({ postcopy: true, autoConverge: true }), stuck)).toBe('precopy-throttled');
+    expect(configuredWay(o({ postcopy: true }), predictWays(inputs()))).toBe('precopy');
+  });
 });

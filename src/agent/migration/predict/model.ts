@@ -151,10 +151,14 @@ export function predictWays(i: PredictionInputs, o: ModelOptions = {}): WayPredi
   ];
 }
 
-/** The way a job's options lead to (the first that applies: post-copy, compression, throttling). */
-export function configuredWay(o: MigrationOptions): Way {
+/**
+ * The way a job's options lead to: post-copy after the first pass when asked; else compression or
+ * throttling as asked; and post-copy when it is allowed (--postcopy, a policy's 'when stuck') and
+ * that pre-copy would never converge, since the engine then switches.
+ */
+export function configuredWay(o: MigrationOptions, ways: WayPrediction[] = []): Way {
   if (o.postcopy && o.postcopyAfterPrecopy) return 'postcopy-after-precopy';
-  if (o.compressed) return 'precopy-compressed';
-  if (o.autoConverge) return 'precopy-throttled';
-  return 'precopy';
+  const precopy: Way = o.compressed ? 'precopy-compressed' : o.autoConverge ? 'precopy-throttled' : 'precopy';
+  const stuck = ways.find((w) => w.way === precopy)?.converges === false;
+  return o.postcopy && stuck ? 'postcopy-after-precopy' : precopy;
 }

@@ -5,7 +5,7 @@
 // half for callers that measured themselves. Bounded: about 5 s of dirty-rate windows and a
 // few hundred ms of sampling and probing; nothing is changed on the guest.
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
-import type { MigrationOptions } from '../../../protocol/migration.js';
+import type { MigrationMode, MigrationOptions, PreflightCheck } from '../../../protocol/migration.js';
 import type { FigureSource, Prediction, PredictionInputs } from '../../../protocol/prediction.js';
 import type { VmRow } from '../../db/vm-store.js';
 import type { PeerLink } from '../../peers/peer-link.js';
@@ -65,13 +65,14 @@ export function predictFrom(
   options: MigrationOptions,
   at: { at: number; measuredMs: number; notes?: string[] },
 ): Prediction {
+  const ways = predictWays(inputs, options.timeoutS ? { horizonS: options.timeoutS } : {});
   return {
     at: at.at,
     measuredMs: at.measuredMs,
     inputs,
     lowerBoundS: lowerBoundS(inputs),
-    ways: predictWays(inputs, options.timeoutS ? { horizonS: options.timeoutS } : {}),
-    configured: configuredWay(options),
+    ways,
+    configured: configuredWay(options, ways),
     notes: at.notes ?? [],
   };
 }
@@ -146,4 +147,23 @@ async function knownLink(
   }
   const bps = r.peer ? historyLinkBps(r.c, r.peer.name) : undefined;
   return bps ? { bps, source: 'history' } : undefined;
+}
+
+/**
+ * The pre-flight's prediction of a live migration: none for an offline one, a VM without QEMU or a
+ * target that did not answer. A failed measurement is logged and leaves the job without one:
+ * the prediction informs, it never stops a migration.
+ */
+export async function preflightPrediction(
+  r: PredictRequest & { mode: MigrationMode; checks: PreflightCheck[] },
+): Promise<Prediction | undefined> {
+  if (r.mode === 'offline' || r.checks.some((k) => k.name === 'target-reachable' && !k.ok)) return undefined;
+  try {
+    const p = await predictMigration(r);
+    if (p && r.mode === 'live-copy') p.notes.push('the disk copy before the RAM copy is not included');
+    return p;
+  } catch (e) {
+    r.c.log.warn({ vm: r.vm.name, err: (e as Error).message }, 'migration prediction failed');
+    return undefined;
+  }
 }
