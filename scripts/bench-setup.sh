@@ -53,6 +53,13 @@ if ! libvirt_from_backports; then
   log "libvirt did not come from bookworm-backports: $(dpkg-query -W -f='${Version}' libvirt-daemon)"
   exit 1
 fi
+# Under systemd the packages enable libvirtd's units (and their sockets) for the next boot: the
+# bench runs its own daemons in the test bed, so none of the system's is enabled or left running.
+if [[ -d /run/systemd/system ]]; then
+  systemctl disable --now libvirtd.service libvirtd.socket libvirtd-ro.socket libvirtd-admin.socket \
+    libvirtd-tcp.socket libvirtd-tls.socket virtlogd.service virtlogd.socket virtlogd-admin.socket \
+    libvirt-guests.service >/dev/null 2>&1 || true
+fi
 # A daemon a package started anyway (no policy-rc.d on this machine before): end it, by its pidfile.
 for pidfile in /run/libvirtd.pid /run/virtqemud.pid /run/virtlogd.pid; do
   [[ -s $pidfile ]] && kill "$(cat "$pidfile")" 2>/dev/null && log "stopped the daemon of $pidfile"
