@@ -66,6 +66,7 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
       onPolicy: (text) => {
         c.jobs.journal(job.id, text);
         policyNotes.push(text);
+        r.onProgress({ etaReason: text });
       },
       onProgress: (disks) => r.onProgress({ phase: 'perform', stage: 'disks', disks }),
     });

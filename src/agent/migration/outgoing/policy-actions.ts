@@ -26,8 +26,12 @@ export class PolicyActions {
     const p = policyOf(w.options);
     const o = w.options;
     // Acting before the end of the duration only helps a switch to post-copy finish in time; an
-    // abort at --timeout is the watcher's own.
-    const early = o.postcopy && o.timeoutS !== undefined ? { maxDurationMs: o.timeoutS * 1000 } : {};
+    // abort at --timeout is the watcher's own, and so is the switch the user timed with
+    // --timeout-action postcopy.
+    const early =
+      o.postcopy && o.timeoutS !== undefined && o.timeoutAction !== 'postcopy'
+        ? { maxDurationMs: o.timeoutS * 1000 }
+        : {};
     this.judgeOf = p?.judge ? new ConvergenceJudge({ passes: judgedPasses, ...early }, startedAt) : undefined;
   }
 
