@@ -6,7 +6,15 @@ import { useEffect, useRef } from 'react';
 import type { AgentEvent } from '../../protocol/events.js';
 
 type Listener = (host: string, e: AgentEvent) => void;
-const TYPES = ['vm.state', 'vm.defined', 'vm.undefined', 'job.progress', 'job.ended', 'resync'] as const;
+const TYPES = [
+  'vm.state',
+  'vm.defined',
+  'vm.undefined',
+  'vm.progress',
+  'job.progress',
+  'job.ended',
+  'resync',
+] as const;
 const listeners = new Set<Listener>();
 
 /** Keeps the merged stream of these hosts open while mounted (the app shell does this once). */

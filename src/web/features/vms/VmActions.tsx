@@ -1,5 +1,6 @@
 // The lifecycle buttons a VM's state allows (virsh start/shutdown/destroy/suspend/resume/
-// save/restore/undefine), plus Migrate. A refused action shows the agent's message here.
+// save/restore/undefine), plus Migrate. A refused action shows the agent's message here; a
+// save, restore or shutdown shows its progress while it runs.
 import { useState } from 'react';
 import type { JobInfo } from '../../../protocol/migration.js';
 import type { VmInfo } from '../../../protocol/vm.js';
@@ -7,6 +8,7 @@ import { agent, enc } from '../../api/http.js';
 import { ConfirmDialog } from '../../components/ConfirmDialog.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { MigrateDialog } from '../migrate/MigrateDialog.js';
+import { ActionProgress, LONG_ACTIONS } from './ActionProgress.js';
 
 type Action = 'start' | 'shutdown' | 'destroy' | 'suspend' | 'resume' | 'save' | 'restore';
 
@@ -25,10 +27,13 @@ export function VmActions(props: { host: string; vm: VmInfo; hosts: string[]; on
   const [busy, setBusy] = useState<string>();
   const [error, setError] = useState<unknown>();
   const [dialog, setDialog] = useState<'delete' | 'migrate'>();
+  const [progressId, setProgressId] = useState<string>();
   const run = (a: Action) => {
     setBusy(a);
     setError(undefined);
-    agent(host, 'POST', `/v1/vms/${enc(vm.name)}/${a}`, {}).then(
+    const id = LONG_ACTIONS.has(a) ? crypto.randomUUID() : undefined;
+    setProgressId(id);
+    agent(host, 'POST', `/v1/vms/${enc(vm.name)}/${a}`, id ? { progressId: id } : {}).then(
       () => {
         setBusy(undefined);
         props.onChanged();
@@ -74,6 +79,14 @@ export function VmActions(props: { host: string; vm: VmInfo; hosts: string[]; on
           </button>
         )}
       </div>
+      {busy && progressId && (
+        <ActionProgress
+          host={host}
+          vm={vm.name}
+          label={ACTIONS.find((x) => x.action === busy)?.label ?? busy}
+          progressId={progressId}
+        />
+      )}
       <ErrorNote error={error} label={`Error for ${vm.name}`} />
       {dialog === 'delete' && (
         <ConfirmDialog

@@ -36,7 +36,7 @@ export function VmsPage() {
   const all = useData(() => loadAllVms(hosts), [hosts.join(',')]);
   const timer = useRef<number>(undefined);
   useAgentEvents(hosts, (_h, e) => {
-    if (e.type === 'job.progress') return;
+    if (e.type === 'job.progress' || e.type === 'vm.progress') return;
     // Several events arrive together around a start or a migration: one reload for all.
     window.clearTimeout(timer.current);
     timer.current = window.setTimeout(all.reload, 150);
