@@ -41,7 +41,7 @@ export function humanPrediction(p: Prediction): string {
     `  guest dirties ${rate(i.dirtyRateBps)}${ws}; non-zero RAM ${formatSize(i.nonZeroBytes)} of ${formatSize(i.ramBytes)} (${SOURCE[i.nonZeroSource]})`,
     `  link ${rate(i.linkBps)} (${SOURCE[i.linkSource]}); downtime limit ${i.maxDowntimeMs} ms; switchover ${i.switchoverMs} ms`,
     `  lower bound ${secs(p.lowerBoundS)} (non-zero RAM / link)`,
-    `  ${'way'.padEnd(24)} ${'converges'.padEnd(10)} ${'total'.padEnd(9)} ${'pause'.padEnd(9)} ${'on the wire'.padEnd(11)} why`,
+    `   ${'way'.padEnd(24)} ${'converges'.padEnd(10)} ${'total'.padEnd(9)} ${'pause'.padEnd(9)} ${'on the wire'.padEnd(11)} why`,
     ...p.ways.map((w) => ` ${wayRow(w, w.way === p.configured)}`),
     `  * the way this migration's options lead to: ${p.configured}`,
     ...p.notes.map((n) => `  note: ${n}`),
