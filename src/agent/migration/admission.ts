@@ -12,6 +12,7 @@ import { volumeJobKey } from './job-subject.js';
 import { modeRunners } from './modes/index.js';
 import { planMigrationSettings, type MigrationSettings } from './options.js';
 import { applyPolicy } from './policy.js';
+import { policyCheck } from './policy-check.js';
 import { preflight } from './preflight.js';
 import { preflightPrediction } from './predict/predict.js';
 import { qemuSides } from './preflight-qemu.js';
@@ -61,6 +62,7 @@ export async function admitMigration(c: MigrationContext, input: unknown): Promi
   const checks = await preflight(c, vm, peer, req.mode, req.options);
   const prediction = await preflightPrediction({ c, vm, peer, options: req.options, mode: req.mode, checks });
   const predicted = prediction ? { prediction } : {};
+  checks.push(...policyCheck(req.options, prediction));
   if (req.dryRun) return { dryRun: true, preflight: checks, ...predicted };
   const failed = checks.filter((k) => !k.ok);
   if (failed.length) {
