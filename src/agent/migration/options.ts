@@ -110,11 +110,15 @@ export function planMigrationSettings(
 }
 
 /**
- * Post-copy page faults get their own channel (postcopy-preempt) so they do not wait behind the
- * background stream, when both QEMUs have it; both sides must agree. A side that has the
- * capability gets an explicit false otherwise (a retry must not inherit it); without the QEMU
- * facts (the early check) it is left out.
+ * postcopy-preempt gives post-copy page faults their own channel, so they do not wait behind the
+ * background stream; both sides must agree. Not enabled yet: with it on (QEMU 10.0.2 on both
+ * sides, TLS), the e2e case that kills and restarts the target agent during post-copy never
+ * recovered (live-postcopy.test.ts timed out at 180 s, 1 run; the link-cut recovery passed), and
+ * the cause was not found. A side that has the capability gets an explicit false, so a retry on
+ * the same QEMU cannot inherit it; without the QEMU facts (the early check) it is left out.
  */
+export const postcopyPreemptEnabled = false;
+
 function preempt(
   opts: MigrationOptions,
   sides: QemuSides | undefined,
@@ -123,7 +127,7 @@ function preempt(
   const has = (s: 'source' | 'target') =>
     !!sides?.[s].features.migrationCapabilities.includes('postcopy-preempt');
   if (!has(side)) return [];
-  return [cap('postcopy-preempt', opts.postcopy && has('source') && has('target'))];
+  return [cap('postcopy-preempt', postcopyPreemptEnabled && opts.postcopy && has('source') && has('target'))];
 }
 
 function forcedWarnings(qemu: ReturnType<typeof qemuRefusals>, opts: MigrationOptions): string[] {
