@@ -16,7 +16,7 @@ export const WayPrediction = z.object({
   way: Way,
   /** False: the pass that must fit in the downtime limit never gets small enough. */
   converges: z.boolean(),
-  /** Seconds from the start of the RAM copy to the guest running on the target; null if it never converges. */
+  /** Seconds from the job's start (setup included) to the guest running on the target; null if it never converges. */
   totalS: z.number().nullable(),
   /** Bytes on the wire (compressed bytes for the compressed way); for a non-converging way, up to the give-up horizon. */
   bytes: z.number(),
@@ -47,8 +47,10 @@ export const PredictionInputs = z.object({
   linkBps: z.number(),
   linkSource: FigureSource,
   maxDowntimeMs: z.number(),
-  /** Fixed cost of a switchover: device state, the target's start and vmhop's commit round trip. */
+  /** Fixed cost of a switchover: device state, the target's load and resume, vmhop's commit round trip. */
   switchoverMs: z.number(),
+  /** Fixed cost before RAM moves: the target's prepare (its QEMU started, paused, listening); counted in totalS. */
+  setupMs: z.number().optional(),
   /** Compressed size / raw size of non-zero guest pages (the sample's, deflated). */
   compressionRatio: z.number(),
 });

@@ -131,3 +131,14 @@ describe('configuredWay', () => {
     expect(configuredWay(o({ postcopy: true }), predictWays(inputs()))).toBe('precopy');
   });
 });
+
+describe('setup', () => {
+  it('adds the fixed setup to every way that finishes', () => {
+    const without = predictWays(inputs({ dirtyRateBps: 4 * MiB }));
+    const withSetup = predictWays(inputs({ dirtyRateBps: 4 * MiB, setupMs: 1500 }));
+    for (const [a, b] of without.map((w, k) => [w, withSetup[k]!] as const)) {
+      expect(b.totalS! - a.totalS!).toBeCloseTo(1.5, 6);
+      expect(b.bytes).toBe(a.bytes);
+    }
+  });
+});

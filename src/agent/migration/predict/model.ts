@@ -29,6 +29,8 @@ export function lowerBoundS(i: PredictionInputs): number {
   return i.linkBps > 0 ? wire(i.nonZeroBytes) / i.linkBps : Infinity;
 }
 
+const setupS = (i: PredictionInputs) => (i.setupMs ?? 0) / 1000;
+
 /** What the guest dirties in `seconds` at `rate`: never more than its working set, or its RAM. */
 function dirtiedIn(i: PredictionInputs, seconds: number, rate: number): number {
   return Math.min(rate * seconds, i.workingSetBytes ?? i.ramBytes, i.ramBytes);
@@ -44,7 +46,7 @@ interface Precopy {
 function precopy(i: PredictionInputs, p: Precopy, way: Way, horizonS: number): WayPrediction {
   const zeroBytes = ((i.ramBytes - i.nonZeroBytes) / PAGE) * ZERO_PAGE_WIRE_BYTES;
   let bytes = zeroBytes;
-  let t = zeroBytes / i.linkBps;
+  let t = setupS(i) + zeroBytes / i.linkBps;
   let pending = i.nonZeroBytes;
   let slowdown = 0;
   let high = 0;
@@ -115,7 +117,7 @@ function postcopy(i: PredictionInputs): WayPrediction {
   const zeroBytes = ((i.ramBytes - i.nonZeroBytes) / PAGE) * ZERO_PAGE_WIRE_BYTES;
   const first = (zeroBytes + wire(i.nonZeroBytes)) / i.linkBps;
   const left = dirtiedIn(i, first, i.dirtyRateBps);
-  const totalS = first + i.switchoverMs / 1000 + wire(left) / i.linkBps;
+  const totalS = setupS(i) + first + i.switchoverMs / 1000 + wire(left) / i.linkBps;
   const reason = `one pass, then the guest runs on the target and pulls ${(left / 1048576).toFixed(1)} MiB it lacks`;
   return done(
     'postcopy-after-precopy',

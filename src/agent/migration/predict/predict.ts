@@ -5,7 +5,12 @@
 // half for callers that measured themselves. Bounded: about 5 s of dirty-rate windows and a
 // few hundred ms of sampling and probing; nothing is changed on the guest.
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
-import type { MigrationMode, MigrationOptions, PreflightCheck } from '../../../protocol/migration.js';
+import type {
+  JobReport,
+  MigrationMode,
+  MigrationOptions,
+  PreflightCheck,
+} from '../../../protocol/migration.js';
 import type { FigureSource, Prediction, PredictionInputs } from '../../../protocol/prediction.js';
 import type { VmRow } from '../../db/vm-store.js';
 import type { PeerLink } from '../../peers/peer-link.js';
@@ -24,6 +29,9 @@ const QEMU_DOWNTIME_LIMIT_MS = 300;
  * guest, idle, 100 Mbit/s): see the commit that set it.
  */
 export const SWITCHOVER_MS = 60;
+
+/** The target's prepare (its QEMU started paused, listening) under TCG here; measured with the switchover. */
+export const SETUP_MS = 1_500;
 
 export interface PredictRequest {
   c: MigrationContext;
@@ -44,16 +52,26 @@ export function linkFigure(
   return known ?? { bps: 0, source: 'unknown' };
 }
 
-/** RAM bytes/s of the last completed live-shared migration to this peer (its RAM stage only). */
-export function historyLinkBps(c: Pick<MigrationContext, 'jobs'>, peer: string): number | undefined {
-  const last = c.jobs
+/** Reports of this host's completed live-shared migrations to `peer`, newest first. */
+function reportsTo(c: Pick<MigrationContext, 'jobs'>, peer: string): JobReport[] {
+  return c.jobs
     .list()
     .filter(
       (j) => j.role === 'source' && j.peer === peer && j.mode === 'live-shared' && j.state === 'completed',
     )
-    .map((j) => j.report)
-    .filter((r) => r?.ramBytes && r.totalMs && !r.options.bandwidthMiBs && !r.postcopy)
-    .at(-1);
+    .flatMap((j) => (j.report ? [j.report] : []));
+}
+
+/** The target's prepare as the last migration to it took it, else SETUP_MS. */
+export function historySetupMs(c: Pick<MigrationContext, 'jobs'>, peer: string): number {
+  return reportsTo(c, peer).find((r) => r.setupMs !== undefined)?.setupMs ?? SETUP_MS;
+}
+
+/** RAM bytes/s of the last completed live-shared migration to this peer (its RAM stage only). */
+export function historyLinkBps(c: Pick<MigrationContext, 'jobs'>, peer: string): number | undefined {
+  const last = reportsTo(c, peer).find(
+    (r) => r.ramBytes && r.totalMs && !r.options.bandwidthMiBs && !r.postcopy,
+  );
   if (!last?.ramBytes) return undefined;
   const ramMs = last.totalMs - (last.setupMs ?? 0) - (last.downtimeMs ?? 0);
   return ramMs > 0 ? last.ramBytes / (ramMs / 1000) : undefined;
@@ -110,6 +128,7 @@ export async function predictMigration(r: PredictRequest): Promise<Prediction | 
     linkSource: link.source,
     maxDowntimeMs: r.options.maxDowntimeMs ?? QEMU_DOWNTIME_LIMIT_MS,
     switchoverMs: SWITCHOVER_MS,
+    setupMs: r.peer ? historySetupMs(r.c, r.peer.name) : SETUP_MS,
     compressionRatio: sample?.compressionRatio ?? 1,
   };
   return predictFrom(inputs, r.options, { at: started, measuredMs: Date.now() - started, notes });
