@@ -114,6 +114,7 @@ export async function runJob(
         onSample: (info, at, stage) => recordSample(c, job, run, info, at, stage),
         onProgress,
         postcopyRequested: () => run.postcopyRequested,
+        ...(run.prediction ? { prediction: run.prediction } : {}),
       });
     }
   } catch (e) {

@@ -125,6 +125,7 @@ export async function runUntilPause(
       signal: r.signal,
       options: r.job.options,
       postcopyRequested: r.postcopyRequested,
+      ...(r.prediction ? { prediction: r.prediction } : {}),
       onPolicy: (text) => {
         r.c.jobs.journal(r.job.id, text);
         r.onProgress({ etaReason: text });

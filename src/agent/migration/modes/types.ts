@@ -3,6 +3,7 @@
 // progress callbacks) and what it reports back for the job's report.
 import type { MigrationInfo } from '../../../qmp/index.js';
 import type { Progress } from '../../../protocol/migration.js';
+import type { Prediction } from '../../../protocol/prediction.js';
 import type { JobRow } from '../../db/job-store.js';
 import type { VmRow } from '../../db/vm-store.js';
 import type { PeerLink } from '../../peers/peer-link.js';
@@ -20,6 +21,8 @@ export interface ModeRun {
   onSample: (info: MigrationInfo, at: number, stage: 'ram' | 'switchover' | 'postcopy') => void;
   /** True once the user asked to switch to post-copy now (`vmhop migrate-postcopy`). */
   postcopyRequested: () => boolean;
+  /** The pre-flight's prediction, when one was measured: the policy may choose the way by it. */
+  prediction?: Prediction;
   /** Progress of a stage the engine cannot sample from query-migrate (disk copies). */
   onProgress: (p: Partial<Progress>) => void;
 }

@@ -19,7 +19,7 @@ export class PolicyActions {
   private throttleNoted = false;
 
   constructor(
-    private readonly w: Pick<WatchOptions, 'options' | 'onPolicy'>,
+    private readonly w: Pick<WatchOptions, 'options' | 'onPolicy' | 'prediction'>,
     startedAt: number,
     private readonly notes: string[],
   ) {
@@ -40,6 +40,8 @@ export class PolicyActions {
    * the copy. Called at every sample while the copy is in pre-copy.
    */
   async judge(info: MigrationInfo, now: number): Promise<string | undefined> {
+    const predicted = this.predictedStuck(info);
+    if (predicted) return predicted;
     const verdict = this.judgeOf?.observe(info, now);
     if (!verdict) return undefined;
     const policy = policyOf(this.w.options)!;
@@ -58,6 +60,26 @@ export class PolicyActions {
       return undefined;
     }
     throw this.ended(verdict, throttle);
+  }
+
+  /**
+   * The way chosen up front: when the prediction says this pre-copy never converges and the
+   * policy switches to post-copy when stuck, it switches once the first full pass is done
+   * instead of waiting passes for the judge to see it.
+   */
+  private predictedStuck(info: MigrationInfo): string | undefined {
+    const { options: o, prediction: p } = this.w;
+    const policy = policyOf(o);
+    if (!p || !o.postcopy || policy?.postcopy !== 'when-stuck' || !policy.judge) return undefined;
+    if (info.status !== 'active' || (info.ram?.['dirty-sync-count'] ?? 0) < 2) return undefined;
+    const precopy = p.ways.find(
+      (w) =>
+        w.way === (o.compressed ? 'precopy-compressed' : o.autoConverge ? 'precopy-throttled' : 'precopy'),
+    );
+    if (p.configured !== 'postcopy-after-precopy' || !precopy || precopy.converges) return undefined;
+    const text = `the prediction says pre-copy does not finish (${precopy.reason}), so post-copy after the first full RAM pass`;
+    this.w.onPolicy?.(`switching to post-copy (policy ${policy.name}): ${text}`);
+    return `policy ${policy.name}: ${text}`;
   }
 
   private ended(v: Verdict, throttle: number): VmhopError {

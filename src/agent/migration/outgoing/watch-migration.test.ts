@@ -155,3 +155,47 @@ describe('watchUntilSwitchover under a policy', () => {
     server.assertDone();
   });
 });
+
+describe('watchUntilSwitchover with a prediction', () => {
+  const neverConverges = {
+    at: 0,
+    measuredMs: 0,
+    inputs: {} as never,
+    lowerBoundS: 10,
+    configured: 'postcopy-after-precopy' as const,
+    notes: [],
+    ways: [
+      {
+        way: 'precopy' as const,
+        converges: false,
+        totalS: null,
+        bytes: 0,
+        pauseMs: null,
+        passes: 300,
+        reason: 'never converges: the guest dirties 8.0 MiB/s',
+      },
+    ],
+  };
+
+  it('switches to post-copy after the first full pass when the prediction says pre-copy never finishes', async () => {
+    const server = await h.server();
+    server.expect(
+      stuckPass(1, 1),
+      stuckPass(2, 200),
+      { execute: 'migrate-start-postcopy', reply: { return: {} } },
+      { execute: 'query-migrate', reply: { return: { status: 'pre-switchover', ram } } },
+    );
+    const qmp = await h.connect(server);
+    const pause = await watchUntilSwitchover(qmp, {
+      signal: new AbortController().signal,
+      options: MigrationOptions.parse({ policy: 'finish', postcopy: true }),
+      prediction: neverConverges,
+      onSample: () => undefined,
+      intervalMs: 1,
+    });
+    expect(pause.postcopy?.reason).toBe(
+      'policy finish: the prediction says pre-copy does not finish (never converges: the guest dirties 8.0 MiB/s), so post-copy after the first full RAM pass',
+    );
+    server.assertDone();
+  });
+});

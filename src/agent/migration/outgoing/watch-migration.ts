@@ -16,6 +16,7 @@ import {
 import { VmhopError } from '../../../protocol/errors.js';
 import { untilMigrationEvent } from '../../vm/migration-wait.js';
 import type { MigrationOptions } from '../../../protocol/migration.js';
+import type { Prediction } from '../../../protocol/prediction.js';
 import { PolicyActions } from './policy-actions.js';
 
 export interface WatchOptions {
@@ -24,6 +25,8 @@ export interface WatchOptions {
   onSample: (info: MigrationInfo, at: number) => void;
   /** True once the user asked for the switch to post-copy (`vmhop migrate-postcopy`). */
   postcopyRequested?: () => boolean;
+  /** The pre-flight's prediction: a policy switches after the first pass when it predicted no convergence. */
+  prediction?: Prediction;
   /** What the policy did and why (a switch, the guest slowed), for the journal and the progress line. */
   onPolicy?: (text: string) => void;
   intervalMs?: number;
