@@ -107,7 +107,12 @@ export async function virshLive(c: LiveCase, d: LibvirtPair, ip = '10.77.0.43'):
     await sleep(2_000);
     const gaps = await probe.stop();
     if (r.exitCode !== 0) {
-      const why = `${r.stderr.trim().split('\n').pop() ?? ''}`;
+      // --verbose writes its progress to stderr with carriage returns: the error is the last piece.
+      const why =
+        r.stderr
+          .split(/[\r\n]/)
+          .filter((l) => l.trim())
+          .pop() ?? '';
       if (capped)
         return notFinished(totalMs, null, `domjobabort at the ${c.capMs / 1000} s cap (${why})`, wireMiB);
       throw new Error(`virsh migrate failed: ${why}`);

@@ -20,6 +20,17 @@ async function collect(session: QmpSession, name: 'STOP' | 'RESUME', into: numbe
   }
 }
 
+/** The target's QEMU appears only when the tool prepares it (after its pre-flight): keep trying until then. */
+async function connectWhenThere(path: string, deadline: number, signal: AbortSignal): Promise<QmpSession> {
+  for (;;) {
+    try {
+      return await QmpSession.connect(path, { timeoutMs: 2_000, signal, retryIntervalMs: 20 });
+    } catch (e) {
+      if (signal.aborted || Date.now() > deadline) throw e;
+    }
+  }
+}
+
 export async function watchPause(
   source: Source,
   targetSocket: string,
@@ -32,11 +43,7 @@ export async function watchPause(
   const src = typeof source === 'string' ? await QmpSession.connect(source) : source;
   if (typeof source === 'string') owned.push(src);
   void collect(src, 'STOP', stops, abort.signal);
-  const target = QmpSession.connect(targetSocket, {
-    timeoutMs: connectTimeoutMs,
-    signal: abort.signal,
-    retryIntervalMs: 20,
-  }).then(
+  const target = connectWhenThere(targetSocket, Date.now() + connectTimeoutMs, abort.signal).then(
     (s) => {
       owned.push(s);
       void collect(s, 'RESUME', resumes, abort.signal);

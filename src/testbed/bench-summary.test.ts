@@ -29,12 +29,23 @@ describe('bench summary', () => {
         scenario: 'idle',
         peer: 'vmhop',
         round: 0,
-        figures: { finished: false, guestIntact: null, totalS: 120 },
+        figures: {
+          finished: false,
+          guestIntact: null,
+          totalS: 120,
+          integrity: 'did not finish: cancelled at the 120 s cap',
+        },
       },
       run('vmhop', 1, 8, { guestIntact: false }),
       { scenario: 'idle', peer: 'virsh', round: 0, error: 'libvirtd did not come up' },
     ]);
-    expect(s.idle?.vmhop).toMatchObject({ runs: 2, finished: 1, intact: 0 });
+    expect(s.idle?.vmhop).toMatchObject({
+      runs: 2,
+      finished: 1,
+      checked: 1,
+      intact: 0,
+      unfinished: ['did not finish: cancelled at the 120 s cap'],
+    });
     expect(s.idle?.vmhop?.stats.totalS?.median).toBe(8);
     expect(s.idle?.virsh).toMatchObject({ runs: 1, finished: 0, errors: ['libvirtd did not come up'] });
   });

@@ -31,7 +31,11 @@ export interface Stat {
 export interface PeerSummary {
   runs: number;
   finished: number;
+  /** Runs whose guest was checked (a finished live move), and of those the intact ones. */
+  checked: number;
   intact: number;
+  /** Why runs did not finish (their `integrity` text), first one first. */
+  unfinished: string[];
   errors: string[];
   stats: Record<string, Stat>;
 }
@@ -56,7 +60,11 @@ export function summarise(runs: readonly RunRecord[]): PeerSummary {
   return {
     runs: runs.length,
     finished: ok.length,
+    checked: runs.filter((r) => typeof r.figures?.guestIntact === 'boolean').length,
     intact: runs.filter((r) => r.figures?.guestIntact === true).length,
+    unfinished: runs
+      .filter((r) => r.figures?.finished === false)
+      .map((r) => String(r.figures?.integrity ?? 'did not finish')),
     errors: runs.filter((r) => r.error).map((r) => r.error as string),
     stats,
   };
@@ -96,8 +104,8 @@ function peerCell(p: PeerSummary | undefined, row: Row, notApplicable: string | 
   // The header row says why a peer has none; its figure rows stay short.
   if (!p) return notApplicable ? '—' : 'n/a';
   if (p.finished === 0) {
-    const why = p.errors[0] ?? 'did not finish';
-    return row.field === 'totalS' ? `did not finish (0/${p.runs}): ${why.slice(0, 120)}` : '';
+    const why = p.unfinished[0] ?? (p.errors[0] ? `error: ${p.errors[0]}` : 'did not finish');
+    return row.field === 'totalS' ? `0/${p.runs}: ${why.slice(0, 120)}` : '';
   }
   return cell(p.stats[row.field]);
 }
