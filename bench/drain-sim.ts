@@ -194,6 +194,7 @@ function summary(plan: DrainPlan) {
     unplaceableReasons: plan.unplaceable.slice(0, 5).map((u) => `${u.vm}: ${u.reason}`),
     maxConcurrent: plan.total.maxConcurrent,
     bytesGiB: round(plan.total.bytes / GIB, 1),
+    diskBytesGiB: round(plan.moves.reduce((n, m) => n + m.diskBytes, 0) / GIB, 1),
     predictedTotalSeconds: round(plan.total.seconds, 1),
     longestMoveSeconds: Math.max(0, ...plan.moves.map((m) => m.predictedSeconds)),
   };

@@ -175,7 +175,12 @@ function scheduleMoves(
   const rates = new Map(snapshot.hosts.map((h) => [h.name, budget(h.linkBitsPerSecond)]));
   const rateOf = (h: string) => rates.get(h) ?? 0;
   const planned = placements.map((p) => {
-    const size = { mode: modeOf(p.vm), memoryBytes: p.vm.memoryBytes, diskBytes: localDiskBytes(p.vm) };
+    const size = {
+      mode: modeOf(p.vm),
+      memoryBytes: p.vm.memoryBytes,
+      diskBytes: localDiskBytes(p.vm),
+      ...(p.vm.dirtyRateBps === undefined ? {} : { dirtyRateBps: p.vm.dirtyRateBps }),
+    };
     return { ...p, size, prediction: predictMove(size, Math.min(rateOf(source.name), rateOf(p.to.name))) };
   });
   planned.sort(
@@ -208,6 +213,7 @@ function scheduleMoves(
     startSeconds: tenths(timed.slots[i]!.startSeconds),
     endSeconds: tenths(timed.slots[i]!.endSeconds),
     candidates: p.candidates,
+    ...(p.prediction.ram ? { ram: p.prediction.ram } : {}),
   }));
   return { moves, maxConcurrent: timed.maxConcurrent };
 }

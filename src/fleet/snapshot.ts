@@ -58,6 +58,8 @@ export interface VmFacts {
   /** The versioned machine type it runs as (a stopped VM: as defined, alias allowed). */
   machine: string;
   bridges?: string[];
+  /** Bytes/s of guest pages made dirty, when measured (the prediction assumes a small rate otherwise). */
+  dirtyRateBps?: number;
 }
 
 export interface FleetSnapshot {

@@ -41,6 +41,8 @@ export const DrainMove = z.object({
   endSeconds: z.number().nonnegative(),
   /** Hosts that could have taken it. */
   candidates: z.number().int().min(1),
+  /** A live move: how RAM would move by the engine's model, and why the figures are what they are. */
+  ram: z.object({ way: z.string(), converges: z.boolean(), reason: z.string() }).optional(),
 });
 export type DrainMove = z.infer<typeof DrainMove>;
 
