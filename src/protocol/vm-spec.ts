@@ -62,6 +62,8 @@ export const VmSpec = z
     disks: z.array(DiskSpec).max(16).default([]),
     nics: z.array(NicSpec).max(8).default([]),
     vnc: z.boolean().default(false),
+    /** Drain order (issue 17): a higher priority moves earlier; absent is 0. */
+    priority: z.number().int().min(-100).max(100).optional(),
   })
   .superRefine((spec, ctx) => {
     const dup = (values: string[]) => values.find((v, i) => values.indexOf(v) !== i);

@@ -1,7 +1,7 @@
 // `vmhop host drain a --dry-run` in embedded mode (issue 17 §1): three agents in one process over
 // the fake QEMU, `a` joined to its peers `b` and `c` by direct peer links and to `d` by a link that
 // never answers. a's agent gathers its VMs and the peers' host facts and plans: a running VM
-// without disks moves live, one with a local disk live with its disk copied, a stopped one offline;
+// without disks moves live, one with a local disk (priority 5) first, live with its disk copied, a stopped one offline;
 // a VM whose CPU model no peer has cannot move, with the reason; `d` is left out, named. The CLI
 // prints the same plan, and without --dry-run refuses before asking any agent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,7 @@ beforeAll(async () => {
     kernelVm('db', {
       memoryMiB: 96,
       boot,
+      priority: 5,
       disks: [{ target: 'vda', pool: 'default', volume: 'db-vda.qcow2' }],
     }),
   );
@@ -103,6 +104,12 @@ describe('GET /v1/host/drain-plan', () => {
     expect(moves.db).toMatchObject({ mode: 'live-copy', memoryBytes: 96 * 1024 * 1024 });
     expect(moves.db!.diskBytes).toBeGreaterThan(0);
     expect(moves.old).toMatchObject({ mode: 'offline', predictedPauseMs: 0 });
+    // Its spec's priority puts the biggest move first; the others go smallest first.
+    expect(plan.moves.map((m) => [m.vm, m.priority])).toEqual([
+      ['db', 5],
+      ['old', 0],
+      ['web', 0],
+    ]);
     // The two running VMs go to different hosts: spread, not first fit.
     expect(new Set([moves.db!.to, moves.old!.to, moves.web!.to]).size).toBe(2);
     expect(plan.unplaceable).toEqual([

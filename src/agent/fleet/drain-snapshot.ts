@@ -106,8 +106,7 @@ async function vmFactsOf(s: AgentServices, row: VmRow, self: HostFacts): Promise
     memoryBytes: row.spec.memoryMiB * MIB,
     state,
     disks,
-    // VMs carry no priority yet (issue 17 §1 `--priority`): all move as equals.
-    priority: 0,
+    priority: row.spec.priority ?? 0,
     cpuModel: row.spec.cpuModel,
     // Moved state needs the versioned type its QEMU runs; a cold boot may take an alias.
     machine: live ? await resolvedMachine(s.migration, row) : row.spec.machine,
