@@ -195,6 +195,7 @@ describe('every route that changes something has an audit action', () => {
       'POST /v1/vms/:name/job/max-downtime': 'migration.setmaxdowntime',
       'POST /v1/jobs/:id/resolve': 'migration.resolve',
       'POST /v1/peer/probe': 'pool.probe',
+      'POST /v1/peer/link-probe': 'migration.link-probe',
       'POST /v1/peer/migrations': 'migration.prepare',
       'POST /v1/peer/migrations/:id/finish': 'migration.finish',
       'POST /v1/peer/migrations/:id/postcopy': 'migration.postcopy',

@@ -78,17 +78,6 @@ describe('humanPrediction', () => {
     expect(text).toContain("the way this migration's options lead to: postcopy-after-precopy");
   });
 
-  it('says so when the link rate is unknown', () => {
-    const none: Prediction = {
-      ...prediction,
-      inputs: { ...inputs, linkBps: 0, linkSource: 'unknown' },
-      notes: ['link rate unknown: pass --bandwidth'],
-    };
-    expect(humanPrediction(none)).toBe(
-      'Prediction: none, the link rate is unknown\n  note: link rate unknown: pass --bandwidth',
-    );
-  });
-
   it('follows the pre-flight checks in the dry run', () => {
     const text = humanPreflight([{ name: 'memory', ok: true, detail: '256 MiB needed' }], prediction);
     expect(text.split('\n').slice(0, 4)).toEqual([

@@ -33,8 +33,6 @@ function wayRow(w: WayPrediction, chosen: boolean): string {
 
 export function humanPrediction(p: Prediction): string {
   const i = p.inputs;
-  if (!(i.linkBps > 0))
-    return ['Prediction: none, the link rate is unknown', ...p.notes.map((n) => `  note: ${n}`)].join('\n');
   const ws = i.workingSetBytes !== undefined ? `, working set ${formatSize(i.workingSetBytes)}` : '';
   return [
     `Prediction (measured in ${secs(p.measuredMs / 1000)}):`,

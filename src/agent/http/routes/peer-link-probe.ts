@@ -16,11 +16,13 @@ export const peerLinkProbeRoutes =
   (s: AgentServices): FastifyPluginAsync =>
   async (app0) => {
     const app = app0.withTypeProvider<ZodTypeProvider>();
+    // Before the body is read or validated, as for the other peer routes: a caller without a
+    // cluster certificate learns nothing, not even what the body should be.
+    app.addHook('onRequest', async (req) => requirePeer(req));
     app.post(
       '/v1/peer/link-probe',
       { config: { audit: 'migration.link-probe' }, schema: { body: LinkProbeRequest } },
       async (req) => {
-        requirePeer(req);
         checkProtocol(req.body.protocolVersion);
         const caller = plainAddress(req.socket.remoteAddress);
         try {

@@ -95,7 +95,7 @@ export function predictFrom(
   };
 }
 
-/** Measures on the running VM and predicts; undefined when the VM has no QEMU to measure. */
+/** Measures on the running VM and predicts; undefined when the VM has no QEMU to measure or the link is unknown. */
 export async function predictMigration(r: PredictRequest): Promise<Prediction | undefined> {
   const qmp = r.c.supervisor.qmpOf(r.vm.name);
   if (!qmp) return undefined;
@@ -115,8 +115,14 @@ export async function predictMigration(r: PredictRequest): Promise<Prediction | 
     return undefined;
   });
   const link = linkFigure(r.options, await knownLink(r, notes));
-  if (link.source === 'unknown')
-    notes.push('link rate unknown: pass --bandwidth, or it is learnt from the first migration to this host');
+  if (link.source === 'unknown') {
+    // Without a link figure every way would look stuck, and a policy would refuse a move that may finish.
+    r.c.log.warn(
+      { vm: r.vm.name, notes },
+      'no prediction: the link rate is unknown (no --bandwidth, probe or earlier migration)',
+    );
+    return undefined;
+  }
   const inputs: PredictionInputs = {
     ramBytes,
     nonZeroBytes: sample?.nonZeroBytes ?? ramBytes,
