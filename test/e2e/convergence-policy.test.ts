@@ -1,8 +1,9 @@
 // Migration policies on the test bed (issue 15 §2, F22), through the CLI: a guest that rewrites
-// its memory faster than a 4 MiB/s migration link sends it never converges in pre-copy. The
-// default policy (finish) switches it to post-copy and it arrives intact; strict (no post-copy,
-// no throttling) ends the copy with the source running and says why; a guest that starts slow
-// and speeds up mid-copy makes the engine switch, which the report says. After each: the VM
+// its memory faster than a 4 MiB/s migration link sends it never converges in pre-copy. Strict
+// (no post-copy, no throttling) refuses it in the pre-flight with the predicted figures, and ends
+// with the source running a copy whose guest speeds up once it runs (F22); the default policy
+// (finish) switches it to post-copy and it arrives intact, also when the guest speeds up
+// mid-copy, which the report says. After each: the VM
 // runs on exactly one host, the sampler never saw both run, and the guest is intact where it runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as testbed from '../../src/testbed/testbed.js';
@@ -75,9 +76,35 @@ beforeAll(async () => {
 afterAll(() => removeVmEverywhere(VM, [{ host: 'a', volume: `shared/${VM}-vda.qcow2` }]));
 
 describe('migration policies with a guest that dirties faster than the link', () => {
-  it('strict ends the copy with the source running, naming the policy and the figures (F22)', async () => {
+  it('strict refuses it in the pre-flight with the predicted figures, and nothing moves', async () => {
     await dirty(8, 8);
-    const { job, before } = await migrateWatched('a', 'b', ['--policy', 'strict']);
+    const r = await vmhop<Job>([
+      '-c',
+      'a',
+      'migrate',
+      VM,
+      '--to',
+      'b',
+      '--live',
+      ...LINK,
+      '--policy',
+      'strict',
+    ]);
+    console.log(`strict, pre-flight: ${r.json.error?.message}`);
+    expect(r.exitCode).not.toBe(0);
+    expect(r.json.error?.code).toBe('VMHOP_ERR_MIGRATION_PREFLIGHT');
+    expect(r.json.error?.message).toMatch(
+      /policy: policy strict allows precopy, and none is predicted to finish: precopy: never converges.*postcopy-after-precopy: [\d.]+ s, pause \d+ ms \(not allowed\)/,
+    );
+    await expectRunsOnlyOn('a');
+  });
+
+  it('strict ends the copy with the source running when the guest speeds up mid-copy (F22)', async () => {
+    await dirty(8, 1);
+    const { job, before } = await migrateWatched('a', 'b', ['--policy', 'strict'], async () => {
+      await waitFor(async () => (await progressOf('a'))?.progress?.stage === 'ram', 60_000);
+      await dirty(8, 16);
+    });
     // A job that did not complete comes back as the CLI's error, carrying the job's report.
     expect(job.exitCode).toBe(1);
     const report = job.json.error?.details?.['report'] as JobInfo['report'];
@@ -90,7 +117,7 @@ describe('migration policies with a guest that dirties faster than the link', ()
         details: expect.objectContaining({ policy: 'strict', reason: expect.any(String) }),
       },
     });
-    console.log(`strict: ${job.json.error?.message}`);
+    console.log(`strict, at run time: ${job.json.error?.message}`);
     await expectRunsOnlyOn('a');
     await expectIntactOn({ ip: IP, vm: VM }, 'a', before);
   });
