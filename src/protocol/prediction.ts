@@ -49,6 +49,8 @@ export const PredictionInputs = z.object({
   maxDowntimeMs: z.number(),
   /** Fixed cost of a switchover: device state, the target's load and resume, vmhop's commit round trip. */
   switchoverMs: z.number(),
+  /** The same for post-copy, whose switch sends only device state and resumes the target at once; switchoverMs when absent. */
+  postcopySwitchoverMs: z.number().optional(),
   /** Fixed cost before RAM moves: the target's prepare (its QEMU started, paused, listening); counted in totalS. */
   setupMs: z.number().optional(),
   /** Compressed size / raw size of non-zero guest pages (the sample's, deflated). */

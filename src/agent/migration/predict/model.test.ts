@@ -142,3 +142,16 @@ describe('setup', () => {
     }
   });
 });
+
+describe('post-copy switchover', () => {
+  it('pauses for its own switchover cost when one is given', () => {
+    const p = way(
+      predictWays(inputs({ dirtyRateBps: 2 * LINK, postcopySwitchoverMs: 150 })),
+      'postcopy-after-precopy',
+    );
+    const q = way(predictWays(inputs({ dirtyRateBps: 2 * LINK })), 'postcopy-after-precopy');
+    expect(p.pauseMs).toBe(150);
+    expect(q.pauseMs).toBe(40);
+    expect(p.totalS! - q.totalS!).toBeCloseTo(0.11, 6);
+  });
+});

@@ -117,16 +117,10 @@ function postcopy(i: PredictionInputs): WayPrediction {
   const zeroBytes = ((i.ramBytes - i.nonZeroBytes) / PAGE) * ZERO_PAGE_WIRE_BYTES;
   const first = (zeroBytes + wire(i.nonZeroBytes)) / i.linkBps;
   const left = dirtiedIn(i, first, i.dirtyRateBps);
-  const totalS = setupS(i) + first + i.switchoverMs / 1000 + wire(left) / i.linkBps;
+  const pauseMs = i.postcopySwitchoverMs ?? i.switchoverMs;
+  const totalS = setupS(i) + first + pauseMs / 1000 + wire(left) / i.linkBps;
   const reason = `one pass, then the guest runs on the target and pulls ${(left / 1048576).toFixed(1)} MiB it lacks`;
-  return done(
-    'postcopy-after-precopy',
-    totalS,
-    zeroBytes + wire(i.nonZeroBytes + left),
-    i.switchoverMs,
-    1,
-    reason,
-  );
+  return done('postcopy-after-precopy', totalS, zeroBytes + wire(i.nonZeroBytes + left), pauseMs, 1, reason);
 }
 
 /** Every way of moving RAM, predicted from the same inputs. */

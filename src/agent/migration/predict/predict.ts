@@ -24,11 +24,18 @@ const MiB = 1024 * 1024;
 /** QEMU's downtime-limit default, ms. */
 const QEMU_DOWNTIME_LIMIT_MS = 300;
 /**
- * The pause of a switchover that has no RAM left to send: device state, the target's load and
- * resume, and vmhop's commit round trip. Measured in the test bed (QEMU 10.0.2, TCG, 256 MiB
- * guest, idle, 100 Mbit/s): see the commit that set it.
+ * The pause of a pre-copy switchover with no RAM left to send: the last sync, device state, the
+ * target's load and resume, vmhop's commit round trip. Measured in the test bed (QEMU 10.0.2, TCG,
+ * 256 MiB test guest, 100 Mbit/s): 270 ms for an idle guest (bench suite, vmhop's pause) and 366 ms
+ * for one dirtying 1 MiB/s (443 ms paused, 77 ms of it the predicted last pass).
  */
-export const SWITCHOVER_MS = 60;
+export const SWITCHOVER_MS = 320;
+/**
+ * The pause of a switch to post-copy: the commit before the device state moves, then the target
+ * runs. Median of eight measured in the test bed's e2e runs (107-203 ms; 689 ms once, a guest
+ * dirtying 24 MiB/s).
+ */
+export const POSTCOPY_SWITCHOVER_MS = 150;
 
 /** The target's prepare (its QEMU started paused, listening) under TCG here; measured with the switchover. */
 export const SETUP_MS = 1_500;
@@ -134,6 +141,7 @@ export async function predictMigration(r: PredictRequest): Promise<Prediction | 
     linkSource: link.source,
     maxDowntimeMs: r.options.maxDowntimeMs ?? QEMU_DOWNTIME_LIMIT_MS,
     switchoverMs: SWITCHOVER_MS,
+    postcopySwitchoverMs: POSTCOPY_SWITCHOVER_MS,
     setupMs: r.peer ? historySetupMs(r.c, r.peer.name) : SETUP_MS,
     compressionRatio: sample?.compressionRatio ?? 1,
   };
