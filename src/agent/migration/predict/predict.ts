@@ -2,8 +2,9 @@
 // non-zero RAM from a pmemsave sample, the link: --bandwidth cap, the target's link probe, or the
 // rate of the last live migration to that peer) and returns the Prediction of every way of moving
 // (protocol/prediction.ts). The policy layer and the pre-flight call it; predictFrom is the pure
-// half for callers that measured themselves. Bounded: about 5 s of dirty-rate windows and a
-// few hundred ms of sampling and probing; nothing is changed on the guest.
+// half for callers that measured themselves. Bounded: about 9 s, the dirty-rate windows (1 s, then
+// 8 s), with the RAM sample and the link probe (at most 1 s of stream) run meanwhile; nothing is
+// changed on the guest. Admission calls it once per live migration and hands it to the job.
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type {
   JobReport,
@@ -109,10 +110,12 @@ export async function predictMigration(r: PredictRequest): Promise<Prediction | 
   const started = Date.now();
   const notes: string[] = [];
   const ramBytes = r.vm.spec.memoryMiB * MiB;
-  const rate = await measureDirtyRate(qmp, {
+  // The RAM sample and the link probe run while QEMU measures the dirty rate in its own thread.
+  const rating = measureDirtyRate(qmp, {
     ...(r.windows ?? defaultWindows),
     ...(r.signal ? { signal: r.signal } : {}),
   });
+  rating.catch(() => undefined); // awaited below, after the sample and the probe
   const sample = await sampleNonZeroRam(qmp, {
     ramBytes,
     machine: r.vm.spec.machine,
@@ -121,7 +124,9 @@ export async function predictMigration(r: PredictRequest): Promise<Prediction | 
     notes.push(`non-zero RAM not sampled (${e.message}): all RAM counted`);
     return undefined;
   });
-  const link = linkFigure(r.options, await knownLink(r, notes));
+  const known = await knownLink(r, notes);
+  const rate = await rating;
+  const link = linkFigure(r.options, known);
   if (link.source === 'unknown') {
     // Without a link figure every way would look stuck, and a policy would refuse a move that may finish.
     r.c.log.warn(
