@@ -13,18 +13,45 @@ afterEach(() => h.cleanup());
 const MiB = 1024 * 1024;
 
 describe('MirrorJudge', () => {
-  it('says nothing while the bytes left shrink, even slowly', () => {
-    const j = new MirrorJudge(5_000);
-    for (let t = 0; t <= 20_000; t += 250) expect(j.observe((1000 - t / 100) * MiB, t)).toBeUndefined();
+  /** Each 250 ms: `left` MiB left, the mirror copied `copyMiBs` and the guest wrote `writeMiBs` per second. */
+  function play(
+    j: MirrorJudge,
+    untilMs: number,
+    left: (t: number) => number,
+    copyMiBs: number,
+    writeMiBs: number,
+  ) {
+    let why;
+    for (let t = 0; t <= untilMs && !why; t += 250)
+      why = j.observe({
+        at: t,
+        left: left(t) * MiB,
+        copied: (copyMiBs * t * MiB) / 1000,
+        written: (writeMiBs * t * MiB) / 1000,
+      });
+    return why;
+  }
+
+  it('says nothing while the bytes left shrink and the mirror copies more than the guest writes', () => {
+    expect(play(new MirrorJudge(5_000), 20_000, (t) => 1000 - t / 100, 2, 0.5)).toBeUndefined();
   });
 
-  it('judges bytes left that grow over the window not converging, and judges afresh after a reset', () => {
+  it('leaves a copy whose guest writes nothing to the stall watchdog', () => {
+    expect(play(new MirrorJudge(5_000), 20_000, () => 10, 0, 0)).toBeUndefined();
+  });
+
+  it('judges bytes left that grow while the guest writes not converging', () => {
+    const why = play(new MirrorJudge(5_000), 10_000, (t) => 10 + t / 1000, 2, 4);
+    expect(why).toMatch(/did not shrink in 5 s \(10\.0 -> 15\.0 MiB left\) while the guest wrote 20\.0 MiB/);
+  });
+
+  it("judges a mirror that only chases the guest's writes not converging, and judges afresh after a reset", () => {
     const j = new MirrorJudge(5_000);
-    let why;
-    for (let t = 0; t <= 5_000 && !why; t += 250) why = j.observe((10 + t / 1000) * MiB, t);
-    expect(why).toMatch(/did not shrink in 5 s \(10\.0 -> 15\.0 MiB left\)/);
+    expect(play(j, 10_000, () => 0, 2, 2)).toMatch(
+      /the guest wrote 10\.0 MiB and the mirror copied 10\.0 MiB without catching up/,
+    );
     j.reset();
-    expect(j.observe(20 * MiB, 5_250)).toBeUndefined();
+    expect(j.observe({ at: 10_250, left: 0, copied: 0, written: 0 })).toBeUndefined();
   });
 });
 

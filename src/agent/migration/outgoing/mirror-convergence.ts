@@ -1,7 +1,7 @@
 // Source, live-copy (F23): whether the disk mirrors converge, and what the job's policy does when
 // they do not. A mirror that is not READY holds `len - offset` bytes still to copy (the initial
-// copy plus what the guest wrote since); when that has not shrunk at all over a window, the
-// guest writes faster than the mirror drains. The policy then switches the mirrors to
+// copy plus what the guest wrote since); when over a window that has not shrunk, or the mirror
+// copied no more than the guest wrote (query-blockstats), the guest writes faster than it drains. The policy then switches the mirrors to
 // write-blocking (block-job-change: each guest write waits for the target, which converges), or
 // ends the copy with the source running. Judged from samples; acting is the caller's.
 import { VmhopError } from '../../../protocol/errors.js';
@@ -16,21 +16,40 @@ export const mirrorWindowMs = 5_000;
 
 const mib = (b: number) => (b / 1048576).toFixed(1);
 
+/** One sample: bytes the mirrors still hold, bytes they copied, bytes the guest wrote (all disks). */
+export interface MirrorSample {
+  at: number;
+  left: number;
+  copied: number;
+  written: number;
+}
+
 export class MirrorJudge {
-  private samples: { at: number; left: number }[] = [];
+  private samples: MirrorSample[] = [];
 
   constructor(private readonly windowMs = mirrorWindowMs) {}
 
-  /** Bytes left over all mirrors at `at`; returns why they do not converge, once they do not. */
-  observe(left: number, at: number): string | undefined {
-    this.samples.push({ at, left });
-    const old = this.samples.filter((s) => s.at <= at - this.windowMs);
+  /**
+   * Returns why the mirrors do not converge, once over the window the guest wrote and either the
+   * bytes left did not shrink, or the mirrors copied no more than the guest wrote (a mirror that
+   * keeps up is READY at once; one that only chases the guest's writes never gets there). A guest
+   * that writes nothing leaves a stuck copy to the stall watchdog.
+   */
+  observe(now: MirrorSample): string | undefined {
+    this.samples.push(now);
+    const old = this.samples.filter((s) => s.at <= now.at - this.windowMs);
     if (old.length === 0) return undefined;
     this.samples = this.samples.slice(old.length - 1);
     const then = old.at(-1)!;
-    // Any shrink counts: the first copy of a large disk over a slow link shrinks slowly but surely.
-    if (left < then.left) return undefined;
-    return `the disk copy did not shrink in ${Math.round((at - then.at) / 1000)} s (${mib(then.left)} -> ${mib(left)} MiB left): the guest writes faster than the mirror drains`;
+    const written = now.written - then.written;
+    const copied = now.copied - then.copied;
+    const secs = Math.round((now.at - then.at) / 1000);
+    if (written <= 0) return undefined;
+    if (now.left > 0 && now.left >= then.left)
+      return `the disk copy did not shrink in ${secs} s (${mib(then.left)} -> ${mib(now.left)} MiB left) while the guest wrote ${mib(written)} MiB: it writes faster than the mirror drains`;
+    if (copied <= written)
+      return `in ${secs} s the guest wrote ${mib(written)} MiB and the mirror copied ${mib(copied)} MiB without catching up: it writes faster than the mirror drains`;
+    return undefined;
   }
 
   /** After an action: judge afresh from now. */

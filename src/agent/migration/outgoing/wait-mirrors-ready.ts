@@ -6,7 +6,7 @@
 import { queryBlockJobs } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
 import type { MigrationOptions } from '../../../protocol/migration.js';
-import type { CopyMode } from './choose-copy-mode.js';
+import { writtenBytes, type CopyMode } from './choose-copy-mode.js';
 import { actOnMirrors, MirrorJudge } from './mirror-convergence.js';
 import type { Mirrors } from './mirror-jobs.js';
 
@@ -36,6 +36,7 @@ export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise
   let lastMoveAt = started;
   let mode = w.copyMode ?? 'background';
   const judge = new MirrorJudge();
+  const targets = m.jobs.map((j) => j.target);
   for (;;) {
     if (w.signal.aborted) {
       throw new VmhopError(
@@ -82,10 +83,12 @@ export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise
         { stalledMs: now - lastMoveAt },
       );
     }
-    const why = judge.observe(
-      disks.reduce((s, d) => s + d.totalBytes - d.doneBytes, 0),
-      now,
-    );
+    const why = judge.observe({
+      at: now,
+      left: disks.reduce((s, d) => s + d.totalBytes - d.doneBytes, 0),
+      copied: done,
+      written: await writtenBytes(m.qmp, targets),
+    });
     if (why) {
       const note = await actOnMirrors(m, w.options, mode, why);
       if (note) {
