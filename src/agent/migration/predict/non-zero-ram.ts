@@ -3,6 +3,7 @@
 // pages. A migration sends a zero page as a 9-byte header, so non-zero RAM is what the first pass
 // must move. The non-zero pages are also deflated (level 1, as multifd's zlib default) to estimate
 // what compression saves. Reads guest memory only; the temp file is removed.
+import { randomUUID } from 'node:crypto';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
@@ -83,7 +84,8 @@ export async function sampleNonZeroRam(
 ): Promise<RamSample> {
   const regionBytes = o.regionBytes ?? 16 * PAGE;
   const starts = regionStarts(ramRanges(vm.ramBytes, vm.machine), o.regions ?? 256, regionBytes);
-  const file = join(vm.runDir, 'ram-sample.bin');
+  // Its own name: two pre-flights of one VM at once must not read each other's regions.
+  const file = join(vm.runDir, `ram-sample-${randomUUID()}.bin`);
   let pages = 0;
   let nonZero = 0;
   let raw = 0;
