@@ -115,7 +115,8 @@ export async function predictMigration(r: PredictRequest): Promise<Prediction | 
     ...(r.windows ?? defaultWindows),
     ...(r.signal ? { signal: r.signal } : {}),
   });
-  rating.catch(() => undefined); // awaited below, after the sample and the probe
+  let refused = false; // QEMU refused calc-dirty-rate (before the sample's first answer): no probe then
+  rating.catch(() => (refused = true));
   const sample = await sampleNonZeroRam(qmp, {
     ramBytes,
     machine: r.vm.spec.machine,
@@ -124,6 +125,7 @@ export async function predictMigration(r: PredictRequest): Promise<Prediction | 
     notes.push(`non-zero RAM not sampled (${e.message}): all RAM counted`);
     return undefined;
   });
+  if (refused) await rating;
   const known = await knownLink(r, notes);
   const rate = await rating;
   const link = linkFigure(r.options, known);
