@@ -3,10 +3,13 @@
 // shown before the user confirms. Starting the job leads to its progress page.
 import { useEffect, useState } from 'react';
 import type { JobInfo, PreflightCheck } from '../../../protocol/migration.js';
+import type { PoolInfo } from '../../../protocol/storage.js';
 import type { VmInfo } from '../../../protocol/vm.js';
 import { agent } from '../../api/http.js';
+import { useData } from '../../api/use-data.js';
 import { ErrorNote } from '../../components/ErrorNote.js';
 import { Modal } from '../../components/Modal.js';
+import { DiskFields } from './DiskFields.js';
 import { OptionsFields } from './OptionsFields.js';
 import { PreflightList } from './PreflightList.js';
 import {
@@ -68,6 +71,10 @@ export function MigrateDialog(props: { host: string; vm: VmInfo; hosts: string[]
   const chosen = target && viable(checks[target]) ? target : targets.find((t) => viable(checks[t]));
   const shown = chosen ?? targets[0];
   const shownCheck = shown ? checks[shown] : undefined;
+  const pools = (host: string | undefined) => () =>
+    host ? agent<{ pools: PoolInfo[] }>(host, 'GET', '/v1/pools').then((r) => r.pools) : Promise.resolve([]);
+  const sourcePools = useData(pools(props.host), [props.host]);
+  const targetPools = useData(pools(shown), [shown]);
 
   const start = () => {
     if (!chosen) return;
@@ -130,6 +137,17 @@ export function MigrateDialog(props: { host: string; vm: VmInfo; hosts: string[]
         ))}
       </fieldset>
       <OptionsFields value={fields} onChange={setFields} />
+      {choice !== 'live-shared' && (
+        <DiskFields
+          vm={props.vm}
+          sourcePools={sourcePools.data}
+          targetPools={targetPools.data}
+          target={shown}
+          liveCopy={choice.startsWith('live-copy')}
+          value={fields}
+          onChange={setFields}
+        />
+      )}
       <section aria-labelledby="preflight-title" className="preflight-box">
         <h3 id="preflight-title">Pre-flight{shown ? ` on ${shown}` : ''}</h3>
         {!shownCheck && shown && <p aria-live="polite">Checking…</p>}

@@ -1,6 +1,14 @@
 // The migration options of the dialog (virsh migrate's --bandwidth, --downtime,
-// --auto-converge, --postcopy, --parallel-connections, --compressed, ...).
-import type { OptionFields } from './options-form.js';
+// --auto-converge, --postcopy, --parallel-connections, --compressed, --timeout and
+// --timeout-suspend/--timeout-postcopy; vmhop's --policy).
+import { POLICIES, type PolicyName } from '../../../protocol/policy.js';
+import type { OptionFields, TimeoutActionChoice } from './options-form.js';
+
+const TIMEOUT_ACTIONS: { value: TimeoutActionChoice; label: string }[] = [
+  { value: 'abort', label: 'cancel the migration (the source keeps running)' },
+  { value: 'suspend', label: 'pause the guest so the copy can finish' },
+  { value: 'postcopy', label: 'switch to post-copy' },
+];
 
 export function OptionsFields({
   value,
@@ -13,6 +21,26 @@ export function OptionsFields({
   return (
     <fieldset>
       <legend>Options</legend>
+      <label>
+        Policy
+        <select
+          value={value.policy}
+          onChange={(e) => set('policy', e.target.value as OptionFields['policy'])}
+          aria-describedby="policy-hint"
+        >
+          <option value="">the host's default</option>
+          {(Object.keys(POLICIES) as PolicyName[]).map((p) => (
+            <option key={p} value={p}>
+              {p}
+            </option>
+          ))}
+        </select>
+        <span id="policy-hint" className="hint">
+          {value.policy
+            ? POLICIES[value.policy].summary
+            : "what the live migration may do to finish: the agent's migrationPolicy"}
+        </span>
+      </label>
       <div className="grid">
         <label>
           Bandwidth limit (MiB/s)
@@ -50,6 +78,30 @@ export function OptionsFields({
           >
             <option value="">none</option>
             <option value="zstd">zstd</option>
+            <option value="zlib">zlib</option>
+          </select>
+        </label>
+        <label>
+          Timeout (s)
+          <input
+            type="number"
+            value={value.timeoutS}
+            placeholder="none"
+            onChange={(e) => set('timeoutS', e.target.value)}
+          />
+        </label>
+        <label>
+          At the timeout
+          <select
+            value={value.timeoutAction}
+            disabled={value.timeoutS.trim() === ''}
+            onChange={(e) => set('timeoutAction', e.target.value as TimeoutActionChoice)}
+          >
+            {TIMEOUT_ACTIONS.map((a) => (
+              <option key={a.value} value={a.value}>
+                {a.label}
+              </option>
+            ))}
           </select>
         </label>
       </div>

@@ -2,6 +2,7 @@
 // "live-copy" has two flavours in the UI (full or incremental) that are one mode with
 // copyStorage in the API, as virsh's --copy-storage-all / --copy-storage-inc.
 import type { MigrationMode, MigrationOptions } from '../../../protocol/migration.js';
+import type { PolicyName } from '../../../protocol/policy.js';
 
 export type ModeChoice = 'offline' | 'live-shared' | 'live-copy-full' | 'live-copy-inc';
 
@@ -16,20 +17,31 @@ export const MODE_CHOICES: { value: ModeChoice; label: string; hint: string }[] 
   { value: 'offline', label: 'Offline', hint: 'the VM is stopped (or saved) and its files moved' },
 ];
 
+export type TimeoutActionChoice = MigrationOptions['timeoutAction'];
+
 export interface OptionFields {
+  /** '': the agent's own migrationPolicy. */
+  policy: '' | PolicyName;
   bandwidthMiBs: string;
   maxDowntimeMs: string;
   autoConverge: boolean;
   postcopy: boolean;
   postcopyAfterPrecopy: boolean;
   parallel: string;
-  compressed: '' | 'zstd';
+  compressed: '' | 'zstd' | 'zlib';
+  timeoutS: string;
+  timeoutAction: TimeoutActionChoice;
+  /** '': each copied disk keeps its pool name on the target. */
+  targetPool: string;
+  /** undefined: the agent picks (every disk not on a shared pool), as without --migrate-disks. */
+  migrateDisks?: string[];
   keepSource: boolean;
   keepState: boolean;
   deleteSource: boolean;
 }
 
 export const DEFAULT_FIELDS: OptionFields = {
+  policy: '',
   bandwidthMiBs: '',
   maxDowntimeMs: '',
   autoConverge: false,
@@ -37,6 +49,9 @@ export const DEFAULT_FIELDS: OptionFields = {
   postcopyAfterPrecopy: false,
   parallel: '',
   compressed: '',
+  timeoutS: '',
+  timeoutAction: 'abort',
+  targetPool: '',
   keepSource: false,
   keepState: false,
   deleteSource: false,
@@ -67,6 +82,15 @@ export function toRequest(
   const par = n(f.parallel);
   if (par !== undefined) options.parallel = par;
   if (f.compressed) options.compressed = f.compressed;
+  if (f.policy) options.policy = f.policy;
+  const timeout = n(f.timeoutS);
+  if (timeout !== undefined) {
+    options.timeoutS = timeout;
+    options.timeoutAction = f.timeoutAction;
+  }
+  const copies = choice !== 'live-shared';
+  if (copies && f.targetPool) options.targetPool = f.targetPool;
+  if (choice.startsWith('live-copy') && f.migrateDisks) options.migrateDisks = f.migrateDisks;
   if (choice === 'live-copy-full') options.copyStorage = 'all';
   if (choice === 'live-copy-inc') options.copyStorage = 'inc';
   const mode: MigrationMode = choice.startsWith('live-copy') ? 'live-copy' : (choice as MigrationMode);
