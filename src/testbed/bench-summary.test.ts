@@ -54,7 +54,7 @@ describe('bench summary', () => {
     const s = summariseAll([run('raw', 0, 5), run('vmhop', 0, 10), run('virsh', 0, 6)]);
     const md = markdownTable(s, { idle: [{ label: 'total, s', field: 'totalS' }] });
     expect(md).toContain(
-      '| **idle** (runs; guest check) | 1/1 finished, 1 intact | 1/1 finished, 1 intact | 1/1 finished, 1 intact | |',
+      '| **idle** (runs; guest check) | 1/1 finished, guest intact 1/1 | 1/1 finished, guest intact 1/1 | 1/1 finished, guest intact 1/1 | |',
     );
     expect(md).toContain('| total, s | 5.00 | 6.00 | 10.0 | 2.00 |');
   });

@@ -127,9 +127,10 @@ export function markdownTable(
   for (const [scenario, peers] of Object.entries(s)) {
     const checks = PEERS.map((p) => {
       const x = peers[p];
-      return x
-        ? `${x.finished}/${x.runs} finished, ${x.intact} intact`
-        : (notApplicable[scenario]?.[p] ?? 'n/a');
+      if (!x) return notApplicable[scenario]?.[p] ?? 'n/a';
+      return (
+        `${x.finished}/${x.runs} finished` + (x.checked ? `, guest intact ${x.intact}/${x.checked}` : '')
+      );
     });
     out.push(`| **${scenario}** (runs; guest check) | ${checks.join(' | ')} | |`);
     for (const row of rows[scenario] ?? []) {
