@@ -12,7 +12,8 @@ import { snapshotGuest } from '../../src/testbed/integrity.js';
 import type { HostPlan } from '../../src/testbed/plan.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
 import { expectIntactOn } from './helpers/intact-on.js';
-import { removeVmEverywhere, vmhop, vmhopOk, vmStates } from './helpers/cli.js';
+import { expectRunsOnlyOn as runsOnlyOn } from './helpers/runs-only-on.js';
+import { removeVmEverywhere, vmhop, vmhopOk } from './helpers/cli.js';
 import { startSampler } from './helpers/run-sampler.js';
 import { waitFor } from './helpers/wait-for.js';
 
@@ -23,21 +24,7 @@ const IP = '10.77.0.34';
 const LINK = ['--bandwidth', '4'];
 let hosts: HostPlan[];
 
-async function expectRunsOnlyOn(host: string) {
-  const other = host === 'a' ? 'b' : 'a';
-  const retired = async () => {
-    const s = (await vmStates(VM))[other];
-    return s === undefined || s === 'moved';
-  };
-  await waitFor(retired, 15_000).catch(() => undefined);
-  const w = await vmStates(VM);
-  expect(w[host]).toBe('running');
-  expect(w[other] === undefined || w[other] === 'moved').toBe(true);
-  for (const h of ['a', 'b']) {
-    const jobs = (await vmhopOk<{ jobs: JobInfo[] }>(['-c', h, 'job', 'list'])).jobs;
-    expect(jobs.filter((j) => j.state === 'running')).toEqual([]);
-  }
-}
+const expectRunsOnlyOn = (host: 'a' | 'b') => runsOnlyOn(VM, host);
 
 /** The guest's dirtier: `mib` MiB rewritten at `rate` MiB/s (the same buffer keeps its pages). */
 async function dirty(mib: number, rate: number) {
