@@ -107,9 +107,10 @@ export async function virshLive(c: LiveCase, d: LibvirtPair, ip = '10.77.0.43'):
     await sleep(2_000);
     const gaps = await probe.stop();
     if (r.exitCode !== 0) {
-      // --verbose writes its progress to stderr with carriage returns: the error is the last piece.
+      // --verbose writes its progress to stderr, without a newline before the error: the error is the last piece.
       const why =
         r.stderr
+          .replace(/Migration: \[[^\]]*\]/g, '\n')
           .split(/[\r\n]/)
           .filter((l) => l.trim())
           .pop() ?? '';
