@@ -71,6 +71,20 @@ async function badgeColours(page: Page): Promise<{ state: string; fg: string; bg
   }))()`)) as { state: string; fg: string; bg: string }[];
 }
 
+/** The chart's line colour against the card it is drawn on (graphics need 3:1, WCAG 1.4.11). */
+async function chartLineColours(page: Page): Promise<{ fg: string; bg: string }> {
+  return (await page.evaluate(`(() => {
+    const el = document.createElement('span');
+    el.style.color = 'var(--chart-line)';
+    el.style.backgroundColor = 'var(--card)';
+    document.body.appendChild(el);
+    const cs = getComputedStyle(el);
+    const out = { fg: cs.color, bg: cs.backgroundColor };
+    el.remove();
+    return out;
+  })()`)) as { fg: string; bg: string };
+}
+
 beforeAll(async () => {
   fake = await buildFakeQemu();
   dir = await mkdtemp(join(tmpdir(), 'vmhop-ui-charts-'));
@@ -111,6 +125,8 @@ describe('web UI: charts and themes', () => {
     const bg = (await page.evaluate('getComputedStyle(document.documentElement).backgroundColor')) as string;
     expect(luminance(bg)).toBeLessThan(0.05);
     await shot(page, 'charts-dark');
+    const line = await chartLineColours(page);
+    expect(contrast(line.fg, line.bg), 'chart line on its card, dark').toBeGreaterThanOrEqual(3);
     for (const b of await badgeColours(page))
       expect(contrast(b.fg, b.bg), `${b.state} badge in dark`).toBeGreaterThanOrEqual(4.5);
   });
@@ -125,6 +141,8 @@ describe('web UI: charts and themes', () => {
     const bg = (await page.evaluate('getComputedStyle(document.documentElement).backgroundColor')) as string;
     expect(luminance(bg)).toBeGreaterThan(0.8);
     await shot(page, 'charts-light');
+    const line = await chartLineColours(page);
+    expect(contrast(line.fg, line.bg), 'chart line on its card, light').toBeGreaterThanOrEqual(3);
     for (const b of await badgeColours(page))
       expect(contrast(b.fg, b.bg), `${b.state} badge in light`).toBeGreaterThanOrEqual(4.5);
   });
