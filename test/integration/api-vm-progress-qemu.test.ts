@@ -5,8 +5,8 @@
 import { statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { runVmhop } from '../../src/cli/testing/run-vmhop.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runVmhopWithStderr as vmhopWithStderr } from '../../src/cli/testing/run-vmhop-stderr.js';
 import type { VmProgress } from '../../src/protocol/vm-progress.js';
 import { expectApiError } from './helpers/api-expect.js';
 import { TestAgent, TOKEN } from './helpers/test-agent.js';
@@ -14,20 +14,6 @@ import { kernelVm, testGuest } from './helpers/vm-specs.js';
 
 const guest = testGuest();
 const MiB = 1024 ** 2;
-
-/** `vmhop ARGS` in-process, with stderr (where the progress line goes) captured too. */
-async function vmhopWithStderr(...args: string[]) {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { ...(await runVmhop(...args)), stderr };
-  } finally {
-    spy.mockRestore();
-  }
-}
 
 beforeAll(() => {
   process.env.VMHOP_HOSTS = join(tmpdir(), `vmhop-vm-progress-qemu-${process.pid}-none.json`);

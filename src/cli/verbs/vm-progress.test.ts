@@ -5,9 +5,9 @@ import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { VmProgress } from '../../protocol/vm-progress.js';
-import { runVmhop } from '../testing/run-vmhop.js';
+import { runVmhopWithStderr } from '../testing/run-vmhop-stderr.js';
 
 interface Agent {
   url: string;
@@ -56,19 +56,7 @@ async function startAgent(events: (id: string) => Record<string, unknown>[]): Pr
   return a;
 }
 
-/** Runs vmhop with stderr captured too (the progress line's stream). */
-async function vmhop(...args: string[]) {
-  let stderr = '';
-  const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    stderr += String(chunk);
-    return true;
-  });
-  try {
-    return { ...(await runVmhop('-c', agent.url, ...args)), stderr };
-  } finally {
-    spy.mockRestore();
-  }
-}
+const vmhop = (...args: string[]) => runVmhopWithStderr('-c', agent.url, ...args);
 
 beforeAll(() => {
   process.env.VMHOP_HOSTS = join(tmpdir(), `vmhop-vm-progress-test-${process.pid}-none.json`);
