@@ -53,6 +53,14 @@ describe('MirrorJudge', () => {
     j.reset();
     expect(j.observe({ at: 10_250, left: 0, copied: 0, written: 0 })).toBeUndefined();
   });
+
+  it('judges write-blocking mirrors by the bytes left alone', () => {
+    const j = new MirrorJudge(5_000);
+    let why;
+    for (let t = 0; t <= 10_000 && !why; t += 250)
+      why = j.observe({ at: t, left: (8 - t / 2000) * MiB, copied: 0, written: t * 1000 }, 'write-blocking');
+    expect(why).toBeUndefined();
+  });
 });
 
 describe('actOnMirrors', () => {

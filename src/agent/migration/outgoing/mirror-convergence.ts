@@ -33,9 +33,10 @@ export class MirrorJudge {
    * Returns why the mirrors do not converge, once over the window the guest wrote and either the
    * bytes left did not shrink, or the mirrors copied no more than the guest wrote (a mirror that
    * keeps up is READY at once; one that only chases the guest's writes never gets there). A guest
-   * that writes nothing leaves a stuck copy to the stall watchdog.
+   * that writes nothing leaves a stuck copy to the stall watchdog. Write-blocking mirrors are
+   * judged by the bytes left alone.
    */
-  observe(now: MirrorSample): string | undefined {
+  observe(now: MirrorSample, mode: CopyMode = 'background'): string | undefined {
     this.samples.push(now);
     const old = this.samples.filter((s) => s.at <= now.at - this.windowMs);
     if (old.length === 0) return undefined;
@@ -47,7 +48,9 @@ export class MirrorJudge {
     if (written <= 0) return undefined;
     if (now.left > 0 && now.left >= then.left)
       return `the disk copy did not shrink in ${secs} s (${mib(then.left)} -> ${mib(now.left)} MiB left) while the guest wrote ${mib(written)} MiB: it writes faster than the mirror drains`;
-    if (copied <= written)
+    // Write-blocking copies each guest write as it happens (how QEMU counts those in `offset` is
+    // not relied on): what it must show is the bytes left shrinking.
+    if (mode === 'background' && copied <= written)
       return `in ${secs} s the guest wrote ${mib(written)} MiB and the mirror copied ${mib(copied)} MiB without catching up: it writes faster than the mirror drains`;
     return undefined;
   }

@@ -83,12 +83,15 @@ export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise
         { stalledMs: now - lastMoveAt },
       );
     }
-    const why = judge.observe({
-      at: now,
-      left: disks.reduce((s, d) => s + d.totalBytes - d.doneBytes, 0),
-      copied: done,
-      written: await writtenBytes(m.qmp, targets),
-    });
+    const why = judge.observe(
+      {
+        at: now,
+        left: disks.reduce((s, d) => s + d.totalBytes - d.doneBytes, 0),
+        copied: done,
+        written: await writtenBytes(m.qmp, targets),
+      },
+      mode,
+    );
     if (why) {
       const note = await actOnMirrors(m, w.options, mode, why);
       if (note) {
