@@ -213,9 +213,7 @@ export class JobStore {
       if (phaseIndex(phase) < phaseIndex(cur.phase)) {
         throw new Error(`job ${id}: phase ${phase} would go back from ${cur.phase}`);
       }
-      this.db
-        .prepare('UPDATE jobs SET phase = ?, updated_at = ? WHERE id = ?')
-        .run(phase, this.stamp(), id);
+      this.db.prepare('UPDATE jobs SET phase = ?, updated_at = ? WHERE id = ?').run(phase, this.stamp(), id);
       this.journal(id, `phase ${phase}: ${note}`);
     })();
   }
@@ -260,9 +258,7 @@ export class JobStore {
   }
 
   journal(id: string, entry: string): void {
-    this.db
-      .prepare('INSERT INTO journal (job_id, at, entry) VALUES (?, ?, ?)')
-      .run(id, this.stamp(), entry);
+    this.db.prepare('INSERT INTO journal (job_id, at, entry) VALUES (?, ?, ?)').run(id, this.stamp(), entry);
   }
 
   journalOf(id: string): { at: string; entry: string }[] {
