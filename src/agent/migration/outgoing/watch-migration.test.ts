@@ -198,4 +198,24 @@ describe('watchUntilSwitchover with a prediction', () => {
     );
     server.assertDone();
   });
+
+  it("names the user's --postcopy-after-precopy as the reason, before the policy's prediction", async () => {
+    const server = await h.server();
+    server.expect(
+      stuckPass(1, 1),
+      stuckPass(2, 200),
+      { execute: 'migrate-start-postcopy', reply: { return: {} } },
+      { execute: 'query-migrate', reply: { return: { status: 'pre-switchover', ram } } },
+    );
+    const qmp = await h.connect(server);
+    const pause = await watchUntilSwitchover(qmp, {
+      signal: new AbortController().signal,
+      options: MigrationOptions.parse({ policy: 'finish', postcopy: true, postcopyAfterPrecopy: true }),
+      prediction: neverConverges,
+      onSample: () => undefined,
+      intervalMs: 1,
+    });
+    expect(pause.postcopy?.reason).toBe('the first full RAM pass is done (--postcopy-after-precopy)');
+    server.assertDone();
+  });
 });

@@ -83,8 +83,9 @@ export async function watchUntilSwitchover(qmp: QmpExecutor, w: WatchOptions): P
       );
     }
     const timedOut = !!w.options.timeoutS && now - started > w.options.timeoutS * 1000;
-    const judged = postcopy ? undefined : await policy.judge(info, now);
-    const why = postcopy ? undefined : (judged ?? postcopyReason(info, w, timedOut));
+    // The user's own word (--postcopy-after-precopy, --timeout-action postcopy, migrate-postcopy)
+    // names the switch before the policy's judgement does.
+    const why = postcopy ? undefined : (postcopyReason(info, w, timedOut) ?? (await policy.judge(info, now)));
     if (why && info.status === 'active') {
       await migrateStartPostcopy(qmp);
       postcopy = { afterMs: now - started, reason: why };
