@@ -60,7 +60,13 @@ export async function admitMigration(c: MigrationContext, input: unknown): Promi
     });
   plan('-'); // refuses contradictory options before anything else; the QEMU rules need the target
   const checks = await preflight(c, vm, peer, req.mode, req.options);
-  const prediction = await preflightPrediction({ c, vm, peer, options: req.options, mode: req.mode, checks });
+  const predict = (quick: boolean) =>
+    preflightPrediction({ c, vm, peer, options: req.options, mode: req.mode, checks, quick });
+  // A move measures 1 s (quick); a dry run, or a quick prediction by which the policy would
+  // refuse the move, measures the working set too (9 s) before it is believed.
+  let prediction = await predict(!req.dryRun);
+  if (!req.dryRun && prediction && policyCheck(req.options, prediction).some((k) => !k.ok))
+    prediction = (await predict(false)) ?? prediction;
   const predicted = prediction ? { prediction } : {};
   checks.push(...policyCheck(req.options, prediction));
   if (req.dryRun) return { dryRun: true, preflight: checks, ...predicted };

@@ -23,6 +23,9 @@ export interface DirtyRateWindows {
  */
 export const defaultWindows: DirtyRateWindows = { shortS: 1, longS: 8 };
 
+/** The short window alone (no working set: the model caps what a pass dirties at the RAM): 1 s, not 9 s. */
+export const quickWindows: DirtyRateWindows = { shortS: 1, longS: 0 };
+
 export interface DirtyRate {
   /** Bytes/s over the short window. */
   dirtyRateBps: number;
@@ -65,6 +68,7 @@ export async function measureDirtyRate(
   w: DirtyRateWindows = defaultWindows,
 ): Promise<DirtyRate> {
   const short = await dirtyRateOver(qmp, w.shortS, w.signal);
+  if (w.longS <= 0) return { dirtyRateBps: short, longRateBps: short };
   const long = await dirtyRateOver(qmp, w.longS, w.signal);
   return workingSetOf(short, long, w);
 }
