@@ -131,13 +131,15 @@ export class Machine {
     }
   };
 
-  private cont(): Reply {
+  private cont(): Reply | Promise<Reply> {
     if (this.state === 'inmigrate') {
       this.autostart = true;
       return ok;
     }
     this.start();
-    return ok;
+    // A busy QEMU (a post-copy target faulting pages in) answers cont well after its RESUME.
+    const late = Number(process.env['VMHOP_FAKE_QEMU_CONT_REPLY_DELAY_MS'] ?? 0);
+    return late > 0 ? new Promise((r) => setTimeout(() => r(ok), late)) : ok;
   }
 
   private objectAdd(args: Record<string, unknown>): Reply {

@@ -3,7 +3,7 @@
 // exactly what this job made). finish and abort are serialized per job.
 import { rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { announceSelf, cont, queryMigrate, type QmpExecutor } from '../../../qmp/index.js';
+import { announceSelf, cont, queryMigrate, timestampMs, type QmpExecutor } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
 import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { JobInfo } from '../../../protocol/migration.js';
@@ -192,8 +192,19 @@ export class TargetSide {
       try {
         // A guest that was paused on the source stays paused here (post-copy must run to fetch its pages).
         if (postcopy || job.guestWasRunning) {
+          // The resume as QEMU stamped it (RESUME comes before cont's reply), not when the reply
+          // was read: in post-copy a busy target answered up to 0.6 s after it resumed.
+          const stamped = qmp.waitEvent('RESUME', undefined, { timeoutMs: 2_000 }).then(
+            (e) => timestampMs(e.timestamp),
+            () => undefined,
+          );
           await cont(qmp);
-          resumedAfterMs = Date.now() - arrived;
+          const read = Date.now();
+          const at = await Promise.race([
+            stamped,
+            new Promise<undefined>((r) => setTimeout(() => r(undefined), 100)),
+          ]);
+          resumedAfterMs = Math.min(at ?? read, read) - arrived;
           this.c.supervisor.setState(job.vm, 'running');
         } else {
           this.c.supervisor.setState(job.vm, 'paused');
