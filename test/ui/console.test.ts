@@ -4,29 +4,24 @@
 // and its canvas shows the guest's display (pixels that are not the background). Upgrades
 // that `vmhop ui` must refuse (no session key, another origin, another path) and one the agent
 // refuses (no ticket) are checked with a plain WebSocket client.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { TOKEN, TestAgent } from '../integration/helpers/test-agent.js';
+import { TestAgent } from '../integration/helpers/test-agent.js';
 import { kernelVm, testGuest } from '../integration/helpers/vm-specs.js';
-import { launch, shot } from './helpers/browser.js';
-import { startUi, type UiServer } from './helpers/ui-server.js';
+import { shot } from './helpers/browser.js';
+import { openUi, type UiSession } from './helpers/ui-session.js';
 
 const VM = 'vncvm';
 const guest = testGuest();
 let agent: TestAgent | undefined;
-let ui: UiServer | undefined;
-let browser: Browser | undefined;
+let session: UiSession | undefined;
 let page: Page;
-let dir = '';
 
 /** The status of a WebSocket upgrade through `vmhop ui` (101 when it opened). */
 function upgradeStatus(path: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(new URL(path, ui!.url.replace('http', 'ws')).toString(), {
+    const ws = new WebSocket(new URL(path, session!.ui.url.replace('http', 'ws')).toString(), {
       headers,
       handshakeTimeout: 10_000,
     });
@@ -58,7 +53,6 @@ const drawnPixels = async () =>
 
 beforeAll(async () => {
   if (!guest) return;
-  dir = await mkdtemp(join(tmpdir(), 'vmhop-ui-console-'));
   agent = await TestAgent.start({ name: 'a' });
   const boot = {
     kind: 'kernel' as const,
@@ -70,26 +64,18 @@ beforeAll(async () => {
     (await agent.api('POST', '/v1/vms', { spec: kernelVm(VM, { memoryMiB: 128, boot, vnc: true }) })).status,
   ).toBe(201);
   expect((await agent.api('POST', `/v1/vms/${VM}/start`, {})).status).toBe(200);
-  await writeFile(
-    join(dir, 'hosts.json'),
-    JSON.stringify({ hosts: { a: { url: await agent.listen(), token: TOKEN } } }),
-  );
-  ui = await startUi(undefined, { VMHOP_HOSTS: join(dir, 'hosts.json') });
-  browser = await launch();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  session = await openUi({ a: agent });
+  page = session.page;
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await ui?.stop();
+  await session?.close();
   await agent?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe.skipIf(!guest)('web UI: the graphical console', () => {
   it("shows the VM's display in its Console tab", async () => {
-    await page.goto(`${ui!.url}#/vms`);
+    await page.goto(`${session!.ui.url}#/vms`);
     const row = page.locator(`tbody[data-vm="${VM}"]`);
     await row.getByRole('button', { name: VM }).click();
     await row.getByRole('tab', { name: 'Console' }).click();
@@ -104,8 +90,8 @@ describe.skipIf(!guest)('web UI: the graphical console', () => {
   });
 
   it('refuses console upgrades without the session key, from another origin, to another path, or without a ticket', async () => {
-    const key = new URL(ui!.url).searchParams.get('key') ?? '';
-    const origin = new URL(ui!.url).origin;
+    const key = new URL(session!.ui.url).searchParams.get('key') ?? '';
+    const origin = new URL(session!.ui.url).origin;
     const cookie = `vmhop_ui=${key}`;
     const path = `/api/hosts/a/v1/vms/${VM}/vnc`;
     expect(await upgradeStatus(path, { origin })).toBe(401);

@@ -3,23 +3,18 @@
 // in-process agents over the fake QEMU (VM v1 with a disk on a's dir pool). The migration
 // requests are answered in the browser (a passing pre-flight, then a job id): the test reads
 // each request body the dialog sends; what the agent does with the options has its own tests.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFakeQemu, type FakeQemu } from '../fake-qemu/build.js';
 import { agentPair } from '../integration/helpers/agent-pair.js';
-import { TOKEN, type TestAgent } from '../integration/helpers/test-agent.js';
-import { launch, shot } from './helpers/browser.js';
-import { startUi, type UiServer } from './helpers/ui-server.js';
+import type { TestAgent } from '../integration/helpers/test-agent.js';
+import { shot } from './helpers/browser.js';
+import { openUi, type UiSession } from './helpers/ui-session.js';
 
 const agents: TestAgent[] = [];
 let fake: FakeQemu | undefined;
-let ui: UiServer | undefined;
-let browser: Browser | undefined;
+let session: UiSession | undefined;
 let page: Page;
-let dir = '';
 
 interface Sent {
   mode: string;
@@ -32,14 +27,9 @@ const lastDryRun = () => sent.filter((s) => s.dryRun).at(-1);
 
 beforeAll(async () => {
   fake = await buildFakeQemu();
-  dir = await mkdtemp(join(tmpdir(), 'vmhop-ui-migrate-'));
   const { a, b } = await agentPair(agents, { qemuBinary: fake.binary, disk: true });
-  const hosts = { a: { url: await a.listen(), token: TOKEN }, b: { url: await b.listen(), token: TOKEN } };
-  await writeFile(join(dir, 'hosts.json'), JSON.stringify({ hosts }));
-  ui = await startUi(undefined, { VMHOP_HOSTS: join(dir, 'hosts.json') });
-  browser = await launch();
-  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  session = await openUi({ a, b }, { width: 1280, height: 1000 });
+  page = session.page;
   await page.route('**/api/hosts/a/v1/migrations', async (route) => {
     const body = route.request().postDataJSON() as Sent;
     sent.push(body);
@@ -52,16 +42,14 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await ui?.stop();
+  await session?.close();
   await Promise.all(agents.map((x) => x.close()));
   await fake?.remove();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('web UI: the migrate dialog', () => {
   it('sends the chosen policy, post-copy, timeout and its action, target pool and disks', async () => {
-    await page.goto(`${ui!.url}#/vms`);
+    await page.goto(`${session!.ui.url}#/vms`);
     await page.locator('tbody[data-vm="v1"][data-host="a"]').getByRole('button', { name: 'Migrate' }).click();
     const dialog = page.getByRole('dialog', { name: 'Migrate v1 from a' });
 

@@ -4,23 +4,18 @@
 // commits), the commit answer bounded at 2 s, and the links to b kept down so nobody can ask it.
 // The operator's plain choice is refused (b cannot be asked), the forced one is offered only
 // behind its checkbox, and taking it resumes the VM on the source.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentPair, startMigration } from '../integration/helpers/agent-pair.js';
 import { FaultyPeerLink, type Rule } from '../integration/helpers/faulty-peer-link.js';
 import { whereRuns } from '../integration/helpers/pair-oracles.js';
-import { TOKEN, type TestAgent } from '../integration/helpers/test-agent.js';
-import { launch, shot } from './helpers/browser.js';
-import { startUi, type UiServer } from './helpers/ui-server.js';
+import type { TestAgent } from '../integration/helpers/test-agent.js';
+import { shot } from './helpers/browser.js';
+import { openUi, type UiSession } from './helpers/ui-session.js';
 
 const agents: TestAgent[] = [];
-let ui: UiServer | undefined;
-let browser: Browser | undefined;
+let session: UiSession | undefined;
 let page: Page;
-let dir = '';
 let jobId = '';
 
 /** b cannot be reached from a at all. */
@@ -40,28 +35,19 @@ beforeAll(async () => {
   expect(job.state).toBe('needs-operator');
   link.rules = B_DOWN;
   expect(await whereRuns(a, b, 'v1')).not.toBe('both');
-  dir = await mkdtemp(join(tmpdir(), 'vmhop-ui-resolve-'));
-  await writeFile(
-    join(dir, 'hosts.json'),
-    JSON.stringify({ hosts: { a: { url: await a.listen(), token: TOKEN } } }),
-  );
-  ui = await startUi(undefined, { VMHOP_HOSTS: join(dir, 'hosts.json') });
-  browser = await launch();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  session = await openUi({ a });
+  page = session.page;
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await ui?.stop();
+  await session?.close();
   await Promise.all(agents.map((x) => x.close()));
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('web UI: a switchover of unknown outcome', () => {
   it('refuses the plain choice while the target cannot be asked, then resolves with --force behind its checkbox', async () => {
     const [a, b] = agents as [TestAgent, TestAgent];
-    await page.goto(`${ui!.url}#/jobs/a/${jobId}`);
+    await page.goto(`${session!.ui.url}#/jobs/a/${jobId}`);
     const panel = page.getByRole('region', { name: 'Outcome unknown: who runs v1?' });
     await expect.poll(() => panel.isVisible(), { timeout: 15_000 }).toBe(true);
     // No forced choice before the target was found unreachable.

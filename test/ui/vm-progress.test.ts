@@ -2,27 +2,21 @@
 // ui`, against an in-process agent running the test guest on real QEMU (TCG) with ACPI off, so
 // it ignores the power button: Shut down shows the wait against the timeout and what the
 // timeout does, until the VM is forced off and the bar goes.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN, TestAgent } from '../integration/helpers/test-agent.js';
+import { TestAgent } from '../integration/helpers/test-agent.js';
 import { kernelVm, testGuest } from '../integration/helpers/vm-specs.js';
-import { launch, shot } from './helpers/browser.js';
-import { startUi, type UiServer } from './helpers/ui-server.js';
+import { shot } from './helpers/browser.js';
+import { openUi, type UiSession } from './helpers/ui-session.js';
 
 const VM = 'deaf1';
 const guest = testGuest();
 let agent: TestAgent | undefined;
-let ui: UiServer | undefined;
-let browser: Browser | undefined;
+let session: UiSession | undefined;
 let page: Page;
-let dir = '';
 
 beforeAll(async () => {
   if (!guest) return;
-  dir = await mkdtemp(join(tmpdir(), 'vmhop-ui-progress-'));
   agent = await TestAgent.start({ name: 'a' });
   const boot = {
     kind: 'kernel' as const,
@@ -34,26 +28,18 @@ beforeAll(async () => {
     201,
   );
   expect((await agent.api('POST', `/v1/vms/${VM}/start`, {})).status).toBe(200);
-  await writeFile(
-    join(dir, 'hosts.json'),
-    JSON.stringify({ hosts: { a: { url: await agent.listen(), token: TOKEN } } }),
-  );
-  ui = await startUi(undefined, { VMHOP_HOSTS: join(dir, 'hosts.json') });
-  browser = await launch();
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  page.on('pageerror', (e) => console.error('page error:', e.message));
+  session = await openUi({ a: agent });
+  page = session.page;
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await ui?.stop();
+  await session?.close();
   await agent?.close();
-  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe.skipIf(!guest)('web UI: progress of a VM action', () => {
   it('shows a shutdown waiting for the guest, against its timeout, beside the actions', async () => {
-    await page.goto(`${ui!.url}#/vms`);
+    await page.goto(`${session!.ui.url}#/vms`);
     const actions = page.getByRole('group', { name: `Actions for ${VM}` });
     await actions.getByRole('button', { name: 'Shut down' }).click();
     const bar = page.getByRole('progressbar', { name: `Shut down ${VM}` });
