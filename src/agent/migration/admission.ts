@@ -63,8 +63,9 @@ export async function admitMigration(c: MigrationContext, input: unknown): Promi
   const predict = (quick: boolean) =>
     preflightPrediction({ c, vm, peer, options: req.options, mode: req.mode, checks, quick });
   // A move measures 1 s (quick); a dry run, or a quick prediction by which the policy would
-  // refuse the move, measures the working set too (9 s) before it is believed.
-  let prediction = await predict(!req.dryRun);
+  // refuse the move, measures the working set too (9 s) before it is believed. A move the
+  // pre-flight already refused is not measured at all.
+  let prediction = checks.every((k) => k.ok) ? await predict(!req.dryRun) : undefined;
   if (!req.dryRun && prediction && policyCheck(req.options, prediction).some((k) => !k.ok))
     prediction = (await predict(false)) ?? prediction;
   const predicted = prediction ? { prediction } : {};

@@ -114,6 +114,14 @@ export function predictFrom(
 export async function predictMigration(r: PredictRequest): Promise<Prediction | undefined> {
   const qmp = r.c.supervisor.qmpOf(r.vm.name);
   if (!qmp) return undefined;
+  if (!r.options.bandwidthMiBs && !r.peer?.linkProbe && !(r.peer && historyLinkBps(r.c, r.peer.name))) {
+    // No way to learn the link: no prediction (see below), so nothing is measured for it.
+    r.c.log.warn(
+      { vm: r.vm.name },
+      'no prediction: no --bandwidth, link probe or earlier migration to the peer',
+    );
+    return undefined;
+  }
   const started = Date.now();
   const notes: string[] = [];
   const ramBytes = r.vm.spec.memoryMiB * MiB;
