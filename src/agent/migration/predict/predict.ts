@@ -49,9 +49,8 @@ export interface PredictRequest {
   windows?: DirtyRateWindows;
   /**
    * The short dirty-rate window only (no working set: a pass is assumed to dirty up to the
-   * RAM), and the link from the last migration to the peer when there is one instead of a
-   * fresh probe: about 1 s before a move instead of 9 s. Admission measures again without it
-   * before it believes a quick prediction that would refuse the move.
+   * RAM), with the link probe beside it: about 1 s before a move instead of 9 s. Admission
+   * measures again without it before it believes a quick prediction that would refuse the move.
    */
   quick?: boolean;
   signal?: AbortSignal;
@@ -187,13 +186,12 @@ export async function probeLink(
   return sendLinkProbe(sink, { localAddress: c.migrationAddress, ...LINK_PROBE });
 }
 
-/** The link as known without the cap: the target's probe, else the last migration to it (that first when quick). */
+/** The link as known without the cap: the target's probe (fresh: a link's rate changes), else the last migration to it. */
 async function knownLink(
   r: PredictRequest,
   notes: string[],
 ): Promise<{ bps: number; source: FigureSource } | undefined> {
   const known = r.peer ? historyLinkBps(r.c, r.peer.name) : undefined;
-  if (r.quick && known) return { bps: known, source: 'history' };
   if (r.peer?.linkProbe) {
     try {
       const p = await probeLink(r.c, r.peer);
