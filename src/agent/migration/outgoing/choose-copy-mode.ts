@@ -2,7 +2,7 @@
 // fixes it there (no block-job-change). A guest that writes near the link rate would keep a
 // background mirror from ever converging; write-blocking makes each guest write wait for the
 // target instead, which converges at the price of guest write latency. Rates in bytes/s.
-import { queryBlockstats, type QmpExecutor } from '../../../qmp/index.js';
+import { queryBlockstats, type QmpCommandOptions, type QmpExecutor } from '../../../qmp/index.js';
 
 export type CopyMode = 'background' | 'write-blocking';
 
@@ -33,8 +33,12 @@ export function decideCopyMode(
 }
 
 /** Bytes the guest has written to these disks since QEMU started. */
-export async function writtenBytes(qmp: QmpExecutor, targets: readonly string[]): Promise<number> {
-  const stats = await queryBlockstats(qmp);
+export async function writtenBytes(
+  qmp: QmpExecutor,
+  targets: readonly string[],
+  options?: QmpCommandOptions,
+): Promise<number> {
+  const stats = await queryBlockstats(qmp, {}, options);
   // -device virtio-blk-pci,id=vda: qdev is the device's QOM path, ending in the id.
   return stats
     .filter((s) => targets.some((t) => s.qdev === t || s.qdev?.includes(`/${t}/`)))

@@ -30,6 +30,19 @@ export interface WaitReadyOptions {
 const failed = (message: string, details: Record<string, unknown> = {}) =>
   new VmhopError('VMHOP_ERR_MIGRATION_FAILED', message, details);
 
+/**
+ * A monitor that stops answering is a stall too: QEMU 7.2 and 10.0.2 both hang their monitor while
+ * an NBD request waits on a silent peer, so every query here is bounded by the stall timeout and
+ * its timeout is reported as one, whichever query met it.
+ */
+function bounded<T>(w: WaitReadyOptions, ask: (o: { timeoutMs: number }) => Promise<T>): Promise<T> {
+  return ask({ timeoutMs: w.options.stallTimeoutMs }).catch((e: unknown) => {
+    throw failed(
+      `QEMU did not answer for ${w.options.stallTimeoutMs / 1000} s (stall timeout) during the disk copy: ${(e as Error).message}`,
+    );
+  });
+}
+
 export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise<DiskProgress[]> {
   const started = Date.now();
   let lastDone = -1;
@@ -47,13 +60,7 @@ export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise
         },
       );
     }
-    // A monitor that stops answering is a stall too (QEMU 7.2 can hang on a silent NBD peer).
-    const live = await queryBlockJobs(m.qmp, { timeoutMs: w.options.stallTimeoutMs }).catch((e: unknown) => {
-      throw failed(
-        `QEMU did not answer for ${w.options.stallTimeoutMs / 1000} s (stall timeout) during the disk copy: ${(e as Error).message}`,
-        {},
-      );
-    });
+    const live = await bounded(w, (o) => queryBlockJobs(m.qmp, o));
     const now = Date.now();
     const disks: DiskProgress[] = [];
     let allReady = true;
@@ -88,7 +95,7 @@ export async function waitMirrorsReady(m: Mirrors, w: WaitReadyOptions): Promise
         at: now,
         left: disks.reduce((s, d) => s + d.totalBytes - d.doneBytes, 0),
         copied: done,
-        written: await writtenBytes(m.qmp, targets),
+        written: await bounded(w, (o) => writtenBytes(m.qmp, targets, o)),
       },
       mode,
     );
