@@ -2,7 +2,7 @@
 // target), optionally `--copy-storage all` (NBD + blockdev-mirror). The guest is the same spec
 // the other peers run (made with `vmhop create --spec`); the real pause comes from QEMU's
 // events on the observer monitors the test bed's agents give every QEMU.
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { JobInfo } from '../src/protocol/migration.js';
@@ -90,6 +90,16 @@ async function migrateCapped(vm: string, args: string[], capMs: number) {
   return { r, capped };
 }
 
+/** With VMHOP_BENCH_LOGS=DIR, both agents' logs after each move, to see where its time went. */
+function keepAgentLogs(scenario: string, hosts: { name: string; backingRun: string }[]) {
+  const dir = process.env.VMHOP_BENCH_LOGS;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  const at = new Date().toISOString().replace(/[:.]/g, '-');
+  for (const h of hosts)
+    copyFileSync(`${h.backingRun}/agent.log`, join(dir, `${scenario}-${at}-${h.name}.log`));
+}
+
 export async function vmhopLive(c: LiveCase, ip = '10.77.0.42'): Promise<LiveFigures> {
   const vm = 'bench-v';
   const [a, b] = [await testbed.hostOf('a'), await testbed.hostOf('b')];
@@ -114,6 +124,7 @@ export async function vmhopLive(c: LiveCase, ip = '10.77.0.42'): Promise<LiveFig
     const gaps = await probe.stop();
     const real = await pause.stop();
     const job = JSON.parse(r.stdout || '{}') as JobInfo;
+    keepAgentLogs(c.name, [a, b]);
     const rep = job.report;
     if (job.state !== 'completed') {
       if (capped)

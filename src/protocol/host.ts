@@ -62,6 +62,13 @@ export const HostInfo = z.object({
   /** The TCP ports its migration listeners take (config `migrationPorts`); absent from older agents. */
   migrationPorts: MigrationPorts.optional(),
   certificate: CertificateStatus.optional(),
+  /**
+   * The agent-to-agent protocol versions this agent speaks (rolling upgrades); absent from agents
+   * that speak only `protocolVersion`.
+   */
+  protocolVersions: z.object({ min: z.number().int(), max: z.number().int() }).optional(),
+  /** Set while the host is drained for maintenance: it accepts no new VMs (creates, incoming migrations). */
+  maintenance: z.object({ since: z.string(), reason: z.string() }).optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 

@@ -129,18 +129,24 @@ export async function predictMigration(r: PredictRequest): Promise<Prediction | 
     ...(r.windows ?? (r.quick ? quickWindows : defaultWindows)),
     ...(r.signal ? { signal: r.signal } : {}),
   });
-  let refused = false; // QEMU refused calc-dirty-rate (before the sample's first answer): no probe then
+  let refused = false; // QEMU refused calc-dirty-rate: nothing else is measured then
   rating.catch(() => (refused = true));
-  const sample = await sampleNonZeroRam(qmp, {
-    ramBytes,
-    machine: r.vm.spec.machine,
-    runDir: r.c.vms.runDirOf(r.vm.name),
-  }).catch((e: Error) => {
-    notes.push(`non-zero RAM not sampled (${e.message}): all RAM counted`);
-    return undefined;
-  });
+  // The monitor answers in order: once this returns, calc-dirty-rate's answer is in.
+  await qmp.execute('query-status');
   if (refused) await rating;
-  const known = await knownLink(r, notes);
+  // The sample (QEMU's monitor, local disk) and the probe (the link) side by side: about 0.4 s
+  // less before a move than one after the other.
+  const [sample, known] = await Promise.all([
+    sampleNonZeroRam(qmp, {
+      ramBytes,
+      machine: r.vm.spec.machine,
+      runDir: r.c.vms.runDirOf(r.vm.name),
+    }).catch((e: Error) => {
+      notes.push(`non-zero RAM not sampled (${e.message}): all RAM counted`);
+      return undefined;
+    }),
+    knownLink(r, notes),
+  ]);
   const rate = await rating;
   const link = linkFigure(r.options, known);
   if (link.source === 'unknown') {
