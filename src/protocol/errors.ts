@@ -141,10 +141,22 @@ export const errorCatalogue = {
     exit: 6,
     summary: 'a peer certificate is not accepted in place of a client token here',
   },
+  VMHOP_ERR_HOST_MAINTENANCE: {
+    status: 409,
+    exit: 4,
+    summary: 'the host is drained for maintenance and takes no new VMs',
+  },
+  VMHOP_ERR_DRAIN_RUNNING: { status: 409, exit: 4, summary: 'a drain of this host is already running' },
+  VMHOP_ERR_DRAIN_NOT_FOUND: { status: 404, exit: 3, summary: 'no such drain' },
   VMHOP_ERR_DRAIN_UNSUPPORTED: {
     status: 400,
     exit: 2,
     summary: 'a drain can only be planned (--dry-run) in this version',
+  },
+  VMHOP_ERR_DRAIN_INCOMPLETE: {
+    status: 409,
+    exit: 1,
+    summary: 'the drain ended with VMs left on the host',
   },
 } as const;
 

@@ -91,4 +91,31 @@ export const migrations: string[] = [
   CREATE INDEX jobs_created ON jobs (created_at, id);
   CREATE INDEX journal_job ON journal (job_id);
   `,
+  // Drains (issue 17 §1): the host's maintenance mark (one row while drained), and each drain
+  // as a job of its own with its plan, per-VM outcome and journal, so a restart resumes it.
+  `
+  CREATE TABLE maintenance (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    since TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    drain_id TEXT
+  );
+  CREATE TABLE drains (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    state TEXT NOT NULL,
+    request TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    moves TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE drain_journal (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    drain_id TEXT NOT NULL REFERENCES drains(id),
+    at TEXT NOT NULL,
+    entry TEXT NOT NULL
+  );
+  CREATE INDEX drains_created ON drains (created_at, id);
+  `,
 ];
