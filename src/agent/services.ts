@@ -28,6 +28,7 @@ import { unresolvedJobOf, unresolvedRefusal } from './migration/unresolved.js';
 import { HttpPeerLink } from './peers/http-peer-link.js';
 import { certificateStatus } from './tls/certificate-status.js';
 import type { PeerLink } from './peers/peer-link.js';
+import { maintenanceField } from './fleet/maintenance.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -194,6 +195,7 @@ export class AgentServices {
       migrationAddress: this.migrationAddress(),
       migrationPorts: this.config.migrationPorts,
       ...(this.config.tls ? { certificate: certificateStatus(this.config.tls.cert, this.config.name) } : {}),
+      ...maintenanceField(this.db),
     };
   }
 
