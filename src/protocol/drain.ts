@@ -105,3 +105,99 @@ export const DrainPlanQuery = z.object({
   reserveMiB: z.coerce.number().int().min(0).max(1_048_576).optional(),
 });
 export type DrainPlanQuery = z.infer<typeof DrainPlanQuery>;
+
+/**
+ * One VM of a drain being executed: queued until its turn, moving while its migration job runs,
+ * then moved, failed (it stays on the drained host, running as before), cancelled (the drain
+ * was cancelled: a running move rolled back, or it never started).
+ */
+export const DrainVmState = z.enum(['queued', 'moving', 'moved', 'failed', 'cancelled']);
+export type DrainVmState = z.infer<typeof DrainVmState>;
+
+export const DrainVm = z.object({
+  order: z.number().int().min(1),
+  vm: z.string(),
+  to: z.string(),
+  mode: DrainMode,
+  priority: z.number().int(),
+  state: DrainVmState,
+  /** The migration job that moves it (on the drained host), once started. */
+  job: z.string().optional(),
+  startedAt: z.string().optional(),
+  endedAt: z.string().optional(),
+  /** Wall time of its migration job, seconds. */
+  seconds: z.number().nonnegative().optional(),
+  /** The guest's pause at the switchover as the engine measured it (live moves). */
+  pauseMs: z.number().nonnegative().optional(),
+  /** RAM + disk bytes its job reports as sent. */
+  bytes: z.number().nonnegative().optional(),
+  /** Why it did not move: the job's error code and message. */
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+export type DrainVm = z.infer<typeof DrainVm>;
+
+/** running until every VM has moved, failed or been cancelled; completed only when every VM moved. */
+export const DrainState = z.enum(['running', 'completed', 'failed', 'cancelled']);
+export type DrainState = z.infer<typeof DrainState>;
+
+/** A drain being executed, or its report once it ended (issue 17 §1: per VM and the whole). */
+export const DrainJob = z.object({
+  id: z.string(),
+  host: z.string(),
+  state: DrainState,
+  /** Set once cancel was asked: the running moves end, the queued ones are left. */
+  cancelRequested: z.boolean(),
+  limits: DrainLimits,
+  vms: z.array(DrainVm),
+  unplaceable: z.array(Unplaceable),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  total: z.object({
+    vms: z.number().int(),
+    moved: z.number().int(),
+    failed: z.number().int(),
+    cancelled: z.number().int(),
+    queued: z.number().int(),
+    /** From the drain's start to its end (or now), seconds. */
+    seconds: z.number().nonnegative(),
+    bytes: z.number().nonnegative(),
+  }),
+  journal: z.array(z.object({ at: z.string(), entry: z.string() })).optional(),
+});
+export type DrainJob = z.infer<typeof DrainJob>;
+
+/** POST /v1/host/drain: execute a drain (the plan is made from the same inputs as the dry run's). */
+export const DrainStartRequest = z
+  .object({
+    to: z
+      .array(z.string().regex(new RegExp(`^${HOST}$`)))
+      .max(1000)
+      .optional(),
+    linkMbps: z.number().int().min(1).max(1_000_000).default(1000),
+    maxPerHost: z.number().int().min(1).max(64).optional(),
+    maxPerLink: z.number().int().min(1).max(64).optional(),
+    reserveMiB: z.number().int().min(0).max(1_048_576).optional(),
+    reason: z.string().max(200).optional(),
+  })
+  .strict();
+export type DrainStartRequest = z.infer<typeof DrainStartRequest>;
+
+/** A VM the last drain moved away and that `undrain --return` brings back: from where, how. */
+export const ReturnMove = z.object({
+  vm: z.string(),
+  from: z.string(),
+  mode: DrainMode,
+});
+export type ReturnMove = z.infer<typeof ReturnMove>;
+
+/** POST /v1/host/undrain: maintenance lifted; with `return`, the VMs to bring home. */
+export const UndrainReply = z.object({
+  host: z.string(),
+  wasInMaintenance: z.boolean(),
+  /** The drain whose moves are returned (the last one that moved VMs). */
+  drain: z.string().optional(),
+  returns: z.array(ReturnMove),
+  /** VMs of that drain not returned, and why (no longer on the target, ...). */
+  skipped: z.array(z.object({ vm: z.string(), reason: z.string() })),
+});
+export type UndrainReply = z.infer<typeof UndrainReply>;

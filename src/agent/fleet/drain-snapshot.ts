@@ -61,8 +61,8 @@ export function hostFactsOf(
     qemuVersion: info.qemuVersion,
     accel: info.accel,
     linkBitsPerSecond,
-    // Embedded mode has no maintenance mark yet (issue 17 §1, host undrain comes with execution).
-    maintenance: false,
+    // A drained host (fleet/maintenance.ts) is left out as a target until it is undrained.
+    maintenance: info.maintenance !== undefined,
     ...(info.vmNames ? { vmNames: info.vmNames } : {}),
     ...(info.bridges ? { bridges: info.bridges } : {}),
   };

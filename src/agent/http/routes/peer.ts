@@ -15,6 +15,7 @@ import {
 } from '../../peers/offline-messages.js';
 import { checkProtocol } from '../../migration/incoming/target-side.js';
 import { plainAddress } from '../../migration/incoming/ram-gate.js';
+import { refuseInMaintenance } from '../../fleet/maintenance.js';
 import { listBridges } from '../../vm/network.js';
 import type { AgentServices } from '../../services.js';
 
@@ -94,6 +95,11 @@ export const peerRoutes =
         assertSource(req, req.body);
         assertJobPeer(req, req.body.jobId);
         assertNewJob(req.body.jobId);
+        refuseInMaintenance(
+          s.db,
+          s.config.name,
+          `an incoming migration of \`${req.body.spec.name}\` from \`${req.body.source}\``,
+        );
         return s.engine.target.prepare(req.body, plainAddress(req.socket.remoteAddress));
       },
     );
@@ -138,6 +144,13 @@ export const peerRoutes =
       async (req) => {
         assertSource(req, req.body);
         assertJobPeer(req, req.body.jobId);
+        // A volume copy brings no VM; an offline migration does.
+        if (!req.body.volumeCopy)
+          refuseInMaintenance(
+            s.db,
+            s.config.name,
+            `an incoming offline migration of \`${req.body.vm}\` from \`${req.body.source}\``,
+          );
         return s.engine.target.offline.prepare(req.body);
       },
     );

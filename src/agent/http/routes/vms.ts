@@ -8,6 +8,7 @@ import { VmInfo } from '../../../protocol/vm.js';
 import { ProgressId } from '../../../protocol/vm-progress.js';
 import { VM_NAME } from '../../../protocol/vm-spec.js';
 import type { AgentServices } from '../../services.js';
+import { refuseInMaintenance } from '../../fleet/maintenance.js';
 import { exportXml, importXml } from '../../vm/domain-xml.js';
 
 const Name = z.object({ name: z.string().regex(VM_NAME, 'not a valid VM name') });
@@ -40,6 +41,12 @@ export const vmRoutes =
         schema: { body: z.object({ spec: z.unknown() }), response: { 201: VmInfo } },
       },
       async (req, reply) => {
+        const named = (req.body.spec as { name?: unknown } | null)?.name;
+        refuseInMaintenance(
+          s.db,
+          s.config.name,
+          `defining VM${typeof named === 'string' ? ` \`${named.slice(0, 64)}\`` : ''}`,
+        );
         const info = await s.vms.define(req.body.spec);
         return reply.status(201).send(info);
       },
@@ -109,14 +116,16 @@ export const vmRoutes =
           response: { 201: z.object({ vm: VmInfo, warnings: z.array(z.string()) }) },
         },
       },
-      async (req, reply) =>
-        reply.status(201).send(
+      async (req, reply) => {
+        refuseInMaintenance(s.db, s.config.name, 'importing a libvirt domain');
+        return reply.status(201).send(
           await importXml(req.body.xml, {
             storage: s.storage,
             vms: s.vms,
             kvm: (await s.accel()) === 'kvm',
           }),
-        ),
+        );
+      },
     );
 
     app.get('/v1/vms/:name/xml', { schema: { params: Name } }, async (req, reply) =>
