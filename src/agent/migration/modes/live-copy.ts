@@ -37,8 +37,7 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
   const wasRunning = vm.state === 'running';
   const targets = plan.disks.map((d) => d.target);
   const linkBps = job.options.bandwidthMiBs ? job.options.bandwidthMiBs * MiB : undefined;
-  const decision = decideCopyMode(await measureWriteRate(qmp, targets), linkBps);
-  c.jobs.journal(job.id, `copy mode ${decision.mode}: ${decision.reason}`);
+  let decision: ReturnType<typeof decideCopyMode> = { mode: 'background', reason: '' };
   const undo = sourceUndo(r);
   const m = mirrorJobs(qmp, job.id, targets);
   let mirrors: UndoEntry | undefined;
@@ -49,7 +48,18 @@ export const runLiveCopy: ModeRunner = async (r: ModeRun): Promise<ModeResult> =
   let copyMs = 0;
   const policyNotes: string[] = [];
   try {
-    const target = await prepareTarget(r, undo, { spec: plan.spec, disks: plan.disks.map(copiedDisk) });
+    // The guest's write rate (1 s) is measured while the target prepares: the mode is needed
+    // only when the mirrors start. Both are awaited before either's failure is thrown, so the
+    // undo list holds the target's prepare before it runs.
+    const [rate, prepared] = await Promise.allSettled([
+      measureWriteRate(qmp, targets),
+      prepareTarget(r, undo, { spec: plan.spec, disks: plan.disks.map(copiedDisk) }),
+    ]);
+    if (prepared.status === 'rejected') throw prepared.reason;
+    if (rate.status === 'rejected') throw rate.reason;
+    const target = prepared.value;
+    decision = decideCopyMode(rate.value, linkBps);
+    c.jobs.journal(job.id, `copy mode ${decision.mode}: ${decision.reason}`);
     setupMs = Date.now() - t0;
     const copyStart = Date.now();
     writtenAtStart = await perDisk(qmp, targets);
