@@ -5,7 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { VmhopError } from '../protocol/errors.js';
-import { HostInfo, PROTOCOL_VERSION } from '../protocol/host.js';
+import { HostInfo } from '../protocol/host.js';
+import { MIN_PROTOCOL_VERSION, OUR_PROTOCOLS } from '../protocol/protocol-version.js';
 import type { VmInfo } from '../protocol/vm.js';
 import type { AgentConfig } from './config.js';
 import { openDb, type Db } from './db/open.js';
@@ -177,7 +178,9 @@ export class AgentServices {
     return {
       name: this.config.name,
       agentVersion: AGENT_VERSION,
-      protocolVersion: PROTOCOL_VERSION,
+      // The oldest version this agent speaks: what agents before protocol 3 compare with theirs.
+      protocolVersion: MIN_PROTOCOL_VERSION,
+      protocolVersions: OUR_PROTOCOLS,
       url: `${scheme}://${this.config.listen}`,
       qemuVersion: q.qemuVersion,
       qemuPackage: q.qemuPackage,

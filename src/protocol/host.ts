@@ -41,6 +41,10 @@ export type MigrationPorts = z.infer<typeof MigrationPorts>;
 export const HostInfo = z.object({
   name: z.string(),
   agentVersion: z.string(),
+  /**
+   * The oldest agent-to-agent protocol version this agent speaks: agents before protocol 3 speak
+   * only one and require it to equal theirs, so a newer agent names here the one they may share.
+   */
   protocolVersion: z.number(),
   url: z.string(),
   /** major.minor.micro, as query-version reports it. */
@@ -63,8 +67,8 @@ export const HostInfo = z.object({
   migrationPorts: MigrationPorts.optional(),
   certificate: CertificateStatus.optional(),
   /**
-   * The agent-to-agent protocol versions this agent speaks (rolling upgrades); absent from agents
-   * that speak only `protocolVersion`.
+   * The agent-to-agent protocol versions this agent speaks (rolling upgrades: protocol-version.ts);
+   * absent from agents before protocol 3, which speak only `protocolVersion`.
    */
   protocolVersions: z.object({ min: z.number().int(), max: z.number().int() }).optional(),
   /** Set while the host is drained for maintenance: it accepts no new VMs (creates, incoming migrations). */
@@ -72,9 +76,5 @@ export const HostInfo = z.object({
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 
-/**
- * Agent-to-agent messages carry this; a mismatch is refused naming both versions. 2: an offline
- * volume ends with `POST /sync` on the target's data listener (a 1 answers 404 there), and a live
- * prepare carries the source's commit window (a 1 would commit a finish it takes too late).
- */
-export const PROTOCOL_VERSION = 2;
+/** The newest agent-to-agent protocol version; its history and the negotiation: protocol-version.ts. */
+export { PROTOCOL_VERSION } from './protocol-version.js';

@@ -127,3 +127,18 @@ describe('pruning ended jobs', () => {
     expect(jobs.prune(new Date(clock - 5 * DAY))).toEqual([]);
   });
 });
+
+describe("a job's protocol version", () => {
+  it('is kept as created, and a job from before the version was kept reads as 2', () => {
+    const options = MigrationOptions.parse({});
+    const base = { vm: 'v', mode: 'offline', role: 'source', peer: 'b', phase: 'begin', options } as const;
+    jobs.create({ ...base, id: '00000000-0000-4000-8000-00000000a003', protocolVersion: 3 });
+    jobs.create({ ...base, id: '00000000-0000-4000-8000-00000000a000' });
+    db.prepare('UPDATE jobs SET protocol_version = NULL WHERE id = ?').run(
+      '00000000-0000-4000-8000-00000000a000',
+    );
+    expect(jobs.get('00000000-0000-4000-8000-00000000a003').protocolVersion).toBe(3);
+    expect(jobs.get('00000000-0000-4000-8000-00000000a000').protocolVersion).toBe(2);
+    expect(jobs.journalOf('00000000-0000-4000-8000-00000000a003')[0]?.entry).toMatch(/vmhop protocol 3/);
+  });
+});

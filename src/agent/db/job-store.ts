@@ -31,6 +31,7 @@ interface RawJob {
   error: string | null;
   preflight: string | null;
   guest_was_running: number | null;
+  protocol_version: number | null;
   created_at: string;
   updated_at: string;
 }
@@ -39,7 +40,12 @@ export interface JobRow extends Omit<JobInfo, 'progress'> {
   options: MigrationOptions;
   /** A source job's guest ran when it began (false: it was paused, and is left paused on a rollback). */
   guestWasRunning: boolean;
+  /** The agent-to-agent protocol version every message of the job carries (protocol-version.ts). */
+  protocolVersion: number;
 }
+
+/** Jobs from before the version was kept spoke 2, the only version agents spoke then. */
+const VERSION_OF_OLDER_JOBS = 2;
 
 const phaseIndex = (p: Phase) => Phase.options.indexOf(p);
 
@@ -82,6 +88,7 @@ export class JobStore {
       updatedAt: r.updated_at,
       options: JSON.parse(r.options) as MigrationOptions,
       guestWasRunning: r.guest_was_running !== 0,
+      protocolVersion: r.protocol_version ?? VERSION_OF_OLDER_JOBS,
       ...(r.report ? { report: JSON.parse(r.report) as JobReport } : {}),
       ...(r.preflight ? { preflight: JSON.parse(r.preflight) as PreflightCheck[] } : {}),
     };
@@ -96,12 +103,14 @@ export class JobStore {
     phase: Phase;
     options: MigrationOptions;
     guestWasRunning?: boolean;
+    /** Absent: read back as the version of older jobs. */
+    protocolVersion?: number;
   }): JobRow {
     const now = this.stamp();
     this.db.transaction(() => {
       this.db
         .prepare(
-          'INSERT INTO jobs (id, vm, kind, role, phase, state, peer, options, guest_was_running, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          'INSERT INTO jobs (id, vm, kind, role, phase, state, peer, options, guest_was_running, protocol_version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
         )
         .run(
           j.id,
@@ -113,12 +122,13 @@ export class JobStore {
           j.peer,
           JSON.stringify(j.options),
           j.guestWasRunning === undefined ? null : Number(j.guestWasRunning),
+          j.protocolVersion ?? null,
           now,
           now,
         );
       this.journal(
         j.id,
-        `created as ${j.role} of a ${j.mode} migration of ${j.vm} (peer ${j.peer}), phase ${j.phase}`,
+        `created as ${j.role} of a ${j.mode} migration of ${j.vm} (peer ${j.peer}, vmhop protocol ${j.protocolVersion ?? VERSION_OF_OLDER_JOBS}), phase ${j.phase}`,
       );
     })();
     return this.get(j.id);

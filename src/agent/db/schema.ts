@@ -118,4 +118,9 @@ export const migrations: string[] = [
   );
   CREATE INDEX drains_created ON drains (created_at, id);
   `,
+  // The agent-to-agent protocol version a job speaks, chosen at its pre-flight and kept for every
+  // message of the job, also after a restart (NULL, jobs from before: 2, the one agents spoke then).
+  `
+  ALTER TABLE jobs ADD COLUMN protocol_version INTEGER;
+  `,
 ];

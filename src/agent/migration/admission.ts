@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { VmhopError } from '../../protocol/errors.js';
 import { MigrateRequest, MigrationOptions, type PreflightCheck } from '../../protocol/migration.js';
 import type { Prediction } from '../../protocol/prediction.js';
+import { MIN_PROTOCOL_VERSION } from '../../protocol/protocol-version.js';
 import type { JobRow } from '../db/job-store.js';
 import type { MigrationContext } from './context.js';
 import { volumeJobKey } from './job-subject.js';
@@ -14,6 +15,7 @@ import { planMigrationSettings, type MigrationSettings } from './options.js';
 import { applyPolicy } from './policy.js';
 import { policyCheck } from './policy-check.js';
 import { preflight } from './preflight.js';
+import { agreeProtocol } from './preflight-protocol.js';
 import { preflightPrediction } from './predict/predict.js';
 import { qemuSides } from './preflight-qemu.js';
 import type { QemuSides } from './qemu-rules.js';
@@ -59,9 +61,18 @@ export async function admitMigration(c: MigrationContext, input: unknown): Promi
       ...(qemu ? { qemu } : {}),
     });
   plan('-'); // refuses contradictory options before anything else; the QEMU rules need the target
-  const checks = await preflight(c, vm, peer, req.mode, req.options);
+  const { checks, protocolVersion } = await preflight(c, vm, peer, req.mode, req.options);
   const predict = (quick: boolean) =>
-    preflightPrediction({ c, vm, peer, options: req.options, mode: req.mode, checks, quick });
+    preflightPrediction({
+      c,
+      vm,
+      peer,
+      protocolVersion,
+      options: req.options,
+      mode: req.mode,
+      checks,
+      quick,
+    });
   // A move measures 1 s (quick); a dry run, or a quick prediction by which the policy would
   // refuse the move, measures the working set too (9 s) before it is believed. A move the
   // pre-flight already refused is not measured at all.
@@ -97,6 +108,8 @@ export async function admitMigration(c: MigrationContext, input: unknown): Promi
     phase: 'begin',
     options: req.options,
     guestWasRunning: vm.state === 'running',
+    // Every check passed, the protocol check too: it found a version both agents speak.
+    protocolVersion: protocolVersion ?? MIN_PROTOCOL_VERSION,
   });
   c.jobs.setPreflight(job.id, checks);
   const target = await peer.hostInfo();
@@ -132,7 +145,8 @@ export async function admitVolumeCopy(
   const interrupted = interruptedCopyOf(c, key);
   if (interrupted && interrupted.peer === input.to) return { continueJob: interrupted.id };
   const options = MigrationOptions.parse(input.targetPool ? { targetPool: input.targetPool } : {});
-  c.peer(input.to); // an unknown peer is refused before a job exists
+  // An unknown peer, or one that speaks no version this agent does, is refused before a job exists.
+  const protocolVersion = await agreeProtocol(c.config.name, c.peer(input.to));
   const job = c.jobs.create({
     id: randomUUID(),
     vm: key,
@@ -141,6 +155,7 @@ export async function admitVolumeCopy(
     peer: input.to,
     phase: 'begin',
     options,
+    protocolVersion,
   });
   return { job, settings: offlineSettings(options) };
 }

@@ -14,13 +14,20 @@ export async function offlineChecks(
   c: MigrationContext,
   vm: VmRow,
   peer: PeerLink,
+  protocolVersion: number,
   options: MigrationOptions,
   add: Add,
 ): Promise<void> {
   const target = await peer.hostInfo();
   let plan;
   try {
-    plan = await planOffline(c, vm, peer, target, options, `${c.config.dataDir}/offline/preflight`);
+    plan = await planOffline(
+      c,
+      vm,
+      { link: peer, info: target, protocolVersion },
+      options,
+      `${c.config.dataDir}/offline/preflight`,
+    );
   } catch (e) {
     add('plan', false, (e as Error).message, 'fix the disk named in the message');
     return;

@@ -2,24 +2,25 @@
 // its fix. Nothing is changed on either host (the shared-storage probe file is removed).
 import { existsSync } from 'node:fs';
 import { queryMigrate } from '../../qmp/index.js';
-import { PROTOCOL_VERSION } from '../../protocol/host.js';
 import type { MigrationMode, MigrationOptions, PreflightCheck } from '../../protocol/migration.js';
 import type { VmRow } from '../db/vm-store.js';
 import type { PeerLink } from '../peers/peer-link.js';
 import type { MigrationContext } from './context.js';
 import { offlineChecks } from './offline-preflight.js';
+import { chooseProtocol } from './preflight-protocol.js';
 import { copyChecks } from './preflight-copy.js';
 import { qemuChecks } from './preflight-qemu.js';
 
 const MIB = 1024 * 1024;
 
+/** The checks, and the protocol version the job speaks with the target when they have one in common. */
 export async function preflight(
   c: MigrationContext,
   vm: VmRow,
   peer: PeerLink,
   mode: MigrationMode,
   options: MigrationOptions,
-): Promise<PreflightCheck[]> {
+): Promise<{ checks: PreflightCheck[]; protocolVersion?: number }> {
   const checks: PreflightCheck[] = [];
   const add = (name: string, ok: boolean, detail: string, fix?: string) =>
     checks.push({ name, ok, detail, ...(ok || !fix ? {} : { fix }) });
@@ -50,14 +51,16 @@ export async function preflight(
       (e as Error).message,
       `check that vmhop-agent runs on \`${peer.name}\`, that both carry certificates of the same cluster CA, and the peers entry in the agent config`,
     );
-    return checks;
+    return { checks };
   }
-  add(
-    'protocol',
-    target.protocolVersion === PROTOCOL_VERSION,
-    `target protocol ${target.protocolVersion}, ours ${PROTOCOL_VERSION}`,
-    'run the same vmhop version on both hosts',
-  );
+  const protocol = chooseProtocol({ self: c.config.name, peer: peer.name }, target);
+  if (protocol.version === undefined) {
+    add('protocol', false, protocol.detail, protocol.fix);
+    // Nothing more can be asked of an agent that speaks no version this one does.
+    return { checks };
+  }
+  add('protocol', true, protocol.detail);
+  const { version } = protocol;
   add(
     'name-free',
     !target.vmNames.includes(vm.name),
@@ -99,8 +102,8 @@ export async function preflight(
       'remove the devices QEMU names',
     );
   }
-  if (mode === 'offline') await offlineChecks(c, vm, peer, options, add);
-  else await storageChecks(c, vm, peer, mode, options, add);
+  if (mode === 'offline') await offlineChecks(c, vm, peer, version, options, add);
+  else await storageChecks(c, vm, peer, version, mode, options, add);
   if (live && !options.insecure) {
     add(
       'tls',
@@ -109,7 +112,7 @@ export async function preflight(
       'configure tls in the agent config, or pass --insecure to send RAM in plaintext',
     );
   }
-  return checks;
+  return { checks, protocolVersion: version };
 }
 
 export type Add = (name: string, ok: boolean, detail: string, fix?: string) => void;
@@ -118,6 +121,7 @@ async function storageChecks(
   c: MigrationContext,
   vm: VmRow,
   peer: PeerLink,
+  protocolVersion: number,
   mode: MigrationMode,
   options: MigrationOptions,
   add: Add,
@@ -147,7 +151,7 @@ async function storageChecks(
       }
       const probe = await c.storage.writeProbe(d.pool);
       try {
-        const seen = await peer.checkProbe(d.pool, probe.nonce);
+        const seen = await peer.checkProbe(d.pool, probe.nonce, protocolVersion);
         const same = seen.seen && seen.markerId === pool.markerId;
         add(
           `disk-${d.target}`,

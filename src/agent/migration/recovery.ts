@@ -72,7 +72,7 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
     await tellTarget(
       c,
       job,
-      () => c.peer(job.peer).offlinePause(job.id, 'the source agent restarted'),
+      () => c.peer(job.peer).offlinePause(job.id, 'the source agent restarted', job.protocolVersion),
       'pause',
     );
     c.jobs.end(
@@ -87,7 +87,7 @@ async function recoverSource(c: MigrationContext, job: JobRow): Promise<void> {
     // the mirrors QEMU kept across the restart end before the RAM cancel, as in a rollback.
     const undo = new UndoList((entry) => c.jobs.journal(job.id, entry));
     undo.add(`the target \`${job.peer}\` prepared its side (abort there)`, (cause) =>
-      c.peer(job.peer).abort(job.id, cause.message),
+      c.peer(job.peer).abort(job.id, cause.message, job.protocolVersion),
     );
     if (qmp) {
       undo.add('RAM stream (migrate_cancel) and the paused guest (cont)', () =>
@@ -155,7 +155,7 @@ async function continuePostcopy(c: MigrationContext, job: JobRow, qmp: QmpSessio
   const peer = c.peer(job.peer);
   c.jobs.journal(job.id, 'post-copy was running when the agent restarted: following it again');
   try {
-    await peer.finish(job.id);
+    await peer.finish(job.id, job.protocolVersion);
     // The prepare reply is gone with the previous process; host info names the same range.
     const { migrationAddress, migrationPorts } = await peer.hostInfo();
     await followThenRetire(c, job, peer, qmp, { address: migrationAddress, migrationPorts }, () => undefined);

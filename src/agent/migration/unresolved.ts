@@ -125,7 +125,11 @@ export async function settleOnce(
   if (remote.state === 'running') {
     // Not committed yet: have it give up; its abort and a late commit cannot both happen.
     try {
-      await peer.abort(job.id, 'the source settles an unresolved switchover: the source runs the VM');
+      await peer.abort(
+        job.id,
+        'the source settles an unresolved switchover: the source runs the VM',
+        job.protocolVersion,
+      );
     } catch (e) {
       return {
         note: `\`${job.peer}\` did not give up job ${job.id} (${(e as Error).message}); asking again`,

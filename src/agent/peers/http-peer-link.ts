@@ -7,7 +7,6 @@
 import { readFileSync } from 'node:fs';
 import type { Agent } from 'undici';
 import { VmhopError, knownErrorCode, readErrorBody } from '../../protocol/errors.js';
-import { PROTOCOL_VERSION } from '../../protocol/host.js';
 import type { JobInfo } from '../../protocol/migration.js';
 import type { LinkProbeReply, LinkProbeRequest } from '../../protocol/prediction.js';
 import type { VolumeInfo } from '../../protocol/storage.js';
@@ -57,6 +56,7 @@ export class HttpPeerLink implements PeerLink {
   ): Promise<T> {
     const { request } = await import('undici');
     const dispatcher = await this.agent();
+    const version = (body as { protocolVersion?: unknown } | undefined)?.protocolVersion;
     let res;
     try {
       res = await request(new URL(path, this.url), {
@@ -65,7 +65,8 @@ export class HttpPeerLink implements PeerLink {
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
         headers: {
-          'x-vmhop-protocol': String(PROTOCOL_VERSION),
+          // The message's version, also where a proxy or a log sees only headers.
+          ...(version === undefined ? {} : { 'x-vmhop-protocol': String(version) }),
           ...(method === 'GET' ? {} : { 'content-type': 'application/json' }),
         },
         ...(method === 'GET' ? {} : { body: JSON.stringify(body ?? {}) }),
@@ -102,9 +103,9 @@ export class HttpPeerLink implements PeerLink {
     return this.call<LinkProbeReply>('POST', '/v1/peer/link-probe', req);
   }
 
-  checkProbe(pool: string, nonce: string) {
+  checkProbe(pool: string, nonce: string, protocolVersion: number) {
     return this.call<{ seen: boolean; markerId?: string }>('POST', '/v1/peer/probe', {
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion,
       pool,
       nonce,
     });
@@ -122,25 +123,20 @@ export class HttpPeerLink implements PeerLink {
     return this.call<PrepareReply>('POST', '/v1/peer/migrations', req, 120_000);
   }
 
-  async finish(jobId: string): Promise<FinishReply> {
-    const body = await this.call('POST', `/v1/peer/migrations/${jobId}/finish`, {
-      protocolVersion: PROTOCOL_VERSION,
-    });
+  async finish(jobId: string, protocolVersion: number): Promise<FinishReply> {
+    const body = await this.call('POST', `/v1/peer/migrations/${jobId}/finish`, { protocolVersion });
     // Figures only: an answer without them (or with nonsense) still says "committed".
     const timing = FinishReply.safeParse(body);
     return timing.success ? timing.data : {};
   }
 
-  async abort(jobId: string, reason: string) {
-    await this.call('POST', `/v1/peer/migrations/${jobId}/abort`, {
-      protocolVersion: PROTOCOL_VERSION,
-      reason,
-    });
+  async abort(jobId: string, reason: string, protocolVersion: number) {
+    await this.call('POST', `/v1/peer/migrations/${jobId}/abort`, { protocolVersion, reason });
   }
 
-  postcopy(jobId: string, action: PostcopyAction) {
+  postcopy(jobId: string, action: PostcopyAction, protocolVersion: number) {
     return this.call<PostcopyReply>('POST', `/v1/peer/migrations/${jobId}/postcopy`, {
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion,
       action,
     });
   }
@@ -158,8 +154,8 @@ export class HttpPeerLink implements PeerLink {
     await this.call('POST', `/v1/peer/offline/${req.jobId}/commit`, req, 900_000);
   }
 
-  async offlinePause(jobId: string, reason: string) {
-    await this.call('POST', `/v1/peer/offline/${jobId}/pause`, { protocolVersion: PROTOCOL_VERSION, reason });
+  async offlinePause(jobId: string, reason: string, protocolVersion: number) {
+    await this.call('POST', `/v1/peer/offline/${jobId}/pause`, { protocolVersion, reason });
   }
 
   async close() {

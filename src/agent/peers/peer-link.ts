@@ -1,6 +1,7 @@
 // What the migration engine may ask of the other host's agent. The engine sees only this
 // interface, so two engines can be joined in a test without HTTP; in the agent it is the
-// mutual-TLS HTTP client in http-peer-link.ts. Every message carries PROTOCOL_VERSION.
+// mutual-TLS HTTP client in http-peer-link.ts. Every message carries the job's protocol version
+// (`protocolVersion`: chosen at the pre-flight, protocol-version.ts); reads (GET) carry none.
 import { z } from 'zod';
 import { MigrationMode, MigrationOptions, type JobInfo } from '../../protocol/migration.js';
 import { MigrationPorts, type HostInfo } from '../../protocol/host.js';
@@ -100,19 +101,23 @@ export interface PeerLink {
   readonly name: string;
   hostInfo(): Promise<PeerHostInfo>;
   /** Does the peer see the probe file `nonce` in its pool `pool` (same storage)? */
-  checkProbe(pool: string, nonce: string): Promise<{ seen: boolean; markerId?: string }>;
+  checkProbe(
+    pool: string,
+    nonce: string,
+    protocolVersion: number,
+  ): Promise<{ seen: boolean; markerId?: string }>;
   /** A volume of the peer's pool, or undefined when it has none of that name (incremental base check). */
   volumeInfo(pool: string, name: string): Promise<VolumeInfo | undefined>;
   prepare(req: PrepareRequest): Promise<PrepareReply>;
   /** The commit: the target records that it owns the VM, then resumes it. */
-  finish(jobId: string): Promise<FinishReply>;
-  abort(jobId: string, reason: string): Promise<void>;
+  finish(jobId: string, protocolVersion: number): Promise<FinishReply>;
+  abort(jobId: string, reason: string, protocolVersion: number): Promise<void>;
   /**
    * Post-copy on the target: `commit` writes "target owns the VM" before the source lets QEMU
    * send the device state (the target may run from then on); `pause` stops its end of a stalled
    * post-copy stream; `recover` listens for the source's resumed stream and says where.
    */
-  postcopy(jobId: string, action: PostcopyAction): Promise<PostcopyReply>;
+  postcopy(jobId: string, action: PostcopyAction, protocolVersion: number): Promise<PostcopyReply>;
   job(jobId: string): Promise<JobInfo>;
   /** A one-time sink on the peer's migration address for a throughput probe (predict/link-probe.ts); optional: links in tests may lack it. */
   linkProbe?(req: LinkProbeRequest): Promise<LinkProbeReply>;
@@ -120,6 +125,6 @@ export interface PeerLink {
   offlinePrepare(req: OfflinePrepareRequest): Promise<OfflinePrepareReply>;
   offlineCommit(req: OfflineCommitRequest): Promise<void>;
   /** The data link broke: the target keeps the partial files for a resume. */
-  offlinePause(jobId: string, reason: string): Promise<void>;
+  offlinePause(jobId: string, reason: string, protocolVersion: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,6 +2,7 @@
 // connection") and host info (what the agent reports about its host).
 import type { Command } from 'commander';
 import type { HostInfo } from '../../protocol/host.js';
+import { rangeOf, showRange } from '../../protocol/protocol-version.js';
 import { withClient, type GlobalOptions } from '../connect.js';
 import { hostsFilePath, readHostsFile, writeHostsFile } from '../../client/hosts-file.js';
 import { emit, table } from '../../terminal/emit.js';
@@ -42,7 +43,7 @@ function humanHost(h: HostInfo): string {
   const lines = [
     ['Name', h.name],
     ['URL', h.url],
-    ['Agent', `${h.agentVersion} (protocol ${h.protocolVersion})`],
+    ['Agent', `${h.agentVersion} (protocol ${showRange(rangeOf(h))})`],
     ['QEMU', h.qemuVersion + (h.qemuPackage ? ` (${h.qemuPackage})` : '')],
     ['Accelerator', h.accel + (h.kvm ? '' : ' (KVM not usable here)')],
     ['CPUs', String(h.cpus)],

@@ -744,8 +744,9 @@ export function pairMatrix(backend: PairBackend): void {
       expect(report.downtimeMs).toBeGreaterThan(0);
       const t = p.b.services.engine.target;
       // finish again: the same answer; abort after the commit: refused; a second prepare: refused.
-      await expect(p.link.finish(job.id)).resolves.toEqual({ handledMs: expect.any(Number) });
-      await expect(p.link.abort(job.id, 'late')).resolves.toBeUndefined();
+      const v = p.a.services.jobStore.get(job.id).protocolVersion;
+      await expect(p.link.finish(job.id, v)).resolves.toEqual({ handledMs: expect.any(Number) });
+      await expect(p.link.abort(job.id, 'late', v)).resolves.toBeUndefined();
       expect(p.b.services.jobStore.get(job.id).state).toBe('completed');
       await expect(t.finish('00000000-0000-4000-8000-000000000000')).rejects.toMatchObject({
         code: 'VMHOP_ERR_JOB_NOT_FOUND',

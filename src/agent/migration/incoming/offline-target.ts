@@ -98,6 +98,7 @@ export class OfflineTarget {
       peer: req.source,
       phase: 'prepare',
       options: req.options,
+      protocolVersion: req.protocolVersion,
     });
   }
 

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { announceSelf, cont, queryMigrate, timestampMs, type QmpExecutor } from '../../../qmp/index.js';
 import { VmhopError } from '../../../protocol/errors.js';
-import { PROTOCOL_VERSION } from '../../../protocol/host.js';
+import { MIN_PROTOCOL_VERSION, PROTOCOL_VERSION, refusalOf } from '../../../protocol/protocol-version.js';
 import type { JobInfo } from '../../../protocol/migration.js';
 import { killAndWait } from '../../process/signals.js';
 import { strictly } from '../../peers/offline-messages.js';
@@ -37,13 +37,15 @@ import {
 import { watchIncoming } from './watch-incoming.js';
 import { CommitWindows } from './commit-window.js';
 
+/** A message from the source in a version outside this agent's range is refused, naming the range. */
 export function checkProtocol(version: number): void {
-  if (version !== PROTOCOL_VERSION) {
-    throw new VmhopError(
-      'VMHOP_ERR_PEER_PROTOCOL',
-      `the peer speaks vmhop protocol ${version}, this agent speaks ${PROTOCOL_VERSION}: run the same vmhop version on both hosts`,
-      { theirs: version, ours: PROTOCOL_VERSION },
-    );
+  const refusal = refusalOf(version);
+  if (refusal) {
+    throw new VmhopError('VMHOP_ERR_PEER_PROTOCOL', refusal, {
+      theirs: version,
+      ours: PROTOCOL_VERSION,
+      oursMin: MIN_PROTOCOL_VERSION,
+    });
   }
 }
 
@@ -88,6 +90,7 @@ export class TargetSide {
         phase: 'prepare',
         options: req.options,
         guestWasRunning: req.guestRunning,
+        protocolVersion: req.protocolVersion,
       });
       try {
         if (req.disks?.length) await createTargetVolumes(this.c, req.jobId, req.disks);

@@ -5,7 +5,6 @@
 // on the mode's undo list before it acts; before the commit a failure runs that list.
 import { isIP } from 'node:net';
 import { isVmhopError, VmhopError } from '../../../protocol/errors.js';
-import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import { timestampMs, type MigrationInfo, type QmpSession } from '../../../qmp/index.js';
 import type { PrepareReply, PrepareRequest } from '../../peers/peer-link.js';
 import { commitOnTarget, type CommitOutcome } from '../outgoing/commit.js';
@@ -35,10 +34,10 @@ export async function prepareTarget(
   // Before the request: a prepare whose answer was lost still made something there. The target's
   // abort removes exactly what its ledger holds for the job (nothing, for a job it never saw).
   undo.add(`the target \`${peer.name}\` prepared its side (abort there)`, (cause) =>
-    peer.abort(job.id, cause.message),
+    peer.abort(job.id, cause.message, job.protocolVersion),
   );
   const target = await peer.prepare({
-    protocolVersion: PROTOCOL_VERSION,
+    protocolVersion: job.protocolVersion,
     jobId: job.id,
     mode: job.mode,
     source: c.config.name,
@@ -208,10 +207,10 @@ export async function rollBack(undo: UndoList, e: unknown): Promise<void> {
 export async function commitOrResume(
   r: ModeRun,
   undo: UndoList,
-  ask: () => Promise<unknown> = () => r.peer.finish(r.job.id),
+  ask: () => Promise<unknown> = () => r.peer.finish(r.job.id, r.job.protocolVersion),
 ): Promise<Committed> {
   const { job, vm, peer } = r;
-  const outcome = await commitOnTarget(peer, job.id, r.c.config.commitAnswerSeconds * 1_000, ask);
+  const outcome = await commitOnTarget(peer, job, r.c.config.commitAnswerSeconds * 1_000, ask);
   if (outcome.committed) {
     markMoved(r.c, vm.name, peer.name);
     undo.forget(`\`${peer.name}\` committed: the source never runs the guest again`);

@@ -27,13 +27,13 @@ export async function finishWithPostcopy(
 ): Promise<Omit<ModeResult, 'setupMs'>> {
   const { c, job, peer } = r;
   c.jobs.advance(job.id, 'finish', 'post-copy: asking the target to commit before the device state moves');
-  await commitOrResume(r, undo, () => peer.postcopy(job.id, 'commit'));
+  await commitOrResume(r, undo, () => peer.postcopy(job.id, 'commit', job.protocolVersion));
   try {
     await migrateContinue(qmp, { state: 'pre-switchover' });
   } catch (e) {
     throw unknownOutcome(r, 'the source QEMU did not leave its pre-switchover pause after the commit', e);
   }
-  const resumed = await commitOnTarget(peer, job.id, c.config.commitAnswerSeconds * 1_000);
+  const resumed = await commitOnTarget(peer, job, c.config.commitAnswerSeconds * 1_000);
   if (!resumed.committed)
     throw unknownOutcome(r, `\`${peer.name}\` owns the VM but did not confirm it resumed it`, resumed.error);
   c.jobs.journal(job.id, 'the target runs the VM; post-copy brings the remaining pages');
@@ -66,6 +66,7 @@ export async function followThenRetire(
   const followed = await followPostcopy(qmp, {
     peer,
     jobId: job.id,
+    protocolVersion: job.protocolVersion,
     address: target.address,
     targetPorts: target.migrationPorts,
     stallTimeoutMs: job.options.stallTimeoutMs,

@@ -5,7 +5,6 @@
 // a broken data link ends the job `interrupted` with the partial files kept for a resume.
 import { readFile, rm } from 'node:fs/promises';
 import { VmhopError, isVmhopError } from '../../../protocol/errors.js';
-import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { Phase } from '../../../protocol/migration.js';
 import type { JobRow } from '../../db/job-store.js';
 import type { OfflineItem } from '../../peers/offline-messages.js';
@@ -52,7 +51,8 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
     }
     saved = job.options.keepState && saver.hasSavedState(vm.name);
     // Planned once the guest is stopped: a running guest still grows its qcow2 files.
-    const plan = await planOffline(c, vm, peer, await peer.hostInfo(), job.options, staging);
+    const to = { link: peer, info: await peer.hostInfo(), protocolVersion: job.protocolVersion };
+    const plan = await planOffline(c, vm, to, job.options, staging);
     const state = saved ? await stateItem(c, vm.name, plan.items) : undefined;
     await dumpBlockDevices(plan.items, staging, r.signal);
     await assertManifestsFit(plan.items.map((p) => ({ key: p.item.key, path: p.path })));
@@ -63,7 +63,7 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
       `asking \`${peer.name}\` for ${plan.items.length} file(s), ${(plan.bytes / MIB).toFixed(1)} MiB of data`,
     );
     const prep = await peer.offlinePrepare({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: job.protocolVersion,
       jobId: job.id,
       source: c.config.name,
       vm: vm.name,
@@ -82,7 +82,7 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
     });
     forward(c, job, 'finish', 'every file sent; asking the target to verify and define the VM');
     await peer.offlineCommit({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: job.protocolVersion,
       jobId: job.id,
       spec: { ...plan.spec, machine },
       manifests: copied.manifests,
@@ -104,7 +104,7 @@ export const runOffline: ModeRunner = async (r: ModeRun): Promise<ModeResult> =>
       // The target may be what cut the copy off; it keeps its partial files either way (its own
       // expiry drops them), so a pause it did not hear is journaled, not a second failure.
       await peer
-        .offlinePause(job.id, e.message)
+        .offlinePause(job.id, e.message, job.protocolVersion)
         .catch((err: unknown) =>
           c.jobs.journal(
             job.id,
@@ -136,7 +136,7 @@ export async function undoOffline(
 ): Promise<void> {
   await c
     .peer(job.peer)
-    .abort(job.id, reason)
+    .abort(job.id, reason, job.protocolVersion)
     .catch((err: unknown) => c.log.error({ err }, 'offline abort on the target failed'));
   if (saved) {
     await new SaveRestore(c.vms, c.supervisor, c.config.dataDir)

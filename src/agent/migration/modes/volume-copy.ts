@@ -4,7 +4,6 @@
 // same. How a base image gets to a host before an incremental live migration.
 import { rm } from 'node:fs/promises';
 import { VmhopError, isVmhopError } from '../../../protocol/errors.js';
-import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type { Progress } from '../../../protocol/migration.js';
 import { DiskSpec } from '../../../protocol/vm-spec.js';
 import type { JobRow } from '../../db/job-store.js';
@@ -35,8 +34,7 @@ export async function runVolumeCopy(r: {
   const plan = await planOffline(
     c,
     { name: job.vm, spec: { disks: [disk] } },
-    peer,
-    await peer.hostInfo(),
+    { link: peer, info: await peer.hostInfo(), protocolVersion: job.protocolVersion },
     job.options,
     staging,
   );
@@ -46,7 +44,7 @@ export async function runVolumeCopy(r: {
     await dumpBlockDevices(plan.items, staging, r.signal);
     await assertManifestsFit(plan.items.map((p) => ({ key: p.item.key, path: p.path })));
     const prep = await peer.offlinePrepare({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: job.protocolVersion,
       jobId: job.id,
       source: c.config.name,
       vm: job.vm,
@@ -63,7 +61,7 @@ export async function runVolumeCopy(r: {
       onProgress: r.onProgress,
     });
     await peer.offlineCommit({
-      protocolVersion: PROTOCOL_VERSION,
+      protocolVersion: job.protocolVersion,
       jobId: job.id,
       manifests: copied.manifests,
     });
@@ -75,7 +73,7 @@ export async function runVolumeCopy(r: {
     };
   } catch (e) {
     if (isVmhopError(e) && e.code === 'VMHOP_ERR_MIGRATION_INTERRUPTED' && !r.signal.aborted) {
-      await peer.offlinePause(job.id, e.message).catch(() => undefined);
+      await peer.offlinePause(job.id, e.message, job.protocolVersion).catch(() => undefined);
       throw e;
     }
     await undoOffline(c, job, false, (e as Error).message);

@@ -19,11 +19,12 @@ export type CommitOutcome =
   | { committed: false; known: true; error: Error }
   | { committed: false; known: false; error: Error };
 
+/** `job`: its id and the protocol version its messages carry. */
 export async function commitOnTarget(
   peer: PeerLink,
-  jobId: string,
+  job: { id: string; protocolVersion: number },
   deadlineMs = 60_000,
-  ask: () => Promise<unknown> = () => peer.finish(jobId),
+  ask: () => Promise<unknown> = () => peer.finish(job.id, job.protocolVersion),
 ): Promise<CommitOutcome> {
   const until = Date.now() + deadlineMs;
   let lastError: Error = new Error('no attempt');

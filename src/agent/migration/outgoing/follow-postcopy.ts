@@ -19,6 +19,8 @@ import { DEFAULT_MIGRATION_PORTS, probePortOf, type MigrationPorts } from '../wi
 export interface FollowPostcopy {
   peer: PeerLink;
   jobId: string;
+  /** The version the job's messages carry. */
+  protocolVersion: number;
   /** The target's migration address. */
   address: string;
   /** The target's migration port range (its prepare reply); an older target's is the default. */
@@ -90,8 +92,8 @@ async function recover(qmp: QmpExecutor, f: FollowPostcopy): Promise<boolean> {
   if (!(await reachable(f.address, probe, 1_000))) return false;
   try {
     // The target may not have noticed a silent drop: pause its end first (a paused end stays paused).
-    await f.peer.postcopy(f.jobId, 'pause');
-    const at = await f.peer.postcopy(f.jobId, 'recover');
+    await f.peer.postcopy(f.jobId, 'pause', f.protocolVersion);
+    const at = await f.peer.postcopy(f.jobId, 'recover', f.protocolVersion);
     if (!at.address || !at.port) throw new Error('the target named no listener');
     await migrate(qmp, { uri: `tcp:${at.address}:${at.port}`, resume: true });
     f.journal(`post-copy resumed on ${at.address}:${at.port}`);

@@ -54,20 +54,27 @@ export async function fileFingerprint(path: string): Promise<{ fingerprint: stri
   return { fingerprint: `${st.ino}-${st.size}-${Math.floor(st.mtimeMs)}`, sizeBytes: st.size };
 }
 
+/** The target of a copy: its link, its host facts, and the protocol version the job speaks with it. */
+export interface CopyTarget {
+  link: PeerLink;
+  info: PeerHostInfo;
+  protocolVersion: number;
+}
+
 export async function planOffline<S extends Pick<VmSpec, 'disks'>>(
   c: MigrationContext,
   vm: { name: string; spec: S },
-  peer: PeerLink,
-  target: PeerHostInfo,
+  to: CopyTarget,
   options: MigrationOptions,
   stagingDir: string,
 ): Promise<OfflinePlan<S>> {
+  const { link: peer, info: target } = to;
   const items: PlannedItem[] = [];
   const disks: DiskPlan[] = [];
   const spec: S = { ...vm.spec, disks: [] };
   for (const d of vm.spec.disks) {
     const pool = await c.storage.poolInfo(d.pool);
-    if (pool.kind === 'shared' && (await sameStorage(c, peer, d.pool, pool.markerId))) {
+    if (pool.kind === 'shared' && (await sameStorage(c, to, d.pool, pool.markerId))) {
       disks.push({
         target: d.target,
         how: 'shared',
@@ -175,13 +182,13 @@ function deviceDisk(target: PeerHostInfo, device: string): Pick<DiskSpec, 'pool'
 
 async function sameStorage(
   c: MigrationContext,
-  peer: PeerLink,
+  to: CopyTarget,
   pool: string,
   markerId?: string,
 ): Promise<boolean> {
   const probe = await c.storage.writeProbe(pool);
   try {
-    const seen = await peer.checkProbe(pool, probe.nonce);
+    const seen = await to.link.checkProbe(pool, probe.nonce, to.protocolVersion);
     return seen.seen && seen.markerId === markerId;
   } finally {
     // A probe file left behind is a few bytes named by its nonce; the answer above stands either way.

@@ -5,7 +5,6 @@
 // half for callers that measured themselves. Bounded: about 9 s, the dirty-rate windows (1 s, then
 // 8 s), with the RAM sample and the link probe (at most 1 s of stream) run meanwhile; nothing is
 // changed on the guest. Admission calls it once per live migration and hands it to the job.
-import { PROTOCOL_VERSION } from '../../../protocol/host.js';
 import type {
   JobReport,
   MigrationMode,
@@ -45,6 +44,8 @@ export interface PredictRequest {
   c: MigrationContext;
   vm: VmRow;
   peer?: PeerLink;
+  /** The protocol version the pre-flight chose with `peer`: its link probe carries it. */
+  protocolVersion?: number;
   options: MigrationOptions;
   windows?: DirtyRateWindows;
   /**
@@ -182,10 +183,11 @@ export const LINK_PROBE = { maxMs: 1_000, maxBytes: 32 * MiB };
 export async function probeLink(
   c: Pick<MigrationContext, 'migrationAddress'>,
   peer: PeerLink,
+  protocolVersion: number,
 ): Promise<ProbeResult> {
   if (!peer.linkProbe) throw new Error(`the link to \`${peer.name}\` cannot probe`);
   const sink = await peer.linkProbe({
-    protocolVersion: PROTOCOL_VERSION,
+    protocolVersion,
     sourceAddresses: [c.migrationAddress],
     ...LINK_PROBE,
   });
@@ -198,9 +200,9 @@ async function knownLink(
   notes: string[],
 ): Promise<{ bps: number; source: FigureSource } | undefined> {
   const known = r.peer ? historyLinkBps(r.c, r.peer.name) : undefined;
-  if (r.peer?.linkProbe) {
+  if (r.peer?.linkProbe && r.protocolVersion !== undefined) {
     try {
-      const p = await probeLink(r.c, r.peer);
+      const p = await probeLink(r.c, r.peer, r.protocolVersion);
       if (p.bps > 0) return { bps: p.bps, source: 'measured' };
     } catch (e) {
       notes.push(`link probe to \`${r.peer.name}\` failed (${(e as Error).message})`);
