@@ -20,7 +20,8 @@ import { readState, type TestbedState } from './state.js';
 
 export const AGENT_PORT = 8443;
 export const TESTBED_CA_DIR = `${STATE_DIR}/ca`;
-const AGENT_MAIN = join(REPO_ROOT, 'dist', 'src', 'agent', 'main.js');
+/** The agent of the vmhop build at `root` (a checkout with its dist/ built); this one by default. */
+export const agentMainOf = (root: string = REPO_ROOT) => join(root, 'dist', 'src', 'agent', 'main.js');
 
 export const agentUrl = (h: HostPlan) => `https://${h.mgmtAddress}:${AGENT_PORT}`;
 
@@ -90,19 +91,21 @@ async function waitHealthy(h: HostPlan, pid: number, timeoutMs: number): Promise
   );
 }
 
-/** Starts the agent of `h` unless it runs; returns its pid. */
+/** Starts the agent of `h` (from the build at `buildRoot`, this one by default) unless it runs; returns its pid. */
 export async function startAgent(
   h: HostPlan,
   all: HostPlan[],
   state: TestbedState,
   token: string,
+  buildRoot?: string,
 ): Promise<number> {
   const known = state.processes.find((p) => p.host === h.name && p.what === 'agent');
   if (known && isAlive(known.pid)) return known.pid;
-  if (!existsSync(AGENT_MAIN)) {
+  const main = agentMainOf(buildRoot);
+  if (!existsSync(main)) {
     throw new VmhopError(
       'VMHOP_ERR_USAGE',
-      `the agent is not built (${AGENT_MAIN} is missing): run \`npm run build\``,
+      `the agent is not built (${main} is missing): run \`npm run build\`${buildRoot ? ` in ${buildRoot}` : ''}`,
       {},
     );
   }
@@ -116,7 +119,7 @@ export async function startAgent(
       ...nsenterArgs(h),
       process.execPath,
       ...AGENT_NODE_FLAGS,
-      AGENT_MAIN,
+      main,
       'run',
       '--config',
       `${HOST_DATA_DIR}/agent.json`,
@@ -131,6 +134,24 @@ export async function startAgent(
   const pid = child.pid as number;
   await waitHealthy(h, pid, 20_000);
   return pid;
+}
+
+/** Defines the shared pool on the agent of `h` unless it has it (a fresh registry has only `default`). */
+export async function ensureSharedPool(h: HostPlan, token: string, sharedPath: string): Promise<void> {
+  const client = new AgentClient({
+    name: h.name,
+    url: agentUrl(h),
+    token,
+    ca: `${TESTBED_CA_DIR}/ca-cert.pem`,
+  });
+  try {
+    const { pools } = await client.call<{ pools: { name: string }[] }>('GET', '/v1/pools');
+    if (!pools.some((p) => p.name === 'shared')) {
+      await client.call('POST', '/v1/pools', { name: 'shared', kind: 'shared', path: sharedPath });
+    }
+  } finally {
+    await client.close();
+  }
 }
 
 /** Points the CLI's hosts file at the test-bed agents (other entries are kept). */

@@ -38,10 +38,9 @@ import {
 import { readState, writeState, type TestbedState } from './state.js';
 import { isShaped, shapingCommands, validateShaping, type Shaping } from './shaping.js';
 import { isAlive, killAndWait } from '../agent/process/signals.js';
-import { AgentClient } from '../client/agent-client.js';
 import {
-  TESTBED_CA_DIR,
   agentUrl,
+  ensureSharedPool,
   newToken,
   removeTestbedConnections,
   startAgent,
@@ -134,22 +133,7 @@ async function startAgents(plans: HostPlan[]): Promise<void> {
     await writeState(state);
   }
   writeTestbedConnections(plans, token);
-  for (const h of plans) {
-    const client = new AgentClient({
-      name: h.name,
-      url: agentUrl(h),
-      token,
-      ca: `${TESTBED_CA_DIR}/ca-cert.pem`,
-    });
-    try {
-      const { pools } = await client.call<{ pools: { name: string }[] }>('GET', '/v1/pools');
-      if (!pools.some((p) => p.name === 'shared')) {
-        await client.call('POST', '/v1/pools', { name: 'shared', kind: 'shared', path: SHARED_PATH });
-      }
-    } finally {
-      await client.close();
-    }
-  }
+  for (const h of plans) await ensureSharedPool(h, token, SHARED_PATH);
 }
 
 export async function shape(shaping: Shaping): Promise<TestbedState> {
