@@ -10,6 +10,7 @@ import { loadConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { hashToken } from '../credentials/token-hash.js';
 import { AgentServices } from './services.js';
+import { drainRunnerOf } from './fleet/drain-runner.js';
 import { startJobRetention } from './job-retention.js';
 import { watchCertificate } from './tls/certificate-status.js';
 import { tokenCommand } from './token-command.js';
@@ -52,6 +53,8 @@ program
       await services.ensureDefaultPool();
       await services.supervisor.reattachAll();
       await services.engine.recover();
+      // A drain left running goes on once its moves' jobs are finished or rolled back.
+      drainRunnerOf(services).resumeAll();
       // Interrupted offline copies not resumed in time expire (checked now and hourly).
       const ttlMs = config.interruptedTtlHours * 3_600_000;
       const expire = () =>

@@ -178,6 +178,14 @@ export const DrainStartRequest = z
     maxPerLink: z.number().int().min(1).max(64).optional(),
     reserveMiB: z.number().int().min(0).max(1_048_576).optional(),
     reason: z.string().max(200).optional(),
+    /** Plaintext RAM/NBD streams for every move (as `vmhop migrate --insecure`): only when asked. */
+    insecure: z.boolean().default(false),
+    /**
+     * Keep the copied disks of offline and live-copy moves on the drained host. By default a
+     * drain deletes them once the target runs the VM (as `migrate --delete-source`): the host is
+     * emptied for its maintenance, and `undrain --return` finds no stale copy in the way.
+     */
+    keepSourceDisks: z.boolean().default(false),
   })
   .strict();
 export type DrainStartRequest = z.infer<typeof DrainStartRequest>;

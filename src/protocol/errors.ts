@@ -148,11 +148,6 @@ export const errorCatalogue = {
   },
   VMHOP_ERR_DRAIN_RUNNING: { status: 409, exit: 4, summary: 'a drain of this host is already running' },
   VMHOP_ERR_DRAIN_NOT_FOUND: { status: 404, exit: 3, summary: 'no such drain' },
-  VMHOP_ERR_DRAIN_UNSUPPORTED: {
-    status: 400,
-    exit: 2,
-    summary: 'a drain can only be planned (--dry-run) in this version',
-  },
   VMHOP_ERR_DRAIN_INCOMPLETE: {
     status: 409,
     exit: 1,

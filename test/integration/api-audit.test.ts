@@ -203,6 +203,9 @@ describe('every route that changes something has an audit action', () => {
       'POST /v1/peer/offline': 'migration.prepare',
       'POST /v1/peer/offline/:id/commit': 'migration.commit',
       'POST /v1/peer/offline/:id/pause': 'migration.pause',
+      'POST /v1/host/drain': 'host.drain',
+      'POST /v1/host/drains/:id/cancel': 'host.drain-cancel',
+      'POST /v1/host/undrain': 'host.undrain',
     });
   });
 

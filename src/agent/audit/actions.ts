@@ -37,6 +37,9 @@ export const AUDIT_ACTIONS = [
   'migration.commit',
   'migration.pause',
   'migration.end',
+  'host.drain',
+  'host.drain-cancel',
+  'host.undrain',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

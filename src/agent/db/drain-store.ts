@@ -19,6 +19,10 @@ export interface DrainRow {
   state: DrainState;
   cancelRequested: boolean;
   limits: DrainLimits;
+  /** Every move's streams in plaintext (asked for with the drain). */
+  insecure: boolean;
+  /** Copied disks stay on the drained host (no deleteSource). */
+  keepSourceDisks: boolean;
   vms: DrainVm[];
   unplaceable: Unplaceable[];
   createdAt: string;
@@ -41,6 +45,8 @@ interface Stored {
   host: string;
   cancelRequested: boolean;
   limits: DrainLimits;
+  insecure?: boolean;
+  keepSourceDisks?: boolean;
   unplaceable: Unplaceable[];
 }
 
@@ -80,6 +86,8 @@ export class DrainStore {
     id: string;
     host: string;
     limits: DrainLimits;
+    insecure?: boolean;
+    keepSourceDisks?: boolean;
     vms: DrainVm[];
     unplaceable: Unplaceable[];
     /** The plan it executes, kept beside the outcome. */
@@ -90,6 +98,8 @@ export class DrainStore {
       host: d.host,
       cancelRequested: false,
       limits: d.limits,
+      insecure: d.insecure === true,
+      keepSourceDisks: d.keepSourceDisks === true,
       unplaceable: d.unplaceable,
     };
     this.db.transaction(() => {
@@ -123,6 +133,8 @@ export class DrainStore {
       state: r.state as DrainState,
       cancelRequested: stored.cancelRequested,
       limits: stored.limits,
+      insecure: stored.insecure === true,
+      keepSourceDisks: stored.keepSourceDisks === true,
       vms: JSON.parse(r.moves) as DrainVm[],
       unplaceable: stored.unplaceable,
       createdAt: r.created_at,
@@ -208,5 +220,7 @@ const storedOf = (d: DrainRow): Stored => ({
   host: d.host,
   cancelRequested: d.cancelRequested,
   limits: d.limits,
+  insecure: d.insecure,
+  keepSourceDisks: d.keepSourceDisks,
   unplaceable: d.unplaceable,
 });

@@ -66,6 +66,51 @@ export const operations: Record<string, Operation> = Object.fromEntries([
     },
   ],
   [
+    'POST /v1/host/drain',
+    {
+      id: 'hostDrain',
+      summary: 'Put this host in maintenance and move every VM off it by the drain plan (host drain)',
+      tag: 'agent',
+      errors: ['VMHOP_ERR_DRAIN_RUNNING', 'VMHOP_ERR_PEER_UNKNOWN', 'VMHOP_ERR_PEER_AUTH', 'VMHOP_ERR_USAGE'],
+    },
+  ],
+  [
+    'GET /v1/host/drain',
+    {
+      id: 'hostDrainLatest',
+      summary: "This host's latest drain and its report: per VM and the whole (host drain-status)",
+      tag: 'agent',
+      errors: ['VMHOP_ERR_DRAIN_NOT_FOUND'],
+    },
+  ],
+  [
+    'GET /v1/host/drains/:id',
+    {
+      id: 'hostDrainGet',
+      summary: 'One drain and its report, with its journal',
+      tag: 'agent',
+      errors: ['VMHOP_ERR_DRAIN_NOT_FOUND'],
+    },
+  ],
+  [
+    'POST /v1/host/drains/:id/cancel',
+    {
+      id: 'hostDrainCancel',
+      summary: 'Cancel a running drain: running moves end or roll back, queued ones stay (host drain-cancel)',
+      tag: 'agent',
+      errors: ['VMHOP_ERR_DRAIN_NOT_FOUND', 'VMHOP_ERR_VM_STATE'],
+    },
+  ],
+  [
+    'POST /v1/host/undrain',
+    {
+      id: 'hostUndrain',
+      summary: 'End maintenance; with return, name the VMs the last drain moved away (host undrain)',
+      tag: 'agent',
+      errors: ['VMHOP_ERR_DRAIN_RUNNING'],
+    },
+  ],
+  [
     'GET /v1/events',
     {
       id: 'events',

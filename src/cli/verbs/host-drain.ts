@@ -1,7 +1,7 @@
-// `vmhop host drain HOST [--to HOST,...] [--dry-run]` (issue 17 §1): the agent of HOST plans
-// where each of its VMs would go (GET /v1/host/drain-plan) and this prints the plan: one line per
-// move in order, the VMs that cannot move with the reason, the hosts left out, the total.
-// Executing a drain is not in this version: without --dry-run it says so and asks nobody.
+// `vmhop host drain HOST [--to HOST,...] [--dry-run]` (issue 17 §1): with --dry-run the agent of
+// HOST plans where each of its VMs would go (GET /v1/host/drain-plan) and this prints the plan:
+// one line per move in order, the VMs that cannot move with the reason, the hosts left out, the
+// total. Without it the drain runs (host-drain-run.ts): HOST enters maintenance and its VMs move.
 import type { Command } from 'commander';
 import type { DrainPlan } from '../../protocol/drain.js';
 import { VmhopError } from '../../protocol/errors.js';
@@ -10,6 +10,8 @@ import { withClient, type GlobalOptions } from '../connect.js';
 import { duration } from '../output/progress-line.js';
 import { formatSize } from '../output/sizes.js';
 import { runVerb } from '../run-verb.js';
+import { humanDrainReport, refuseIncomplete, runDrain } from './host-drain-run.js';
+import { registerHostUndrain } from './host-undrain.js';
 
 interface DrainFlags {
   to?: string;
@@ -17,6 +19,9 @@ interface DrainFlags {
   linkMbps?: string;
   maxPerHost?: string;
   maxPerLink?: string;
+  insecure?: boolean;
+  keepSourceDisks?: boolean;
+  reason?: string;
 }
 
 /** A whole number flag within its range, refused by name before any agent is asked. */
@@ -92,25 +97,49 @@ export function humanDrainPlan(p: DrainPlan): string {
   return parts.join('\n\n');
 }
 
+/** The execution's body: the dry run's flags, checked the same way. */
+function drainBody(f: DrainFlags) {
+  const q = new URLSearchParams(drainQuery(f).slice(1));
+  const n = (k: string) => (q.has(k) ? { [k]: Number(q.get(k)) } : {});
+  return {
+    ...(f.to ? { to: f.to.split(',') } : {}),
+    ...n('linkMbps'),
+    ...n('maxPerHost'),
+    ...n('maxPerLink'),
+    ...(f.insecure ? { insecure: true } : {}),
+    ...(f.keepSourceDisks ? { keepSourceDisks: true } : {}),
+    ...(f.reason ? { reason: f.reason } : {}),
+  };
+}
+
 export function registerHostDrain(host: Command): void {
   host
     .command('drain <host>')
-    .description('plan moving every VM off a host: target, mode, order, predicted time (--dry-run)')
+    .description(
+      'move every VM off a host by a plan (target, mode, order), then keep it in maintenance; --dry-run: the plan only',
+    )
     .option('--to <hosts>', 'only these hosts may take VMs (comma-separated; default: every peer)')
-    .option('--dry-run', 'print the plan and stop (the only mode in this version)')
+    .option('--dry-run', 'print the plan and stop')
     .option('--link-mbps <n>', 'migration link rate to assume, Mbit/s (default 1000)')
     .option('--max-per-host <n>', 'migrations one target takes at once (default 2)')
     .option('--max-per-link <n>', 'migrations sharing one link at once (default 4)')
+    .option('--insecure', 'plaintext RAM/NBD streams for every move (as migrate --insecure)')
+    .option(
+      '--keep-source-disks',
+      'keep the disks offline and live-copy moves copied on the drained host (default: deleted once the target runs the VM)',
+    )
+    .option('--reason <text>', 'why the host is drained (shown in host info while in maintenance)')
     .action(
       runVerb(async (f: DrainFlags, g: GlobalOptions, cmd) => {
         const name = cmd.args[0] as string;
         const query = drainQuery(f);
         if (!f.dryRun) {
-          throw new VmhopError(
-            'VMHOP_ERR_DRAIN_UNSUPPORTED',
-            `this version only plans a drain: run \`vmhop host drain ${name} --dry-run\` for the plan, then move the VMs it lists with \`vmhop -c ${name} migrate VM --to TARGET\``,
-            { host: name },
-          );
+          const live = g.json ? undefined : (line: string) => process.stdout.write(`${line}\n`);
+          const report = await withClient({ ...g, connect: name }, (c) => runDrain(c, drainBody(f), live));
+          if (!g.json) process.stdout.write(`\n${humanDrainReport(report)}\n`);
+          refuseIncomplete(report);
+          if (g.json) emit(g, report, humanDrainReport);
+          return;
         }
         const plan = await withClient({ ...g, connect: name }, (c) =>
           c.call<DrainPlan>('GET', `/v1/host/drain-plan${query}`),
@@ -118,4 +147,5 @@ export function registerHostDrain(host: Command): void {
         emit(g, plan, humanDrainPlan);
       }),
     );
+  registerHostUndrain(host);
 }
