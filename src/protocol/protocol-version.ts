@@ -22,7 +22,9 @@ export const OUR_PROTOCOLS: VersionRange = { min: MIN_PROTOCOL_VERSION, max: PRO
 
 /**
  * The first version that has each change on the wire. A difference between versions is one entry
- * here and one `speaks(job version, feature)` where it is sent or read.
+ * here and one `speaks(job version, feature)` where it is sent or read. A new optional field needs
+ * none (an older agent's schemas drop what they do not know); a change an older agent would act on
+ * wrongly, or a new route, does.
  */
 const SINCE = {
   /** An offline volume ends with `POST /sync` on the target's data listener. */
