@@ -49,6 +49,12 @@ function humanHost(h: HostInfo): string {
     ['CPUs', String(h.cpus)],
     ['Memory', `${formatSize(h.memoryFreeBytes)} free of ${formatSize(h.memoryTotalBytes)}`],
     ['VMs', String(h.vmCount)],
+    [
+      'Maintenance',
+      h.maintenance
+        ? `since ${h.maintenance.since} (${h.maintenance.reason}): no new VMs until \`vmhop host undrain ${h.name}\``
+        : 'no',
+    ],
     ['Migration', h.migrationAddress],
     ['Certificate', certificateLine(h)],
     [
