@@ -39,11 +39,14 @@ export async function runDrain(
   }
 }
 
+/** Tenths under a minute (a move of 0.4 s is not "0s"); the usual duration above. */
+const secs = (s: number) => (s < 60 ? `${s.toFixed(1)}s` : duration(s));
+
 /** One VM's move in one line: `#1 web -> b live-shared: moved in 4.2 s, pause 130 ms, 256 MiB`. */
 export function vmLine(v: DrainVm): string {
   const head = `#${v.order} ${v.vm} -> ${v.to} ${v.mode}: ${v.state}`;
   const figures = [
-    v.seconds !== undefined ? `in ${duration(v.seconds)}` : '',
+    v.seconds !== undefined ? `in ${secs(v.seconds)}` : '',
     v.pauseMs !== undefined ? `pause ${v.pauseMs} ms` : '',
     v.bytes ? formatSize(v.bytes) : '',
   ].filter(Boolean);
@@ -55,14 +58,14 @@ export function humanDrainReport(d: DrainJob): string {
   const t = d.total;
   const head =
     `drain ${d.id} of ${d.host}: ${d.state}; ${t.moved} of ${t.vms} VMs moved, ${t.failed} failed, ` +
-    `${t.cancelled} cancelled, ${d.unplaceable.length} could not move; ${duration(t.seconds)}, ${formatSize(t.bytes)}`;
+    `${t.cancelled} cancelled, ${d.unplaceable.length} could not move; ${secs(t.seconds)}, ${formatSize(t.bytes)}`;
   const rows = d.vms.map((v) => [
     String(v.order),
     v.vm,
     v.to,
     v.mode,
     v.state,
-    v.seconds !== undefined ? duration(v.seconds) : '-',
+    v.seconds !== undefined ? secs(v.seconds) : '-',
     v.pauseMs !== undefined ? `${v.pauseMs} ms` : '-',
     v.bytes ? formatSize(v.bytes) : '-',
   ]);
