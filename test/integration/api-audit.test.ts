@@ -177,6 +177,7 @@ describe('every route that changes something has an audit action', () => {
       'POST /v1/vms/:name/reboot': 'vm.reboot',
       'POST /v1/vms/:name/save': 'vm.save',
       'POST /v1/vms/:name/restore': 'vm.restore',
+      'POST /v1/vms/:name/priority': 'vm.set-priority',
       'POST /v1/vms/import-xml': 'vm.import-xml',
       'POST /v1/pools': 'pool.define',
       'DELETE /v1/pools/:pool': 'pool.undefine',

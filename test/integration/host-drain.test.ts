@@ -247,4 +247,13 @@ describe.skipIf(!guest)('vmhop host drain, executed', () => {
     const again = await a.api('POST', `/v1/host/drains/${id}/cancel`);
     expect(again.status).toBe(409);
   });
+
+  it('keeps a priority set on a VM in its spec, and the plan orders by it', async () => {
+    const res = await a.api('POST', '/v1/vms/v1/priority', { priority: 7 });
+    expect(res.status, res.text).toBe(200);
+    expect(res.body.spec.priority).toBe(7);
+    const plan = await a.api('GET', '/v1/host/drain-plan?to=b');
+    expect(plan.body.moves[0]).toMatchObject({ vm: 'v1', priority: 7, order: 1 });
+    expect((await a.api('POST', '/v1/vms/v1/priority', { priority: 101 })).status).toBe(400);
+  });
 });

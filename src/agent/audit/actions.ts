@@ -17,6 +17,7 @@ export const AUDIT_ACTIONS = [
   'vm.save',
   'vm.restore',
   'vm.console',
+  'vm.set-priority',
   'pool.define',
   'pool.undefine',
   'pool.probe',

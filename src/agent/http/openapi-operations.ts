@@ -66,6 +66,15 @@ export const operations: Record<string, Operation> = Object.fromEntries([
     },
   ],
   [
+    'POST /v1/vms/:name/priority',
+    {
+      id: 'setVmPriority',
+      summary: "Set a VM's drain priority (-100..100, higher moves first; set-priority)",
+      tag: 'vms',
+      errors: ['VMHOP_ERR_VM_NOT_FOUND', 'VMHOP_ERR_VM_STATE'],
+    },
+  ],
+  [
     'POST /v1/host/drain',
     {
       id: 'hostDrain',

@@ -135,6 +135,20 @@ export class VmService {
     this.d.events.publish({ type: 'vm.undefined', vm: name });
   }
 
+  /** The drain order of a VM (issue 17 §1): kept in its spec, so it moves with the VM. */
+  setPriority(name: string, priority: number): VmInfo {
+    const row = this.get(name);
+    if (row.owner !== 'local') {
+      throw new VmhopError(
+        'VMHOP_ERR_VM_STATE',
+        `VM \`${name}\` moved to host \`${row.owner.replace(/^moved:/, '')}\`: set its priority there`,
+        { vm: name, owner: row.owner },
+      );
+    }
+    this.d.store.update(name, { spec: { ...row.spec, priority } });
+    return toInfo(this.get(name));
+  }
+
   /** See VmServiceDeps.refuseIfUnresolved. */
   refuseIfUnresolved(name: string, action: string): void {
     this.d.refuseIfUnresolved?.(name, action);

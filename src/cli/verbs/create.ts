@@ -14,7 +14,7 @@ import { readHostsFile } from '../../client/hosts-file.js';
 import { emit } from '../../terminal/emit.js';
 import { parseSize } from '../output/sizes.js';
 import { runVerb } from '../run-verb.js';
-import { humanVm } from './vm.js';
+import { humanVm, priorityOf } from './vm.js';
 
 interface CreateFlags {
   spec?: string;
@@ -27,6 +27,7 @@ interface CreateFlags {
   memDirty?: string;
   diskWriter?: boolean;
   start?: boolean;
+  priority?: string;
 }
 
 /** Guest addresses already given to test-guest VMs on any reachable host of the hosts file. */
@@ -89,6 +90,7 @@ export function registerCreateVerb(program: Command): void {
     .option('--disk <size>', 'test guest: give it a disk (qcow2, thin; 1G = 2^30 bytes)')
     .option('--mem-dirty <MiB>', 'test guest: run the memory dirtier on this many MiB from boot')
     .option('--disk-writer', 'test guest: run the disk writer from boot (needs --disk)')
+    .option('--priority <n>', 'drain priority, -100..100: higher moves first (default 0)')
     .option('--start', 'start it after defining it')
     .action(
       runVerb(async (f: CreateFlags, g: GlobalOptions, cmd) => {
@@ -100,6 +102,7 @@ export function registerCreateVerb(program: Command): void {
             {},
           );
         }
+        const priority = f.priority === undefined ? undefined : priorityOf(f.priority);
         const r = await withClient(g, async (c) => {
           let spec: unknown;
           let volume: string | undefined;
@@ -123,6 +126,7 @@ export function registerCreateVerb(program: Command): void {
               });
             }
           }
+          if (priority !== undefined) spec = { ...(spec as object), priority };
           try {
             await c.call<VmInfo>('POST', '/v1/vms', { spec });
           } catch (e) {

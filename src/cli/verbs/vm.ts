@@ -14,6 +14,17 @@ import { renderVmProgress } from '../output/vm-progress-line.js';
 
 const vmPath = (name: string) => `/v1/vms/${encodeURIComponent(name)}`;
 
+/** A drain priority as the spec takes it (-100..100), refused by name before any agent is asked. */
+export function priorityOf(text: string): number {
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || n < -100 || n > 100) {
+    throw new VmhopError('VMHOP_ERR_USAGE', `priority '${text}' is not a whole number from -100 to 100`, {
+      priority: text,
+    });
+  }
+  return n;
+}
+
 export function humanVm(v: VmInfo & { savedState?: boolean }): string {
   const s = v.spec;
   return [
@@ -26,6 +37,7 @@ export function humanVm(v: VmInfo & { savedState?: boolean }): string {
     ['Memory', `${s.memoryMiB} MiB`],
     ['Machine', s.machine],
     ['CPU model', s.cpuModel],
+    ['Priority', String(s.priority ?? 0)],
     ['Boot', s.boot.kind === 'kernel' ? `kernel ${s.boot.kernel}` : 'disk'],
     ...s.disks.map((d) => [`Disk ${d.target}`, `${d.pool}/${d.volume} (${d.format}, cache=${d.cache})`]),
     ...s.nics.map((n, i) => [`NIC ${i}`, `${n.mac} on bridge ${n.bridge}`]),
@@ -121,6 +133,20 @@ export function registerVmVerbs(program: Command): void {
         }
         const r = await withClient(g, (c) => c.call<VmInfo>('POST', '/v1/vms', { spec }));
         emit(g, r, (v) => `VM ${v.name} defined`);
+      }),
+    );
+
+  program
+    .command('set-priority <name> <priority>')
+    .description('set the drain priority of a VM: -100..100, higher moves first (host drain)')
+    .action(
+      runVerb(async (_f, g: GlobalOptions, cmd) => {
+        const [name, text] = cmd.args as [string, string];
+        const priority = priorityOf(text);
+        const r = await withClient(g, (c) =>
+          c.call<VmInfo>('POST', `${vmPath(name)}/priority`, { priority }),
+        );
+        emit(g, r, (v) => `VM ${v.name}: drain priority ${v.spec.priority ?? 0}`);
       }),
     );
 

@@ -103,6 +103,19 @@ export const vmRoutes =
     }
 
     app.post(
+      '/v1/vms/:name/priority',
+      {
+        config: { audit: 'vm.set-priority' },
+        schema: {
+          params: Name,
+          body: z.object({ priority: z.number().int().min(-100).max(100) }).strict(),
+          response: { 200: VmInfo },
+        },
+      },
+      async (req) => s.vms.setPriority(req.params.name, req.body.priority),
+    );
+
+    app.post(
       '/v1/vms/import-xml',
       {
         config: { audit: 'vm.import-xml' },
