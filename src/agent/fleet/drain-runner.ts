@@ -32,6 +32,7 @@ export function drainRunnerOf(s: AgentServices): DrainRunner {
 export class DrainRunner {
   readonly store: DrainStore;
   private readonly runs = new Map<string, { done: Promise<void>; wake: () => void }>();
+  private starting = false;
 
   constructor(private readonly s: AgentServices) {
     this.store = new DrainStore(s.db);
@@ -39,15 +40,20 @@ export class DrainRunner {
 
   /** Plans the drain, puts the host in maintenance, and starts moving; answers once it runs. */
   async start(req: DrainStartRequest): Promise<DrainJob> {
+    // Two drains asked at once: the second is refused, not planned beside the first.
+    if (this.starting) throw drainRunning(this.s.config.name, 'being planned');
+    this.starting = true;
+    try {
+      return await this.plan(req);
+    } finally {
+      this.starting = false;
+    }
+  }
+
+  private async plan(req: DrainStartRequest): Promise<DrainJob> {
     const host = this.s.config.name;
     const busy = this.store.running()[0];
-    if (busy) {
-      throw new VmhopError(
-        'VMHOP_ERR_DRAIN_RUNNING',
-        `drain \`${busy.id}\` of host \`${host}\` is running: follow it with \`vmhop host drain-status ${host}\`, or cancel it with \`vmhop host drain-cancel ${host}\``,
-        { drain: busy.id },
-      );
-    }
+    if (busy) throw drainRunning(host, busy.id);
     const snapshot = await drainSnapshot(this.s, {
       ...(req.to ? { to: req.to } : {}),
       linkBitsPerSecond: req.linkMbps * 1e6,
@@ -221,6 +227,14 @@ export class DrainRunner {
       this.store.journal(id, `${v.vm}: job ${v.job} not cancelled: ${(e as Error).message}`);
     }
   }
+}
+
+function drainRunning(host: string, what: string): VmhopError {
+  return new VmhopError(
+    'VMHOP_ERR_DRAIN_RUNNING',
+    `a drain of host \`${host}\` is ${what === 'being planned' ? what : `running (${what})`}: follow it with \`vmhop host drain-status ${host}\`, or cancel it with \`vmhop host drain-cancel ${host}\``,
+    { host },
+  );
 }
 
 function queuedOf(m: DrainPlan['moves'][number]): DrainVm {
