@@ -1,8 +1,8 @@
-// Executes a drain (issue 17 §1): the plan of fleet/plan-drain.ts, one ordinary migration job
-// per VM started through the engine as `POST /v1/migrations` starts them (drain-move.ts), in plan order under
-// the limits (drain-order.ts), each followed to its end and its outcome journaled. The host
-// enters maintenance first. Cancel aborts the running moves through the engine's cancel and
-// leaves the queued ones. A drain left running by a previous agent process is resumed.
+// Executes a drain (issue 17 §1): the plan of fleet/plan-drain.ts, one ordinary migration job per
+// VM started through the engine as `POST /v1/migrations` starts them (drain-move.ts), in plan
+// order under the limits (drain-order.ts), each followed to its end and its outcome journaled.
+// The host enters maintenance first. Cancel aborts the running moves through the engine's cancel
+// and leaves the queued ones. A drain left running by a previous agent process is resumed.
 import { randomUUID } from 'node:crypto';
 import { planDrain } from '../../fleet/plan-drain.js';
 import type { DrainJob, DrainPlan, DrainStartRequest, DrainVm } from '../../protocol/drain.js';
