@@ -38,6 +38,34 @@ describe('link probe', () => {
     expect(await refused(sink.port)).toBe(true);
   });
 
+  it('waits out back-pressure without piling close listeners on its socket', async () => {
+    // A sink that reads slowly, as over a slow link: the sender waits for 'drain' again and again,
+    // and a listener left behind per wait was node's "11 close listeners added to [Socket]" warning.
+    let bytes = 0;
+    const slow = net.createServer((s) => {
+      s.on('data', (d: Buffer) => {
+        bytes += d.length;
+        s.pause();
+        setTimeout(() => s.resume(), 1);
+      });
+      s.on('end', () => s.end(`${JSON.stringify({ bytes, ms: 100 })}\n`));
+    });
+    await new Promise<void>((r) => slow.listen(0, '127.0.0.1', r));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => void warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    try {
+      const { port } = slow.address() as net.AddressInfo;
+      const r = await sendLinkProbe({ address: '127.0.0.1', port }, { maxBytes: 32 * MiB, maxMs: 1_000 });
+      expect(r.bytes).toBe(bytes);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings.filter((w) => w.startsWith('MaxListenersExceededWarning'))).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+      slow.close();
+    }
+  });
+
   it('closes a stream from an address it does not admit, without figures', async () => {
     const sink = await openLinkSink({ ...base, allowed: ['10.98.0.11'] });
     await expect(sendLinkProbe(sink, { maxBytes: MiB, maxMs: 200 })).rejects.toThrow(

@@ -110,7 +110,7 @@ export async function sendLinkProbe(
     let sent = 0;
     while (sent < o.maxBytes && performance.now() < until) {
       sent += chunk.length;
-      if (!socket.write(chunk)) await new Promise((r) => socket.once('drain', r).once('close', r));
+      if (!socket.write(chunk)) await drainOrClose(socket);
       if (socket.destroyed) break;
     }
     socket.end();
@@ -120,6 +120,20 @@ export async function sendLinkProbe(
     clearTimeout(deadline);
     socket.destroy();
   }
+}
+
+/**
+ * Resolves at the socket's 'drain' or 'close', whichever comes first, and takes both listeners
+ * off: a 'close' listener left behind per wait piled up over a slow link (node warned of 11).
+ */
+function drainOrClose(socket: net.Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      socket.off('drain', done).off('close', done);
+      resolve();
+    };
+    socket.once('drain', done).once('close', done);
+  });
 }
 
 function readAnswer(socket: net.Socket): Promise<{ bytes: number; ms: number }> {
