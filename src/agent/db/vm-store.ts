@@ -28,10 +28,33 @@ interface RawRow {
   updated_at: string;
 }
 
-const fromRaw = (r: RawRow): VmRow => ({
+/**
+ * Stored specs as VmSpec completes them (a row may predate a field and its default), each parsed
+ * with zod once per text: zod parsing every spec of every `list` allocated ~15 KiB a VM, garbage
+ * that grew an agent with 50 VMs by tens of MiB (issue 14 §4). A row's spec is handed out as a
+ * fresh object each time (JSON.parse of the completed text), so callers may still change theirs.
+ */
+class CompletedSpecs {
+  private readonly byName = new Map<string, { stored: string; completed: string }>();
+
+  of(name: string, stored: string): VmSpec {
+    let hit = this.byName.get(name);
+    if (hit?.stored !== stored) {
+      hit = { stored, completed: JSON.stringify(VmSpec.parse(JSON.parse(stored))) };
+      this.byName.set(name, hit);
+    }
+    return JSON.parse(hit.completed) as VmSpec;
+  }
+
+  forget(name: string): void {
+    this.byName.delete(name);
+  }
+}
+
+const fromRaw = (r: RawRow, specs: CompletedSpecs): VmRow => ({
   name: r.name,
   uuid: r.uuid,
-  spec: VmSpec.parse(JSON.parse(r.spec)),
+  spec: specs.of(r.name, r.spec),
   state: r.state as VmState,
   pid: r.pid,
   owner: r.owner,
@@ -41,20 +64,24 @@ const fromRaw = (r: RawRow): VmRow => ({
 });
 
 export class VmStore {
+  private readonly specs = new CompletedSpecs();
+
   constructor(private readonly db: Db) {}
 
   list(): VmRow[] {
-    return (this.db.prepare('SELECT * FROM vms ORDER BY name').all() as RawRow[]).map(fromRaw);
+    return (this.db.prepare('SELECT * FROM vms ORDER BY name').all() as RawRow[]).map((r) =>
+      fromRaw(r, this.specs),
+    );
   }
 
   get(name: string): VmRow | undefined {
     const r = this.db.prepare('SELECT * FROM vms WHERE name = ?').get(name) as RawRow | undefined;
-    return r && fromRaw(r);
+    return r && fromRaw(r, this.specs);
   }
 
   byUuid(uuid: string): VmRow | undefined {
     const r = this.db.prepare('SELECT * FROM vms WHERE uuid = ?').get(uuid) as RawRow | undefined;
-    return r && fromRaw(r);
+    return r && fromRaw(r, this.specs);
   }
 
   insert(spec: VmSpec, state: VmState = 'shutoff', owner = 'local'): VmRow {
@@ -85,5 +112,6 @@ export class VmStore {
 
   delete(name: string): void {
     this.db.prepare('DELETE FROM vms WHERE name = ?').run(name);
+    this.specs.forget(name);
   }
 }
