@@ -12,11 +12,12 @@ import Fastify, {
   type FastifyRequest,
   type FastifyServerOptions,
 } from 'fastify';
-import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import { assertMayWrite, authenticate, whoOf, type AuthConfig } from './auth.js';
 import { installAuditAndRequestLog } from './audit-hook.js';
 import { errorHandler } from './errors.js';
+import { serializerCompiler, validatorCompiler } from './zod-compilers.js';
 import { AuditStore } from '../db/audit-store.js';
 import { TokenStore } from '../db/token-store.js';
 import { auditJobEnds } from '../audit/job-ends.js';

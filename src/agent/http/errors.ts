@@ -3,9 +3,9 @@
 // become VMHOP_ERR_USAGE naming the field, QEMU's refusals VMHOP_ERR_QMP with the command;
 // anything unexpected is VMHOP_ERR_INTERNAL.
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { VmhopError, isVmhopError } from '../../protocol/errors.js';
 import { fromQmp } from '../../qmp/as-vmhop-error.js';
+import { hasZodValidationIssues } from './zod-compilers.js';
 
 /** The value a validation error is about, so the message can name it. */
 function valueAt(
@@ -27,7 +27,7 @@ export function toVmhopError(e: unknown, req?: FastifyRequest): VmhopError {
   if (isVmhopError(e)) return e;
   const qmp = fromQmp(e);
   if (qmp) return qmp;
-  if (hasZodFastifySchemaValidationErrors(e)) {
+  if (hasZodValidationIssues(e)) {
     const context = (e as { validationContext?: string }).validationContext;
     const issues = e.validation.map((v) => {
       const path = v.instancePath.replace(/^\//, '').replaceAll('/', '.') || `(${context ?? 'body'})`;

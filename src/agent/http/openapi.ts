@@ -3,13 +3,14 @@
 // stream included), an operationId, summary and tag each (openapi-operations.ts), the bearer
 // scheme, and each status a route can answer with the error shape and the codes behind it,
 // statuses taken from the VMHOP_ERR_* catalogue. Built at the first GET /openapi.json, not at
-// start-up: @fastify/swagger and its YAML library are loaded then, so an idle agent carries none
-// of it; the routes are collected as they are added, as @fastify/swagger itself does.
+// start-up: @fastify/swagger, its YAML library and fastify-type-provider-zod's zod-to-JSON-Schema
+// are loaded then, so an idle agent carries none of it; the routes are collected as they are
+// added, as @fastify/swagger itself does.
 import type { FastifyDynamicSwaggerOptions, SwaggerTransform } from '@fastify/swagger';
 import Fastify, { type FastifyInstance, type RouteOptions } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import { errorCatalogue, type ErrorCode } from '../../protocol/errors.js';
 import { operations, type Operation } from './openapi-operations.js';
+import { serializerCompiler, validatorCompiler } from './zod-compilers.js';
 
 /** Routes without authentication (app.ts lets them through before any check). */
 export const OPEN_ROUTES = ['/health', '/openapi.json'];
@@ -100,34 +101,37 @@ const TEXT_RESPONSES: Record<string, Record<string, unknown>> = {
   'GET /openapi.json': { description: 'This document', type: 'object', additionalProperties: true },
 };
 
-const transform: SwaggerTransform = (args) => {
-  const method = [args.route.method].flat()[0] ?? 'GET';
-  const key = `${method} ${args.url}`;
-  const op = operations[key];
-  const raw = (args.schema ?? {}) as Record<string, unknown>;
-  // The events route is hidden from nothing: every route is documented.
-  const { schema } = jsonSchemaTransform({ ...args, schema: { ...raw, hide: false } } as typeof args);
-  const s = (schema ?? {}) as Record<string, unknown>;
-  delete s.hide;
-  const ok = TEXT_RESPONSES[key];
-  return {
-    url: args.url,
-    schema: {
-      ...s,
-      operationId: op?.id ?? derivedOperationId(method, args.url),
-      summary: op?.summary ?? `${method} ${args.url}`,
-      tags: [op?.tag ?? (args.url.startsWith('/v1/peer/') ? 'peer' : 'agent')],
-      ...(OPEN_ROUTES.includes(args.url) ? { security: [] } : {}),
-      response: {
-        ...(ok ? { 200: ok } : {}),
-        ...(s.response as Record<string, unknown> | undefined),
-        ...errorResponses(errorCodesOf(method, args.url, raw, op)),
+/** Each route as the document shows it; `toJsonSchema` is fastify-type-provider-zod's transform. */
+const transformWith =
+  (toJsonSchema: SwaggerTransform): SwaggerTransform =>
+  (args) => {
+    const method = [args.route.method].flat()[0] ?? 'GET';
+    const key = `${method} ${args.url}`;
+    const op = operations[key];
+    const raw = (args.schema ?? {}) as Record<string, unknown>;
+    // The events route is hidden from nothing: every route is documented.
+    const { schema } = toJsonSchema({ ...args, schema: { ...raw, hide: false } } as typeof args);
+    const s = (schema ?? {}) as Record<string, unknown>;
+    delete s.hide;
+    const ok = TEXT_RESPONSES[key];
+    return {
+      url: args.url,
+      schema: {
+        ...s,
+        operationId: op?.id ?? derivedOperationId(method, args.url),
+        summary: op?.summary ?? `${method} ${args.url}`,
+        tags: [op?.tag ?? (args.url.startsWith('/v1/peer/') ? 'peer' : 'agent')],
+        ...(OPEN_ROUTES.includes(args.url) ? { security: [] } : {}),
+        response: {
+          ...(ok ? { 200: ok } : {}),
+          ...(s.response as Record<string, unknown> | undefined),
+          ...errorResponses(errorCodesOf(method, args.url, raw, op)),
+        },
       },
-    },
+    };
   };
-};
 
-export const swaggerOptions: FastifyDynamicSwaggerOptions = {
+export const swaggerOptions = (toJsonSchema: SwaggerTransform): FastifyDynamicSwaggerOptions => ({
   openapi: {
     openapi: '3.0.3',
     info: {
@@ -144,8 +148,8 @@ export const swaggerOptions: FastifyDynamicSwaggerOptions = {
     security: [{ bearer: [] }],
     tags: TAGS,
   },
-  transform,
-};
+  transform: transformWith(toJsonSchema),
+});
 
 /**
  * Collects every route added to `app` from now on (call it before the routes, as one would
@@ -166,10 +170,11 @@ export function openapiHandler(app: FastifyInstance): () => Promise<unknown> {
 /** The routes, schemas and config only, in a throwaway fastify with @fastify/swagger. */
 async function openapiDocument(routes: readonly RouteOptions[]): Promise<unknown> {
   const { default: swagger } = await import('@fastify/swagger');
+  const { jsonSchemaTransform } = await import('fastify-type-provider-zod');
   const shadow = Fastify();
   shadow.setValidatorCompiler(validatorCompiler);
   shadow.setSerializerCompiler(serializerCompiler);
-  await shadow.register(swagger, swaggerOptions);
+  await shadow.register(swagger, swaggerOptions(jsonSchemaTransform as SwaggerTransform));
   for (const r of routes)
     shadow.route({
       method: r.method,
