@@ -9,7 +9,10 @@ import type { EventBus } from '../events/bus.js';
 
 const MiB = 1024 * 1024;
 
-export function jobMetrics(register: Registry, d: { events: EventBus; jobs: JobStore }): () => void {
+export function jobMetrics(
+  register: Registry,
+  d: { events: Pick<EventBus, 'subscribe'>; jobs: JobStore },
+): () => void {
   const ended = new Counter({
     name: 'vmhop_migrations_total',
     help: 'Migration jobs that ended on this host, by result (completed, failed, cancelled, ...), error code, mode and role.',

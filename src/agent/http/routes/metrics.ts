@@ -7,7 +7,8 @@ export const metricsRoutes =
   (m: AgentMetrics): FastifyPluginAsync =>
   async (app) => {
     app.get('/metrics', async (_req, reply) => {
-      const text = await m.register.metrics();
-      return reply.type(m.register.contentType).send(text);
+      const register = await m.registry();
+      const text = await register.metrics();
+      return reply.type(register.contentType).send(text);
     });
   };
