@@ -2,8 +2,9 @@
 // the test guest on the shared pool and has a stopped VM with a local disk; the drain moves the
 // guest live and the stopped VM offline to b, one at a time; the guest survives (same boot, no
 // oops, heartbeat); a, in maintenance, refuses a create and an incoming migration, naming the
-// undrain; `vmhop host undrain a --return` brings both home and a takes VMs again. After each
-// step both hosts are checked: where each VM is defined and runs, where its disk is.
+// undrain; `vmhop host undrain a --return` brings both home and a takes VMs again. Then the guest,
+// set to a higher priority, moves first, and a cancel ends its move and leaves the stopped VM on
+// a. After each step both hosts are checked: where each VM is defined and runs, where its disk is.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForGuest } from '../../src/testbed/client.js';
 import { snapshotGuest } from '../../src/testbed/integrity.js';
@@ -148,5 +149,32 @@ describe('vmhop host drain a, executed on the test bed', () => {
     expect((await vmhopOk<HostInfo>(['-c', 'a', 'host', 'info'])).maintenance).toBeUndefined();
     await vmhopOk(['-c', 'a', 'create', NEW, '--test-guest', '--memory', '64', '--ip', '10.77.0.48']);
     expect((await vmStates(NEW)).a).toBe('shutoff');
+  });
+
+  it('a VM set to a higher priority moves first; cancel ends its move and leaves the queued VM on a', async () => {
+    await vmhopOk(['-c', 'a', 'undefine', NEW]);
+    await vmhopOk(['-c', 'a', 'set-priority', LIVE, '10']);
+    const before = await snapshotGuest(IP);
+    const args = ['host', 'drain', 'a', '--to', 'b', '--max-per-host', '1', '--max-per-link', '1'];
+    const drain = vmhop<{ error: { code: string; details: { drain: DrainJob } } }>(args, 180_000);
+    // Cancel once the first move is under way (its migration job started).
+    const status = async () => DrainJob.parse(await vmhopOk(['host', 'drain-status', 'a']));
+    await waitFor(async () => (await status()).vms[0]?.job !== undefined, 60_000);
+    await vmhopOk(['host', 'drain-cancel', 'a']);
+    const r = await drain;
+    expect(r.exitCode).toBe(1);
+    expect(r.json.error.code).toBe('VMHOP_ERR_DRAIN_INCOMPLETE');
+    const d = DrainJob.parse(r.json.error.details.drain);
+    console.log(`cancelled drain: ${d.vms.map((v) => `${v.vm} ${v.state}`).join(', ')}`);
+    expect(d.state).toBe('cancelled');
+    expect(d.vms.map((v) => v.vm)).toEqual([LIVE, OFF]);
+    expect(d.vms[1]).toMatchObject({ state: 'cancelled' });
+    expect(d.vms[1]!.job).toBeUndefined();
+    await expectStoppedOnlyOn('a');
+    // Cancelled before its switchover it rolled back; past it, it finished: either way it runs once.
+    const where = d.vms[0]!.state === 'moved' ? 'b' : 'a';
+    expect(['moved', 'cancelled']).toContain(d.vms[0]!.state);
+    await expectRunsOnlyOn(LIVE, where);
+    await expectIntactOn({ ip: IP, vm: LIVE }, where, before);
   });
 });
