@@ -1,8 +1,8 @@
 // Rolling upgrades (issue 16) on the test bed: host `b` runs the previous vmhop (the commit before
 // protocol ranges, which speaks only protocol 2 and requires its peers to report 2), `a` this one.
 // A guest that keeps writing moves a → b and back b → a live over the shared pool, and survives
-// both (same boot, no oops, heartbeat, memory and disk writes intact). Afterwards b runs this
-// build again, for the test files after this one.
+// both (same boot, no oops, heartbeat, memory and disk writes intact), and a volume is copied to
+// b. Afterwards b runs this build again, for the test files after this one.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostInfo } from '../../src/protocol/host.js';
 import type { JobInfo } from '../../src/protocol/migration.js';
@@ -18,6 +18,7 @@ import { waitFor } from './helpers/wait-for.js';
 const PREVIOUS_VMHOP = '1f205982fd3865fec95b90609e733828f6cd8cd8';
 const VM = 'roll1';
 const IP = '10.77.0.41';
+const VOL = 'roll-data.qcow2';
 
 beforeAll(async () => {
   const build = await buildOfCommit(PREVIOUS_VMHOP);
@@ -49,7 +50,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await removeVmEverywhere(VM, [{ host: 'a', volume: `shared/${VM}-vda.qcow2` }]);
+  await removeVmEverywhere(VM, [
+    { host: 'a', volume: `shared/${VM}-vda.qcow2` },
+    { host: 'a', volume: `default/${VOL}` },
+    { host: 'b', volume: `default/${VOL}` },
+  ]);
   await runAgentBuild('b');
 });
 
@@ -98,5 +103,13 @@ describe('a fleet half upgraded: b runs the previous vmhop', () => {
     expect(job.preflight?.find((k) => k.name === 'protocol')).toMatchObject({ ok: true });
     await expectRunsOnlyOn('a');
     await expectIntactOn({ ip: IP, vm: VM }, 'a', before, job.report?.resumedAt);
+  });
+
+  it('copies a volume from a to b, the offline copy speaking protocol 2 too', async () => {
+    await vmhopOk(['-c', 'a', 'vol-create', 'default', VOL, '16M']);
+    const job = await vmhopOk<JobInfo>(['-c', 'a', 'vol-copy', `default/${VOL}`, '--to', 'b'], 120_000);
+    expect(job.state).toBe('completed');
+    const there = await vmhopOk<{ volumes: { name: string }[] }>(['-c', 'b', 'vol-list', 'default']);
+    expect(there.volumes.map((v) => v.name)).toContain(VOL);
   });
 });
