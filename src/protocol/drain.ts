@@ -103,6 +103,8 @@ export const DrainPlanQuery = z.object({
   maxPerLink: z.coerce.number().int().min(1).max(64).optional(),
   /** Memory each target keeps free, MiB. */
   reserveMiB: z.coerce.number().int().min(0).max(1_048_576).optional(),
+  /** Migration traffic one link may carry, Mbit/s, shared by the moves on it; the link's rate when absent. */
+  linkBudgetMbps: z.coerce.number().int().min(1).max(1_000_000).optional(),
 });
 export type DrainPlanQuery = z.infer<typeof DrainPlanQuery>;
 
@@ -177,6 +179,8 @@ export const DrainStartRequest = z
     maxPerHost: z.number().int().min(1).max(64).optional(),
     maxPerLink: z.number().int().min(1).max(64).optional(),
     reserveMiB: z.number().int().min(0).max(1_048_576).optional(),
+    /** Migration traffic the drained host's link may carry, Mbit/s, split among the moves on it. */
+    linkBudgetMbps: z.number().int().min(1).max(1_000_000).optional(),
     reason: z.string().max(200).optional(),
     /** Plaintext RAM/NBD streams for every move (as `vmhop migrate --insecure`): only when asked. */
     insecure: z.boolean().default(false),

@@ -1,15 +1,17 @@
 // `vmhop host drain a` executed on the test bed (issue 17 §1), real agents and QEMU: host a runs
 // the test guest on the shared pool and has a stopped VM with a local disk; the drain moves the
-// guest live and the stopped VM offline to b, one at a time; the guest survives (same boot, no
-// oops, heartbeat); a, in maintenance, refuses a create and an incoming migration, naming the
-// undrain; `vmhop host undrain a --return` brings both home and a takes VMs again. Then the guest,
-// set to a higher priority, moves first, and a cancel ends its move and leaves the stopped VM on
-// a. After each step both hosts are checked: where each VM is defined and runs, where its disk is.
+// guest live (its RAM stream capped by the link budget) and the stopped VM offline to b, one at
+// a time; the guest survives (same boot, no oops, heartbeat); a, in maintenance, refuses a create
+// and an incoming migration, naming the undrain; `vmhop host undrain a --return` brings both home
+// and a takes VMs again. Then the guest, set to a higher priority, moves first, and a cancel ends
+// its move and leaves the stopped VM on a. After each step both hosts are checked: where each VM
+// is defined and runs, where its disk is.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForGuest } from '../../src/testbed/client.js';
 import { snapshotGuest } from '../../src/testbed/integrity.js';
 import { DrainJob } from '../../src/protocol/drain.js';
 import type { HostInfo } from '../../src/protocol/host.js';
+import type { JobInfo } from '../../src/protocol/migration.js';
 import type { VolumeInfo } from '../../src/protocol/storage.js';
 import { removeVmEverywhere, vmhop, vmhopOk, vmStates } from './helpers/cli.js';
 import { expectIntactOn } from './helpers/intact-on.js';
@@ -87,7 +89,19 @@ describe('vmhop host drain a, executed on the test bed', () => {
     const t0 = Date.now();
     const d = DrainJob.parse(
       await vmhopOk(
-        ['host', 'drain', 'a', '--to', 'b', '--max-per-host', '1', '--max-per-link', '1'],
+        [
+          'host',
+          'drain',
+          'a',
+          '--to',
+          'b',
+          '--max-per-host',
+          '1',
+          '--max-per-link',
+          '1',
+          '--link-budget-mbps',
+          '800',
+        ],
         180_000,
       ),
     );
@@ -102,7 +116,11 @@ describe('vmhop host drain a, executed on the test bed', () => {
       [LIVE]: ['b', 'live-shared', 'moved'],
       [OFF]: ['b', 'offline', 'moved'],
     });
-    expect(d.vms.find((v) => v.vm === LIVE)!.pauseMs).toBeGreaterThan(0);
+    const live = d.vms.find((v) => v.vm === LIVE)!;
+    expect(live.pauseMs).toBeGreaterThan(0);
+    // The link budget, one move at a time: the live move's RAM stream capped at 800 Mbit/s.
+    const { jobs } = await vmhopOk<{ jobs: JobInfo[] }>(['-c', 'a', 'job', 'list']);
+    expect(jobs.find((j) => j.id === live.job)?.report?.options.bandwidthMiBs).toBe(95.37);
     await expectRunsOnlyOn(LIVE, 'b');
     await expectStoppedOnlyOn('b');
     await expectIntactOn({ ip: IP, vm: LIVE }, 'b', before);

@@ -1,6 +1,6 @@
 // Executing a drain (issue 17 §1) over two agents in one process and the fake QEMU: `a` runs `v1`
 // and has `off` stopped with a disk (priority 3, so it goes first); the drain moves both to `b`
-// through ordinary migration jobs, one at a time, journaled; `a` is in maintenance and refuses
+// through ordinary migration jobs, one at a time, the live one capped by the link budget, journaled; `a` is in maintenance and refuses
 // defines, imports and incoming migrations naming the fix; undrain --return names the VMs to
 // bring home; a drain left running by a previous agent process is resumed; cancel leaves the
 // queued VMs where they are.
@@ -69,7 +69,7 @@ afterAll(async () => {
   if (certDir) await rm(certDir, { recursive: true, force: true });
 });
 
-const BODY = { to: ['b'], maxPerHost: 1, maxPerLink: 1, insecure: true };
+const BODY = { to: ['b'], maxPerHost: 1, maxPerLink: 1, insecure: true, linkBudgetMbps: 80 };
 
 async function drainA(): Promise<DrainJob> {
   const res = await a.api('POST', '/v1/host/drain', BODY);
@@ -112,6 +112,11 @@ describe.skipIf(!guest)('vmhop host drain, executed', () => {
     expect(d.vms[1]!.pauseMs).toBeGreaterThanOrEqual(0);
     expect(d.vms.every((v) => v.job && v.seconds !== undefined)).toBe(true);
     expect(d.total).toMatchObject({ vms: 2, moved: 2, failed: 0, cancelled: 0, queued: 0 });
+    // The link budget (80 Mbit/s, one move at a time) caps the live move's RAM stream.
+    const optionsOf = (i: number) => a.services.jobStore.get(d.vms[i]!.job!).options;
+    expect(optionsOf(1).bandwidthMiBs).toBe(9.54);
+    expect(optionsOf(0).bandwidthMiBs).toBeUndefined();
+    expect(optionsOf(0).deleteSource).toBe(true);
     // One at a time (limits of 1): off ended before v1 started.
     const log = entries(d);
     expect(log.findIndex((e) => e.startsWith('off: moved'))).toBeLessThan(

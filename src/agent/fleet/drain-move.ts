@@ -9,6 +9,7 @@ import type { JobInfo, MigrateRequest } from '../../protocol/migration.js';
 import type { DrainRow, DrainStore } from '../db/drain-store.js';
 import { pollUntil } from '../poll-until.js';
 import type { AgentServices } from '../services.js';
+import { bandwidthShareMiBs } from './drain-order.js';
 import { outcomeOf } from './drain-report.js';
 
 /** A job left running by a previous process is followed in the registry this often, this long. */
@@ -96,10 +97,12 @@ export class DrainMoves {
 /** The request `vmhop migrate` would send for this move (`POST /v1/migrations`'s body). */
 function requestOf(
   v: DrainVm,
-  d: Pick<DrainRow, 'insecure' | 'keepSourceDisks'>,
+  d: Pick<DrainRow, 'insecure' | 'keepSourceDisks' | 'limits' | 'vms'>,
 ): z.input<typeof MigrateRequest> {
+  const share = v.mode === 'offline' ? undefined : bandwidthShareMiBs(d.limits, d.vms.length);
   const options = {
     ...(v.mode === 'live-copy' ? { copyStorage: 'all' as const } : {}),
+    ...(share ? { bandwidthMiBs: share } : {}),
     // Disks a move copies leave the drained host once the target runs the VM (DrainStartRequest).
     ...(v.mode !== 'live-shared' && !d.keepSourceDisks ? { deleteSource: true } : {}),
     ...(d.insecure ? { insecure: true } : {}),

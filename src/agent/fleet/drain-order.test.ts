@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DrainVm } from '../../protocol/drain.js';
-import { movesToStart } from './drain-order.js';
+import { bandwidthShareMiBs, movesToStart } from './drain-order.js';
 
 const vm = (order: number, to: string, state: DrainVm['state'] = 'queued'): DrainVm => ({
   order,
@@ -32,5 +32,18 @@ describe('movesToStart', () => {
   it('starts nothing that has ended, and nothing once every VM ended', () => {
     const vms = [vm(1, 'b', 'moved'), vm(2, 'b', 'failed'), vm(3, 'b', 'cancelled')];
     expect(movesToStart(vms, { maxPerHost: 2, maxPerLink: 4 })).toEqual([]);
+  });
+});
+
+describe('bandwidthShareMiBs', () => {
+  it('splits the link budget among the moves that may share the link at once', () => {
+    const budget = { linkBudgetBitsPerSecond: 800e6 };
+    expect(bandwidthShareMiBs({ ...budget, maxPerLink: 4 }, 10)).toBe(23.84);
+    expect(bandwidthShareMiBs({ ...budget, maxPerLink: 4 }, 2)).toBe(47.68);
+    expect(bandwidthShareMiBs({ ...budget, maxPerLink: 1 }, 2)).toBe(95.37);
+  });
+
+  it('caps nothing without a budget', () => {
+    expect(bandwidthShareMiBs({ maxPerLink: 4 }, 3)).toBeUndefined();
   });
 });

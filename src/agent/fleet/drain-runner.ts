@@ -62,6 +62,7 @@ export class DrainRunner {
         ...(req.maxPerHost ? { maxPerHost: req.maxPerHost } : {}),
         ...(req.maxPerLink ? { maxPerLink: req.maxPerLink } : {}),
         ...(req.reserveMiB !== undefined ? { memoryReserveBytes: req.reserveMiB * 1024 * 1024 } : {}),
+        ...(req.linkBudgetMbps ? { linkBudgetBitsPerSecond: req.linkBudgetMbps * 1e6 } : {}),
       },
     });
     const id = randomUUID();

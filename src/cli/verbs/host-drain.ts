@@ -17,6 +17,7 @@ interface DrainFlags {
   to?: string;
   dryRun?: boolean;
   linkMbps?: string;
+  linkBudgetMbps?: string;
   maxPerHost?: string;
   maxPerLink?: string;
   insecure?: boolean;
@@ -44,6 +45,8 @@ export function drainQuery(f: DrainFlags): string {
   const q = new URLSearchParams();
   if (f.to) q.set('to', f.to);
   if (f.linkMbps) q.set('linkMbps', wholeNumber('--link-mbps', f.linkMbps, 1, 1_000_000));
+  if (f.linkBudgetMbps)
+    q.set('linkBudgetMbps', wholeNumber('--link-budget-mbps', f.linkBudgetMbps, 1, 1_000_000));
   if (f.maxPerHost) q.set('maxPerHost', wholeNumber('--max-per-host', f.maxPerHost, 1, 64));
   if (f.maxPerLink) q.set('maxPerLink', wholeNumber('--max-per-link', f.maxPerLink, 1, 64));
   const text = q.toString();
@@ -104,6 +107,7 @@ function drainBody(f: DrainFlags) {
   return {
     ...(f.to ? { to: f.to.split(',') } : {}),
     ...n('linkMbps'),
+    ...n('linkBudgetMbps'),
     ...n('maxPerHost'),
     ...n('maxPerLink'),
     ...(f.insecure ? { insecure: true } : {}),
@@ -121,6 +125,10 @@ export function registerHostDrain(host: Command): void {
     .option('--to <hosts>', 'only these hosts may take VMs (comma-separated; default: every peer)')
     .option('--dry-run', 'print the plan and stop')
     .option('--link-mbps <n>', 'migration link rate to assume, Mbit/s (default 1000)')
+    .option(
+      '--link-budget-mbps <n>',
+      "migration traffic the drained host's link may carry, Mbit/s, split among the moves on it",
+    )
     .option('--max-per-host <n>', 'migrations one target takes at once (default 2)')
     .option('--max-per-link <n>', 'migrations sharing one link at once (default 4)')
     .option('--insecure', 'plaintext RAM/NBD streams for every move (as migrate --insecure)')

@@ -41,6 +41,7 @@ export const drainRoutes =
             ...(q.maxPerHost ? { maxPerHost: q.maxPerHost } : {}),
             ...(q.maxPerLink ? { maxPerLink: q.maxPerLink } : {}),
             ...(q.reserveMiB !== undefined ? { memoryReserveBytes: q.reserveMiB * 1024 * 1024 } : {}),
+            ...(q.linkBudgetMbps ? { linkBudgetBitsPerSecond: q.linkBudgetMbps * 1e6 } : {}),
           },
         });
         // No agent measures its link yet: the plan says which rate it assumed.
