@@ -1,4 +1,4 @@
-// The app shell: navigation between the pages and a hash router (#/vms, #/jobs/a/ID),
+// The app shell: navigation between the pages and a hash router (#/vms, #/jobs/a/ID, #/drain/a),
 // so every page has an address and a reload keeps it, with no server-side routes.
 import { useEffect, useState } from 'react';
 import { ConnectionsProvider } from './api/connections.js';
@@ -7,6 +7,7 @@ import { VmsPage } from './features/vms/VmsPage.js';
 import { StoragePage } from './features/storage/StoragePage.js';
 import { MigrationsPage } from './features/migrate/MigrationsPage.js';
 import { JobPage } from './features/migrate/JobPage.js';
+import { DrainPage } from './features/hosts/DrainPage.js';
 
 const PAGES = [
   { path: 'hosts', label: 'Hosts' },
@@ -32,12 +33,13 @@ function Page({ parts }: { parts: string[] }) {
   if (page === 'storage') return <StoragePage />;
   if (page === 'migrations') return <MigrationsPage />;
   if (page === 'jobs' && a && b) return <JobPage host={a} id={b} />;
+  if (page === 'drain' && a) return <DrainPage host={a} />;
   return <HostsPage />;
 }
 
 export function App() {
   const parts = useHashPath();
-  const current = parts[0] === 'jobs' ? 'migrations' : parts[0] || 'hosts';
+  const current = parts[0] === 'jobs' ? 'migrations' : parts[0] === 'drain' ? 'hosts' : parts[0] || 'hosts';
   useEffect(() => {
     const label = PAGES.find((p) => p.path === current)?.label ?? 'Hosts';
     document.title = `${label} · vmhop`;

@@ -62,6 +62,11 @@ export function HostCard(props: { name: string; url: string; onRemoved: () => vo
           <dd>{h.vmCount}</dd>
           <dt>Migration</dt>
           <dd>{h.migrationAddress}</dd>
+          <dt>Maintenance</dt>
+          <dd>
+            {h.maintenance ? `since ${h.maintenance.since.slice(0, 19)}Z (drained)` : 'no'} ·{' '}
+            <a href={`#/drain/${enc(props.name)}`}>Drain</a>
+          </dd>
           {h.certificate?.notAfter && (
             <div className="fact-row">
               <dt>Certificate</dt>
