@@ -24,12 +24,14 @@ expect() { # expect DESCRIPTION ACTUAL EXPECTED
 
 # The packages dist/src imports (statically or on first use) that do not resolve from DIR: a
 # runtime import left in devDependencies shows here even if --version never loads it.
+# A specifier has no whitespace: the pattern must not run from a help text's "... from'" to the
+# next quote (the undrain verb's "come home from'" did).
 unresolved() {
   (cd "$1" && node --input-type=module -e '
     import { readFileSync, readdirSync } from "node:fs";
     const specs = new Set();
     for (const f of readdirSync("dist/src", { recursive: true }).filter((x) => x.endsWith(".js")))
-      for (const m of readFileSync(`dist/src/${f}`, "utf8").matchAll(/(?:\bfrom|\bimport)\s*\(?\s*["\x27]([^."\x27][^"\x27]*)["\x27]/g))
+      for (const m of readFileSync(`dist/src/${f}`, "utf8").matchAll(/(?:\bfrom|\bimport)\s*\(?\s*["\x27]([^."\x27\s][^"\x27\s]*)["\x27]/g))
         if (!m[1].startsWith("node:")) specs.add(m[1]);
     for (const s of specs) { try { import.meta.resolve(s); } catch { console.log(s); } }')
 }
