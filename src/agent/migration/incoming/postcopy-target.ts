@@ -109,13 +109,28 @@ async function incomingStatus(qmp: QmpExecutor): Promise<string> {
 }
 
 /**
+ * QEMU's MIGRATION event for the end of the incoming stream, or 1 s, whichever comes first: the
+ * job ends when the last page arrives, not up to a second later (the web UI showed the source's
+ * completed report while the target still listed the VM as migrating). The status is read after
+ * either, so an end that came before the wait began is still seen.
+ */
+async function endOrSecond(qmp: QmpSession | undefined): Promise<void> {
+  if (!qmp) return new Promise((r) => setTimeout(r, 1_000));
+  await qmp
+    .waitEvent('MIGRATION', (e) => e.data.status === 'completed' || e.data.status === 'failed', {
+      timeoutMs: 1_000,
+    })
+    .catch(() => undefined);
+}
+
+/**
  * Ends the target's job once every page has arrived. Bounded by the VM's QEMU: a QEMU that exits
  * during post-copy took the only running copy of the guest with it, which the job says.
  */
 export async function followPostcopyIncoming(c: MigrationContext, jobId: string): Promise<void> {
   const vm = c.jobs.get(jobId).vm;
   for (;;) {
-    await new Promise((r) => setTimeout(r, 1_000));
+    await endOrSecond(c.supervisor.qmpOf(vm));
     const job = c.jobs.find(jobId);
     if (!job || job.state !== 'running') return;
     const qmp = c.supervisor.qmpOf(vm);
