@@ -61,7 +61,7 @@ export async function admitMigration(c: MigrationContext, input: unknown): Promi
       ...(qemu ? { qemu } : {}),
     });
   plan('-'); // refuses contradictory options before anything else; the QEMU rules need the target
-  const { checks, protocolVersion } = await preflight(c, vm, peer, req.mode, req.options);
+  const { checks, protocolVersion, target } = await preflight(c, vm, peer, req.mode, req.options);
   const predict = (quick: boolean) =>
     preflightPrediction({
       c,
@@ -112,11 +112,9 @@ export async function admitMigration(c: MigrationContext, input: unknown): Promi
     protocolVersion: protocolVersion ?? MIN_PROTOCOL_VERSION,
   });
   c.jobs.setPreflight(job.id, checks);
-  const target = await peer.hostInfo();
-  const settings = plan(
-    target.migrationAddress,
-    req.mode === 'offline' ? undefined : await qemuSides(c, target),
-  );
+  // Every check passed, so the target answered: its host info is the pre-flight's.
+  const host = target ?? (await peer.hostInfo());
+  const settings = plan(host.migrationAddress, req.mode === 'offline' ? undefined : await qemuSides(c, host));
   return { job, settings, preflight: checks, ...predicted };
 }
 

@@ -2,6 +2,7 @@
 // its fix. Nothing is changed on either host (the shared-storage probe file is removed).
 import { existsSync } from 'node:fs';
 import { queryMigrate } from '../../qmp/index.js';
+import type { HostInfo } from '../../protocol/host.js';
 import type { MigrationMode, MigrationOptions, PreflightCheck } from '../../protocol/migration.js';
 import type { VmRow } from '../db/vm-store.js';
 import type { PeerLink } from '../peers/peer-link.js';
@@ -13,14 +14,17 @@ import { qemuChecks } from './preflight-qemu.js';
 
 const MIB = 1024 * 1024;
 
-/** The checks, and the protocol version the job speaks with the target when they have one in common. */
+/**
+ * The checks; and, once the target answered and speaks a version in common with this agent, that
+ * version and the target's host info (admission plans the job's settings from it, not asking again).
+ */
 export async function preflight(
   c: MigrationContext,
   vm: VmRow,
   peer: PeerLink,
   mode: MigrationMode,
   options: MigrationOptions,
-): Promise<{ checks: PreflightCheck[]; protocolVersion?: number }> {
+): Promise<{ checks: PreflightCheck[]; protocolVersion?: number; target?: HostInfo }> {
   const checks: PreflightCheck[] = [];
   const add = (name: string, ok: boolean, detail: string, fix?: string) =>
     checks.push({ name, ok, detail, ...(ok || !fix ? {} : { fix }) });
@@ -112,7 +116,7 @@ export async function preflight(
       'configure tls in the agent config, or pass --insecure to send RAM in plaintext',
     );
   }
-  return { checks, protocolVersion: version };
+  return { checks, protocolVersion: version, target };
 }
 
 export type Add = (name: string, ok: boolean, detail: string, fix?: string) => void;
