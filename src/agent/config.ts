@@ -81,6 +81,36 @@ export const AgentConfig = z.object({
   /** Directories a VM's kernel and initrd may come from (the data directory is always allowed). */
   allowedBootDirs: z.array(absoluteDir('allowedBootDirs')).default(['/var/lib/libvirt/boot']),
   peers: z.record(z.string(), z.string().url()).default({}),
+  /**
+   * Cluster mode: with `etcd`, agents find each other in etcd (members under a lease, no `peers`
+   * map needed) and a VM's owner is a key in etcd that only a compare-and-swap changes: the
+   * commit point of every migration (docs/fleet-etcd.md). Without it: the peers map and each
+   * agent's SQLite (embedded mode, the default for a few hosts).
+   */
+  cluster: z
+    .object({
+      etcd: z
+        .object({
+          /** Client URLs of the etcd members, e.g. https://10.0.0.5:2379. */
+          endpoints: z
+            .array(z.string().regex(/^https?:\/\/[^\s/]+$/, 'an etcd endpoint is http(s)://HOST:PORT'))
+            .min(1),
+          /** Seconds the host's lease lives without a keep-alive; the agent stops accepting after TTL - 3 s. */
+          leaseTtlSeconds: z.number().int().min(5).max(300).default(10),
+          /** Client TLS to etcd (files); plain HTTP without it. */
+          tls: z
+            .object({ ca: z.string(), cert: z.string().optional(), key: z.string().optional() })
+            .optional(),
+          /** The key prefix; several vmhop clusters may share one etcd. */
+          prefix: z
+            .string()
+            .regex(/^\/[A-Za-z0-9_./-]*\/$/, 'prefix starts and ends with /')
+            .default('/vmhop/v1/'),
+        })
+        .strict(),
+    })
+    .strict()
+    .optional(),
   accel: z.enum(['auto', 'kvm', 'tcg']).default('auto'),
   /** The QEMU every VM of this host runs: `qemu-system-x86_64` from PATH, or an absolute path (a build of one's own, or QEMU 7.2 for a comparison). */
   qemuBinary: z
