@@ -153,6 +153,16 @@ export const errorCatalogue = {
     exit: 1,
     summary: 'the drain ended with VMs left on the host',
   },
+  VMHOP_ERR_CLUSTER_UNREACHABLE: {
+    status: 503,
+    exit: 6,
+    summary: 'this host is cut off from etcd: it keeps its VMs running but takes nothing new',
+  },
+  VMHOP_ERR_VM_OWNED_ELSEWHERE: {
+    status: 409,
+    exit: 4,
+    summary: 'the cluster names another host the owner of this VM',
+  },
 } as const;
 
 export type ErrorCode = keyof typeof errorCatalogue;
