@@ -148,6 +148,11 @@ export const errorCatalogue = {
   },
   VMHOP_ERR_DRAIN_RUNNING: { status: 409, exit: 4, summary: 'a drain of this host is already running' },
   VMHOP_ERR_DRAIN_NOT_FOUND: { status: 404, exit: 3, summary: 'no such drain' },
+  VMHOP_ERR_CLUSTER_RECORD_INVALID: {
+    status: 502,
+    exit: 1,
+    summary: 'a value read from etcd (cluster mode) is not a valid vmhop record',
+  },
   VMHOP_ERR_DRAIN_INCOMPLETE: {
     status: 409,
     exit: 1,
