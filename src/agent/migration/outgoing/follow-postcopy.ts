@@ -30,10 +30,15 @@ export interface FollowPostcopy {
   journal: (text: string) => void;
   /** How long the stream may stay paused before an operator is needed. */
   recoveryWindowMs?: number;
+  /** How long a resumed stream may stay in postcopy-recover (default max(10 s, 3 stall timeouts)). */
+  recoverStallMs?: number;
   intervalMs?: number;
 }
 
 export const defaultRecoveryWindowMs = 30 * 60_000;
+
+/** How long a resumed stream may stay in postcopy-recover before it is paused and tried again. */
+const recoverStallMs = (f: FollowPostcopy) => f.recoverStallMs ?? Math.max(10_000, 3 * f.stallTimeoutMs);
 
 export async function followPostcopy(
   qmp: QmpExecutor,
@@ -43,6 +48,7 @@ export async function followPostcopy(
   let lastBytes = -1;
   let lastMoveAt = Date.now();
   let pausedSince: number | undefined;
+  let recoverSince: number | undefined;
   let recoveries = 0;
   // Bounded: every turn either sees bytes move, or counts towards the stall timeout and then the
   // recovery window, both of which end the loop.
@@ -52,7 +58,8 @@ export async function followPostcopy(
     f.onSample(info, now);
     const st = info.status;
     if (st === 'completed') return { last: info, recoveries };
-    if (st !== 'postcopy-paused' && st !== 'postcopy-recover') pausedSince = undefined;
+    if (!st?.startsWith('postcopy-') || st === 'postcopy-active') pausedSince = undefined;
+    if (st !== 'postcopy-recover' && st !== 'postcopy-recover-setup') recoverSince = undefined;
     if (st === 'postcopy-active' || st === 'device') {
       const bytes = info.ram?.transferred ?? 0;
       if (bytes !== lastBytes) {
@@ -69,10 +76,21 @@ export async function followPostcopy(
         recoveries += 1;
         lastMoveAt = Date.now();
       }
-    } else if (st === 'postcopy-recover') {
+    } else if (st === 'postcopy-recover' || st === 'postcopy-recover-setup') {
       pausedSince ??= now;
+      recoverSince ??= now;
       if (now - pausedSince > window)
         throw stuck(f, info, `not recovered in ${Math.round(window / 60_000)} min`);
+      // A resumed stream that never gets going (its listener went with a restarted agent, or the
+      // link dropped again) is paused once more, so the next turn recovers on a new listener
+      // instead of waiting out the whole window in this state.
+      if (now - recoverSince > recoverStallMs(f)) {
+        f.journal(
+          `post-copy recovery did not start moving in ${Math.round((now - recoverSince) / 1000)} s: pausing to try again`,
+        );
+        recoverSince = undefined;
+        await migratePause(qmp).catch((e: unknown) => f.journal(`migrate-pause: ${(e as Error).message}`));
+      }
     } else {
       throw stuck(
         f,
