@@ -35,9 +35,16 @@ async function migrateWatched(from: string, to: string, flags: string[], during?
   const gaps = startGapProbe(IP);
   let job;
   try {
-    const run = vmhop<Job>(['-c', from, 'migrate', VM, '--to', to, '--live', ...flags], 300_000);
+    // Within the test's 180 s: a migration that hangs shows its journal instead of a bare timeout.
+    const run = vmhop<Job>(['-c', from, 'migrate', VM, '--to', to, '--live', ...flags], 140_000);
     await during?.();
     job = await run;
+    if (job.json.state !== 'completed') {
+      const shown = await vmhop(['-c', from, 'job', 'list']);
+      console.log(
+        `migration ${from}->${to} ended ${job.json.state ?? `(exit ${job.exitCode})`}: ${JSON.stringify(shown.json).slice(0, 4000)}`,
+      );
+    }
   } finally {
     await testbed.link('migration', 'up');
   }
