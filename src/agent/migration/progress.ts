@@ -204,6 +204,7 @@ function eta(
         etaS: null,
         etaReason: 'post-copy paused: the link to the target broke; the VM waits there for recovery',
       };
+    case 'postcopy-recover-setup':
     case 'postcopy-recover':
       return { etaS: null, etaReason: 'post-copy recovering: reconnecting to the target' };
     case 'completed':

@@ -13,6 +13,8 @@ export type MigrationStatus =
   | 'postcopy-active'
   | 'postcopy-paused'
   | 'postcopy-recover'
+  /** QEMU 9.1 on: a post-copy recovery's setup, before postcopy-recover. */
+  | 'postcopy-recover-setup'
   | 'completed'
   | 'failed'
   | 'colo'
