@@ -74,6 +74,44 @@ if ((${#missing[@]})); then
   fi
 fi
 
+# etcd for the test bed's cluster mode (`vmhop testbed up --etcd`, issue 17): Debian's etcd-server
+# (/usr/bin/etcd) and etcd-client (etcdctl). The package would start its own etcd service on
+# install; the test bed runs its own in a namespace, so a policy-rc.d that answers 101 ("action
+# forbidden") keeps invoke-rc.d from starting it. One already there is left as it is.
+install_etcd() {
+  local policy=/usr/sbin/policy-rc.d ours=0
+  if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null; then
+    log "etcd is missing (/usr/bin/etcd), which \`vmhop testbed up --etcd\` needs; as root:"
+    log "  apt-get update && apt-get install -y --no-install-recommends etcd-server etcd-client"
+    exit 1
+  fi
+  if [[ ! -e $policy ]]; then
+    printf '%s\n' '#!/bin/sh' '# vmhop setup.sh: no service starts while etcd installs' 'exit 101' >"$policy"
+    chmod 755 "$policy"
+    ours=1
+    # Removed also when apt-get fails, so it never outlives this install.
+    trap "rm -f '$policy'" EXIT
+  fi
+  log "installing etcd-server etcd-client"
+  local apt=(apt-get install -y -q --no-install-recommends etcd-server etcd-client)
+  if ! DEBIAN_FRONTEND=noninteractive "${apt[@]}" >/dev/null; then
+    apt-get update -q >/dev/null # a stale package list is the usual cause
+    DEBIAN_FRONTEND=noninteractive "${apt[@]}" >/dev/null
+  fi
+  if ((ours)); then
+    rm -f "$policy"
+    trap - EXIT
+  fi
+  # Only a look: a running etcd was not started by this script, so it is not ours to end.
+  local pids
+  if pids=$(pgrep -x etcd); then
+    log "an etcd runs after the install (pid ${pids//$'\n'/ }); the test bed does not need it:"
+    log "  stop it with \`systemctl disable --now etcd\` (or however it was started)"
+  fi
+}
+# Called as a plain command: inside `[[ ]] || f`, bash would ignore set -e in f.
+if [[ ! -x /usr/bin/etcd ]]; then install_etcd; fi
+
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [[ ! -d node_modules || "$(cat node_modules/.vmhop-lock-sum 2>/dev/null)" != "$lock_sum" ]]; then
   log "npm ci"
