@@ -29,11 +29,26 @@ export function newToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
+/**
+ * Embedded mode: every other host in `peers`. Cluster mode (`up --etcd`): the etcd, and no
+ * peers, since agents find each other there; a short lease so tests see a lost host in seconds.
+ */
+export function clusterConfig(
+  h: HostPlan,
+  all: HostPlan[],
+  etcd: TestbedState['etcd'],
+): { peers: Record<string, string>; cluster?: { etcd: { endpoints: string[]; leaseTtlSeconds: number } } } {
+  if (etcd) return { peers: {}, cluster: { etcd: { endpoints: [etcd.clientUrl], leaseTtlSeconds: 5 } } };
+  return {
+    peers: Object.fromEntries(all.filter((p) => p.name !== h.name).map((p) => [p.name, agentUrl(p)])),
+  };
+}
+
 async function writeAgentConfig(
   h: HostPlan,
   all: HostPlan[],
   token: string,
-  qemuBinary: string | undefined,
+  state: Pick<TestbedState, 'qemuBinary' | 'etcd'>,
 ): Promise<void> {
   const tlsDir = `${HOST_DATA_DIR}/tls`;
   await issueHostCert(TESTBED_CA_DIR, `${h.backingData}/tls`, h.name, {
@@ -52,12 +67,12 @@ async function writeAgentConfig(
       dir: tlsDir,
     },
     tokenHashes: [hashToken(token)],
-    peers: Object.fromEntries(all.filter((p) => p.name !== h.name).map((p) => [p.name, agentUrl(p)])),
+    ...clusterConfig(h, all, state.etcd),
     // The test guest's kernels; the shared pool (/srv) and the data directory are allowed by default.
     allowedBootDirs: [join(REPO_ROOT, '.cache', 'guest')],
     accel: 'tcg',
     observerMonitor: true,
-    ...(qemuBinary ? { qemuBinary } : {}),
+    ...(state.qemuBinary ? { qemuBinary: state.qemuBinary } : {}),
   };
   await writeFile(`${h.backingData}/agent.json`, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
 }
@@ -111,7 +126,7 @@ export async function startAgent(
   }
   await initCa(TESTBED_CA_DIR, 'vmhop test bed CA');
   await mkdir(h.backingRun, { recursive: true });
-  await writeAgentConfig(h, all, token, state.qemuBinary);
+  await writeAgentConfig(h, all, token, state);
   const log = openSync(`${h.backingRun}/agent.log`, 'a');
   const child = spawn(
     'nsenter',

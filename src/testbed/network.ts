@@ -5,7 +5,14 @@
 import { VmhopError } from '../protocol/errors.js';
 import { run, succeeds } from './exec.js';
 import { runInNetns } from './host-exec.js';
-import { BRIDGES, CLIENT_ADDRESS, CLIENT_NETNS, ROOT_MGMT_ADDRESS, type HostPlan } from './plan.js';
+import {
+  BRIDGES,
+  CLIENT_ADDRESS,
+  CLIENT_NETNS,
+  ROOT_MGMT_ADDRESS,
+  type EtcdPlan,
+  type HostPlan,
+} from './plan.js';
 
 const ip = (...args: string[]) => run('ip', args);
 const linkExists = (dev: string) => succeeds('ip', ['link', 'show', 'dev', dev]);
@@ -62,6 +69,13 @@ export async function ensureClientNetwork(): Promise<void> {
   await ip('-n', CLIENT_NETNS, 'addr', 'replace', `${CLIENT_ADDRESS}/24`, 'dev', 'eth0');
 }
 
+/** The etcd member's namespace: one leg on the management bridge, like a host's mgmt0. */
+export async function ensureEtcdNetwork(p: EtcdPlan): Promise<void> {
+  await ensureNetns(p.netns);
+  await ensureVeth(p.port, p.netns, 'mgmt0', BRIDGES.mgmt);
+  await ip('-n', p.netns, 'addr', 'replace', `${p.address}/24`, 'dev', 'mgmt0');
+}
+
 export type LinkNet = 'migration' | 'guest';
 
 /** Cutting detaches the host ports from the bridge: both ends keep carrier and addresses,
@@ -112,7 +126,7 @@ export async function listOurNetns(): Promise<string[]> {
     .filter((n) => n.startsWith('vmhop-'));
 }
 
-/** Root-namespace veth ends the test bed made (vh-<host>-m|x|g, vh-client-g). */
+/** Root-namespace veth ends the test bed made (vh-<host>-m|x|g, vh-client-g, vh-etcd-m). */
 export async function ourRootPorts(): Promise<string[]> {
   const links = JSON.parse((await run('ip', ['-j', 'link', 'show'])).stdout) as { ifname: string }[];
   return links.map((l) => l.ifname).filter((n) => /^vh-[a-z0-9]+-[mxg]$/.test(n));

@@ -1,6 +1,6 @@
-// The test bed's verbs: up (idempotent), down (removes all that up made, also after a
-// crash), status (what exists, read from the system), and link cut/restore/shape.
-// Several hosts on one Linux machine: see plan.ts for names and addresses.
+// The test bed's verbs: up (idempotent; `etcd` adds the cluster mode's etcd), down (removes
+// all that up made, also after a crash), status (status.ts), and link cut/restore/shape,
+// also of one host's path to etcd. Several hosts on one Linux machine: see plan.ts.
 import { VmhopError } from '../protocol/errors.js';
 import { run } from './exec.js';
 import { runOnHost } from './host-exec.js';
@@ -8,7 +8,6 @@ import {
   ensureClientNetwork,
   ensureHostNetwork,
   ensureRootBridges,
-  linkState,
   listOurNetns,
   ourRootPorts,
   removeLink,
@@ -24,28 +23,30 @@ import {
 } from './mounts.js';
 import {
   BRIDGES,
-  CLIENT_ADDRESS,
   CLIENT_NETNS,
-  GUEST_SUBNET,
-  HOST_DATA_DIR,
-  HOST_RUN_DIR,
-  MAX_HOSTS,
+  ETCD_NETNS,
   SHARED_PATH,
+  etcdPlan,
   hostPlan,
   isValidHostName,
+  plansFor,
   type HostPlan,
 } from './plan.js';
-import { readState, writeState, type TestbedState } from './state.js';
+import { etcdChoice, readState, writeState, type TestbedState } from './state.js';
+import { startEtcd } from './etcd.js';
+import { setEtcdLink } from './etcd-cut.js';
 import { isShaped, shapingCommands, validateShaping, type Shaping } from './shaping.js';
-import { isAlive, killAndWait } from '../agent/process/signals.js';
+import { killAndWait } from '../agent/process/signals.js';
 import {
-  agentUrl,
   ensureSharedPool,
   newToken,
   removeTestbedConnections,
   startAgent,
   writeTestbedConnections,
 } from './agents.js';
+
+export { plansFor } from './plan.js';
+export { status, type TestbedStatus } from './status.js';
 
 export const DEFAULT_HOSTS = ['a', 'b'];
 
@@ -59,30 +60,8 @@ function requireRoot(): void {
   }
 }
 
-export function plansFor(hosts: readonly string[]): HostPlan[] {
-  if (hosts.length === 0 || hosts.length > MAX_HOSTS) {
-    throw new VmhopError(
-      'VMHOP_ERR_USAGE',
-      `a test bed has 1 to ${MAX_HOSTS} hosts, not ${hosts.length}`,
-      {},
-    );
-  }
-  const seen = new Set<string>();
-  return hosts.map((name, i) => {
-    if (!isValidHostName(name) || seen.has(name)) {
-      throw new VmhopError(
-        'VMHOP_ERR_USAGE',
-        `host name \`${name}\` is not valid: use 1-8 lower-case letters or digits, starting with a letter, each once`,
-        { host: name },
-      );
-    }
-    seen.add(name);
-    return hostPlan(name, i);
-  });
-}
-
 export async function up(
-  opts: { hosts?: string[]; shaping?: Shaping; agents?: boolean; qemuBinary?: string } = {},
+  opts: { hosts?: string[]; shaping?: Shaping; agents?: boolean; qemuBinary?: string; etcd?: boolean } = {},
 ): Promise<TestbedState> {
   requireRoot();
   const previous = await readState();
@@ -111,16 +90,31 @@ export async function up(
       { qemuBinary: previous.qemuBinary ?? null },
     );
   }
-  await writeState({ ...state, hosts, ...(opts.qemuBinary ? { qemuBinary: opts.qemuBinary } : {}) });
+  const withEtcd = etcdChoice(previous, opts.etcd);
+  await writeState({
+    ...state,
+    hosts,
+    ...(opts.qemuBinary ? { qemuBinary: opts.qemuBinary } : {}),
+    // Recorded before the agents start: their config (cluster.etcd, no peers) follows it.
+    ...(withEtcd ? { etcd: state.etcd ?? { clientUrl: etcdPlan().clientUrl } } : {}),
+  });
   await ensureRootBridges();
   for (const h of plans) {
     await ensureHostNetwork(h);
     await ensureHostMounts(h);
   }
   await ensureClientNetwork();
+  if (withEtcd) await upEtcd();
   await shape(shaping);
   if (opts.agents !== false) await startAgents(plans);
   return (await readState()) as TestbedState;
+}
+
+async function upEtcd(): Promise<void> {
+  const state = (await readState()) as TestbedState;
+  const p = etcdPlan();
+  const pid = await startEtcd(p, state.etcd?.pid);
+  await writeState({ ...state, etcd: { clientUrl: p.clientUrl, pid } });
 }
 
 async function startAgents(plans: HostPlan[]): Promise<void> {
@@ -172,10 +166,26 @@ export async function link(net: LinkNet, to: 'up' | 'down'): Promise<void> {
   await setLink(plansFor(state.hosts), net, to);
 }
 
+/** Cuts host `host` off the etcd (packets vanish both ways) or restores it; idempotent. */
+export async function etcdLink(host: string, to: 'up' | 'down'): Promise<void> {
+  requireRoot();
+  const state = await requireUp();
+  if (!state.etcd) {
+    throw new VmhopError(
+      'VMHOP_ERR_USAGE',
+      'the test bed runs no etcd: `vmhop testbed down`, then `vmhop testbed up --etcd`',
+      {},
+    );
+  }
+  await setEtcdLink(await hostOf(host), to);
+}
+
 export async function down(): Promise<{ removed: string[] }> {
   requireRoot();
   const state = await readState();
   const removed: string[] = [];
+  const etcdPid = state?.etcd?.pid;
+  if (etcdPid !== undefined && (await killAndWait(etcdPid))) removed.push(`process ${etcdPid} (etcd)`);
   for (const p of state?.processes ?? []) {
     if (await killAndWait(p.pid)) removed.push(`process ${p.pid} (${p.what})`);
   }
@@ -188,7 +198,8 @@ export async function down(): Promise<{ removed: string[] }> {
     for (const pid of pids) if (await killAndWait(Number(pid))) removed.push(`process ${pid} in ${ns}`);
   }
   const hosts =
-    state?.hosts ?? (await listOurNetns()).filter((n) => n !== CLIENT_NETNS).map((n) => n.slice(6));
+    state?.hosts ??
+    (await listOurNetns()).filter((n) => n !== CLIENT_NETNS && n !== ETCD_NETNS).map((n) => n.slice(6));
   for (const h of hosts.filter(isValidHostName).map((n, i) => hostPlan(n, i))) {
     await removeHostMounts(h);
   }
@@ -215,67 +226,6 @@ async function requireUp(): Promise<TestbedState> {
     );
   }
   return state;
-}
-
-export interface TestbedStatus {
-  up: boolean;
-  hosts: {
-    name: string;
-    netns: string;
-    exists: boolean;
-    mgmtAddress: string;
-    migrationAddress: string;
-    dataDir: string;
-    runDir: string;
-    backingDataDir: string;
-    backingRunDir: string;
-    agent: { pid: number; url: string; running: boolean } | null;
-  }[];
-  client: { netns: string; address: string; exists: boolean };
-  sharedPath: string;
-  guestSubnet: string;
-  links: {
-    migration: { state: string; shaping: Shaping };
-    guest: { state: string };
-  };
-  processes: TestbedState['processes'];
-}
-
-export async function status(): Promise<TestbedStatus> {
-  const state = await readState();
-  const plans = state ? plansFor(state.hosts) : [];
-  const present = new Set(await listOurNetns().catch(() => [] as string[]));
-  return {
-    up: state !== undefined,
-    hosts: plans.map((h) => ({
-      name: h.name,
-      netns: h.netns,
-      exists: present.has(h.netns),
-      mgmtAddress: h.mgmtAddress,
-      migrationAddress: h.migrationAddress,
-      dataDir: HOST_DATA_DIR,
-      runDir: HOST_RUN_DIR,
-      backingDataDir: h.backingData,
-      backingRunDir: h.backingRun,
-      agent: agentOf(state, h),
-    })),
-    client: { netns: CLIENT_NETNS, address: CLIENT_ADDRESS, exists: present.has(CLIENT_NETNS) },
-    sharedPath: SHARED_PATH,
-    guestSubnet: GUEST_SUBNET,
-    links: {
-      migration: {
-        state: state ? await linkState(plans, 'migration') : 'absent',
-        shaping: state?.shaping ?? {},
-      },
-      guest: { state: state ? await linkState(plans, 'guest') : 'absent' },
-    },
-    processes: state?.processes ?? [],
-  };
-}
-
-function agentOf(state: TestbedState | undefined, h: HostPlan): TestbedStatus['hosts'][number]['agent'] {
-  const p = state?.processes.find((x) => x.host === h.name && x.what === 'agent');
-  return p ? { pid: p.pid, url: agentUrl(h), running: isAlive(p.pid) } : null;
 }
 
 /** The plan of one host of the running test bed, or an error naming the hosts there are. */

@@ -28,7 +28,7 @@ const withShapeFlags = (c: Command) =>
 function humanStatus(s: testbed.TestbedStatus): string {
   if (!s.up) return 'test bed: down';
   const hosts = table(
-    ['HOST', 'NETNS', 'MGMT', 'MIGRATION', 'EXISTS', 'AGENT'],
+    ['HOST', 'NETNS', 'MGMT', 'MIGRATION', 'EXISTS', 'AGENT', ...(s.etcd ? ['ETCD LINK'] : [])],
     s.hosts.map((h) => [
       h.name,
       h.netns,
@@ -36,8 +36,12 @@ function humanStatus(s: testbed.TestbedStatus): string {
       h.migrationAddress,
       h.exists ? 'yes' : 'NO',
       h.agent ? `${h.agent.url} pid ${h.agent.pid}${h.agent.running ? '' : ' (NOT RUNNING)'}` : '-',
+      ...(s.etcd ? [h.etcdLink ?? '-'] : []),
     ]),
   );
+  const etcd = s.etcd
+    ? `${s.etcd.clientUrl} pid ${s.etcd.pid ?? '-'}${s.etcd.running ? (s.etcd.healthy ? '' : ' (NOT HEALTHY)') : ' (NOT RUNNING)'} (netns ${s.etcd.netns}, log ${s.etcd.log})`
+    : 'none (up --etcd starts one)';
   const shaping = Object.entries(s.links.migration.shaping)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
@@ -49,6 +53,7 @@ function humanStatus(s: testbed.TestbedStatus): string {
     `shared path:     ${s.sharedPath}`,
     `migration link:  ${s.links.migration.state}${shaping ? ` (${shaping})` : ' (unshaped)'}`,
     `guest network:   ${s.links.guest.state}`,
+    `etcd:            ${etcd}`,
   ].join('\n');
 }
 
@@ -62,13 +67,18 @@ export function testbedCommand(): Command {
       .option(
         '--qemu <path>',
         "the agents' QEMU binary (absolute path), e.g. QEMU 7.2 from scripts/qemu-7.2.sh",
+      )
+      .option(
+        '--etcd',
+        'cluster mode: an etcd at 10.99.0.5:2379, the agents configured for it, no peers map',
       ),
   ).action(
-    runVerb(async (flags: ShapeFlags & { hosts: string; qemu?: string }, opts) => {
+    runVerb(async (flags: ShapeFlags & { hosts: string; qemu?: string; etcd?: boolean }, opts) => {
       const shaping = shapingOf(flags);
       await testbed.up({
         hosts: flags.hosts.split(','),
         ...(flags.qemu ? { qemuBinary: flags.qemu } : {}),
+        ...(flags.etcd ? { etcd: true } : {}),
         ...(Object.keys(shaping).length ? { shaping } : {}),
       });
       emit(opts, await testbed.status(), humanStatus);
@@ -105,6 +115,23 @@ export function testbedCommand(): Command {
             );
           }
           await testbed.link(flags.net, to);
+          emit(opts, await testbed.status(), humanStatus);
+        }),
+      );
+  }
+  const etcd = link.command('etcd').description("cut or restore one host's path to the test bed's etcd");
+  for (const to of ['down', 'up'] as const) {
+    etcd
+      .command(to)
+      .description(
+        to === 'down'
+          ? 'cut a host off etcd silently (its packets to 10.99.0.5 vanish; other hosts stay reachable)'
+          : "restore a host's path to etcd",
+      )
+      .requiredOption('--host <name>', 'the test-bed host')
+      .action(
+        runVerb(async (flags: { host: string }, opts) => {
+          await testbed.etcdLink(flags.host, to);
           emit(opts, await testbed.status(), humanStatus);
         }),
       );
