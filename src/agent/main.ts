@@ -50,6 +50,13 @@ program
           log.info({ qemu: q.qemuVersion, package: q.qemuPackage, features: q.features }, 'QEMU probed'),
         )
         .catch((err: unknown) => log.error({ err }, 'QEMU probe failed; retried on the next request'));
+      // Cluster mode: joined in the background; the agent waits a little so that its first
+      // requests find the cluster, and comes up anyway when etcd is away (it joins later).
+      if (services.cluster) {
+        services.cluster.start();
+        if (!(await services.cluster.joined(6_000)))
+          log.warn('serving before joining the cluster in etcd: nothing new is taken until it joins');
+      }
       await services.ensureDefaultPool();
       await services.supervisor.reattachAll();
       await services.engine.recover();

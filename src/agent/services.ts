@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import pino, { type Logger } from 'pino';
 import { VmhopError } from '../protocol/errors.js';
 import { HostInfo } from '../protocol/host.js';
-import { MIN_PROTOCOL_VERSION, OUR_PROTOCOLS } from '../protocol/protocol-version.js';
+import { MIN_PROTOCOL_VERSION, OUR_PROTOCOLS, PROTOCOL_VERSION } from '../protocol/protocol-version.js';
 import type { VmInfo } from '../protocol/vm.js';
 import type { AgentConfig } from './config.js';
 import { openDb, type Db } from './db/open.js';
@@ -30,6 +30,8 @@ import { HttpPeerLink } from './peers/http-peer-link.js';
 import { certificateStatus } from './tls/certificate-status.js';
 import type { PeerLink } from './peers/peer-link.js';
 import { maintenanceField } from './fleet/maintenance.js';
+import { ClusterMode } from './fleet/cluster-mode.js';
+import type { MemberRecord } from './cluster/etcd-cluster.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -47,7 +49,11 @@ export class AgentServices {
   readonly migration: MigrationContext;
   /** Where clients may put pools and boot files (config allowedPoolRoots, allowedBootDirs). */
   readonly paths: PathPolicy;
+  /** Cluster mode (config `cluster.etcd`); undefined in embedded mode. */
+  readonly cluster: ClusterMode | undefined;
   private readonly peers = new Map<string, PeerLink>();
+  /** Links made from etcd members' URLs, closed with the agent. */
+  private readonly clusterLinks = new Map<string, { url: string; link: PeerLink }>();
   private capabilities: Promise<QemuCapabilities> | undefined;
 
   constructor(
@@ -58,6 +64,19 @@ export class AgentServices {
     mkdirSync(config.runDir, { recursive: true, mode: 0o700 });
     this.paths = pathPolicyOf(config);
     this.db = openDb(`${config.dataDir}/registry.sqlite`);
+    this.cluster = config.cluster
+      ? new ClusterMode(
+          config.cluster.etcd,
+          () => this.memberRecord(),
+          log.child({ part: 'cluster' }),
+          () =>
+            this.vmStore
+              .list()
+              .filter((r) => r.owner === 'local')
+              .map((r) => [r.spec.uuid, r.name]),
+        )
+      : undefined;
+    const cluster = this.cluster;
     this.storage = new StorageService(new SqlitePoolStore(this.db), { poolRoots: this.paths.poolRoots });
     this.vmStore = new VmStore(this.db);
     this.supervisor = new Supervisor(
@@ -82,6 +101,13 @@ export class AgentServices {
         const job = unresolvedJobOf({ jobs: this.jobStore }, vm);
         if (job) throw unresolvedRefusal(job, action);
       },
+      ...(cluster
+        ? {
+            claim: (spec) => cluster.claim(spec),
+            mayRun: (spec, action) => cluster.assertOwner(spec, action),
+            released: (uuid) => cluster.release(uuid),
+          }
+        : {}),
     });
     this.saveRestore = new SaveRestore(this.vms, this.supervisor, config.dataDir);
     this.jobStore = new JobStore(this.db);
@@ -100,6 +126,7 @@ export class AgentServices {
       tlsDir: config.tls?.dir,
       qemu: () => this.qemu(),
       accel: () => this.accel(),
+      ...(cluster ? { cluster } : {}),
     };
     this.engine = new MigrationEngine(this.migration);
   }
@@ -121,12 +148,18 @@ export class AgentServices {
     const known = this.peers.get(name);
     if (known) return known;
     // Own keys only: `constructor` or `__proto__` must not find Object.prototype's members.
-    const url = Object.hasOwn(this.config.peers, name) ? this.config.peers[name] : undefined;
+    // In cluster mode a live member of etcd is a peer too (its lease says it is there).
+    // A member whose lease lapsed (cut off from etcd) is still reached at its last URL: a job
+    // under way with it must still be able to ask it about its commit.
+    const url =
+      (Object.hasOwn(this.config.peers, name) ? this.config.peers[name] : undefined) ??
+      this.cluster?.memberUrl(name) ??
+      this.clusterLinks.get(name)?.url;
     if (!url) {
-      const names = Object.keys(this.config.peers);
+      const names = this.peerNames();
       throw new VmhopError(
         'VMHOP_ERR_PEER_UNKNOWN',
-        `host \`${name}\` is not a peer of \`${this.config.name}\`; peers: ${names.length ? names.join(', ') : '(none)'}; add it under "peers" in the agent config`,
+        `host \`${name}\` is not a peer of \`${this.config.name}\`; peers: ${names.length ? names.join(', ') : '(none)'}; ${this.cluster ? 'in cluster mode a host is a peer while its agent is a member in etcd (is it running and in touch?)' : 'add it under "peers" in the agent config'}`,
         { peer: name, peers: names },
       );
     }
@@ -137,9 +170,32 @@ export class AgentServices {
         {},
       );
     }
+    // A member's URL may change when its agent re-registers: a link from etcd is kept per URL.
+    const fromEtcd = !Object.hasOwn(this.config.peers, name);
+    const kept = fromEtcd ? this.clusterLinks.get(name) : undefined;
+    if (kept?.url === url) return kept.link;
+    if (kept) void kept.link.close();
     const link = new HttpPeerLink(name, url, this.config.tls);
-    this.peers.set(name, link);
+    if (fromEtcd) this.clusterLinks.set(name, { url, link });
+    else this.peers.set(name, link);
     return link;
+  }
+
+  /** Every peer this host knows: the config's, and in cluster mode the live members of etcd. */
+  peerNames(): string[] {
+    return [...new Set([...Object.keys(this.config.peers), ...(this.cluster?.memberNames() ?? [])])].sort();
+  }
+
+  /** This host as a member of the cluster in etcd. */
+  memberRecord(): MemberRecord {
+    return {
+      name: this.config.name,
+      url: `${this.config.insecure ? 'http' : 'https'}://${this.config.listen}`,
+      migrationAddress: this.migrationAddress(),
+      agentVersion: AGENT_VERSION,
+      protocolVersions: { min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION },
+      maintenance: maintenanceField(this.db).maintenance !== undefined,
+    };
   }
 
   /** The host's QEMU facts; the agent starts the probe at start-up, so callers rarely wait. A failed probe is retried by the next caller. */
@@ -199,6 +255,7 @@ export class AgentServices {
       migrationPorts: this.config.migrationPorts,
       ...(this.config.tls ? { certificate: certificateStatus(this.config.tls.cert, this.config.name) } : {}),
       ...maintenanceField(this.db),
+      ...(this.cluster ? { cluster: this.cluster.status() } : {}),
     };
   }
 
@@ -242,7 +299,9 @@ export class AgentServices {
     // QEMU that only the next start's recovery would end.
     await settleRetirements(this.migration);
     this.engine.close();
-    for (const p of this.peers.values()) await p.close();
+    for (const p of [...this.peers.values(), ...[...this.clusterLinks.values()].map((l) => l.link)])
+      await p.close();
+    await this.cluster?.close();
     await this.supervisor.detachAll();
     this.db.close();
   }

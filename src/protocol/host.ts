@@ -73,6 +73,10 @@ export const HostInfo = z.object({
   protocolVersions: z.object({ min: z.number().int(), max: z.number().int() }).optional(),
   /** Set while the host is drained for maintenance: it accepts no new VMs (creates, incoming migrations). */
   maintenance: z.object({ since: z.string(), reason: z.string() }).optional(),
+  /** Cluster mode: the etcd endpoints, whether this host is in touch, and the live members. */
+  cluster: z
+    .object({ endpoints: z.array(z.string()), inTouch: z.boolean(), members: z.array(z.string()) })
+    .optional(),
 });
 export type HostInfo = z.infer<typeof HostInfo>;
 

@@ -17,7 +17,7 @@ export async function drainSnapshot(
   s: AgentServices,
   opts: { to?: string[]; linkBitsPerSecond: number },
 ): Promise<FleetSnapshot> {
-  const names = opts.to ?? Object.keys(s.config.peers);
+  const names = opts.to ?? s.peerNames();
   // An unknown name is refused before anyone is asked (VMHOP_ERR_PEER_UNKNOWN lists the peers).
   const links = names.map((n) => s.peer(n));
   const self = hostFactsOf(

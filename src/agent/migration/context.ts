@@ -11,6 +11,7 @@ import type { MigrationPorts } from './wire/ports.js';
 import type { StorageService } from '../storage/storage-service.js';
 import type { Supervisor } from '../vm/supervisor.js';
 import type { VmService } from '../vm/service.js';
+import type { ClusterMode } from '../fleet/cluster-mode.js';
 
 export interface MigrationContext {
   config: AgentConfig;
@@ -33,4 +34,6 @@ export interface MigrationContext {
   qemu(): Promise<QemuCapabilities>;
   /** The accelerator this agent's VMs run under. */
   accel(): Promise<'kvm' | 'tcg'>;
+  /** Cluster mode (config `cluster.etcd`): the owner key in etcd is the commit point. */
+  cluster?: ClusterMode;
 }

@@ -58,6 +58,8 @@ export class MigrationEngine {
   async start(
     input: unknown,
   ): Promise<{ job?: JobInfo; preflight: PreflightCheck[]; prediction?: Prediction }> {
+    // Cut off from etcd, a host starts nothing new; a dry run only reads, so it may still plan.
+    if (!(input as { dryRun?: unknown } | null)?.dryRun) this.c.cluster?.assertInTouch('start a migration');
     const a = await admitMigration(this.c, input);
     if ('dryRun' in a)
       return { preflight: a.preflight, ...(a.prediction ? { prediction: a.prediction } : {}) };

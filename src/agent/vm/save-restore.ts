@@ -129,6 +129,7 @@ export class SaveRestore {
   async restore(name: string, progressId?: string): Promise<VmInfo> {
     const row = this.vms.get(name);
     this.vms.refuseIfUnresolved(name, 'restore');
+    await this.vms.assertMayRun(row, 'restore');
     if (row.state === 'running' || row.state === 'paused') {
       throw new VmhopError(
         'VMHOP_ERR_VM_STATE',

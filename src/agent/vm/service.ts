@@ -46,6 +46,12 @@ export interface VmServiceDeps {
    * would run it here (start, resume, restore) waits for that to be settled.
    */
   refuseIfUnresolved?: (vm: string, action: string) => void;
+  /** Cluster mode: a define claims the VM's owner key in etcd (refused when another host owns it). */
+  claim?: (spec: VmSpec) => Promise<void>;
+  /** Cluster mode: before a VM runs here, etcd must name this host its owner. */
+  mayRun?: (spec: VmSpec, action: string) => Promise<void>;
+  /** Cluster mode: an undefined VM's owner key goes. */
+  released?: (uuid: string) => Promise<void>;
 }
 
 export const MIB = 1024 * 1024;
@@ -115,6 +121,7 @@ export class VmService {
     }
     for (const disk of spec.disks) await this.d.disks.resolvePath(disk.pool, disk.volume);
     if (this.d.paths) await checkBootFiles(this.d.paths, spec);
+    await this.d.claim?.(spec);
     const row = this.d.store.insert(spec);
     this.d.events.publish({ type: 'vm.defined', vm: spec.name });
     return toInfo(row);
@@ -130,6 +137,7 @@ export class VmService {
       );
     }
     this.d.store.delete(name);
+    void this.d.released?.(row.spec.uuid);
     // A saved state belongs to this VM only: a later VM of the same name must not inherit it.
     for (const ext of ['vmstate', 'json']) rmSync(`${this.d.dataDir}/save/${name}.${ext}`, { force: true });
     this.d.events.publish({ type: 'vm.undefined', vm: name });
@@ -154,9 +162,15 @@ export class VmService {
     this.d.refuseIfUnresolved?.(name, action);
   }
 
+  /** See VmServiceDeps.mayRun. */
+  async assertMayRun(row: VmRow, action: string): Promise<void> {
+    await this.d.mayRun?.(row.spec, action);
+  }
+
   async start(name: string, opts: { paused?: boolean; force?: boolean } = {}): Promise<VmInfo> {
     const row = this.get(name);
     this.refuseIfUnresolved(name, 'start');
+    await this.assertMayRun(row, 'start');
     if (row.state === 'running' || row.state === 'paused') {
       throw new VmhopError('VMHOP_ERR_VM_STATE', `VM \`${name}\` is already ${row.state}`, {
         vm: name,
@@ -244,6 +258,7 @@ export class VmService {
   async resume(name: string): Promise<VmInfo> {
     const { row, qmp } = this.attachedQmp(name);
     this.refuseIfUnresolved(name, 'resume');
+    if (row.owner === 'local') await this.assertMayRun(row, 'resume');
     // A source paused after its commit, until its retirement ends it: the guest runs elsewhere.
     if (row.owner !== 'local') {
       throw new VmhopError(

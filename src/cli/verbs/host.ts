@@ -55,6 +55,12 @@ function humanHost(h: HostInfo): string {
         ? `since ${h.maintenance.since} (${h.maintenance.reason}): no new VMs until \`vmhop host undrain ${h.name}\``
         : 'no',
     ],
+    [
+      'Cluster',
+      h.cluster
+        ? `etcd ${h.cluster.endpoints.join(', ')}, ${h.cluster.inTouch ? 'in touch' : 'CUT OFF (keeps its VMs running, takes nothing new)'}; members: ${h.cluster.members.join(', ') || '(none)'}`
+        : 'no (embedded mode: peers from the agent config)',
+    ],
     ['Migration', h.migrationAddress],
     ['Certificate', certificateLine(h)],
     [

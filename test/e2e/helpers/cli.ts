@@ -35,8 +35,12 @@ export async function vmhopOk<T = Record<string, unknown>>(args: string[], timeo
 }
 
 /** Test clean-up: the VM destroyed and undefined on every host, then the named volumes deleted (all best effort). */
-export async function removeVmEverywhere(vm: string, volumes: { host: string; volume: string }[] = []) {
-  for (const h of ['a', 'b']) {
+export async function removeVmEverywhere(
+  vm: string,
+  volumes: { host: string; volume: string }[] = [],
+  hosts = ['a', 'b'],
+) {
+  for (const h of hosts) {
     await vmhop(['-c', h, 'destroy', vm]);
     await vmhop(['-c', h, 'undefine', vm]);
   }
@@ -44,9 +48,9 @@ export async function removeVmEverywhere(vm: string, volumes: { host: string; vo
 }
 
 /** The VM's state on each test-bed host that has it defined, e.g. { b: 'running', a: 'moved' }. */
-export async function vmStates(vm: string): Promise<Record<string, string>> {
+export async function vmStates(vm: string, hosts = ['a', 'b']): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  for (const h of ['a', 'b']) {
+  for (const h of hosts) {
     const { vms } = await vmhopOk<{ vms: { name: string; state: string }[] }>(['-c', h, 'list']);
     const v = vms.find((x) => x.name === vm);
     if (v) out[h] = v.state;

@@ -36,6 +36,7 @@ import {
 } from './postcopy-target.js';
 import { watchIncoming } from './watch-incoming.js';
 import { CommitWindows } from './commit-window.js';
+import { OwnerCommits } from './owner-commit.js';
 
 /** A message from the source in a version outside this agent's range is refused, naming the range. */
 export function checkProtocol(version: number): void {
@@ -60,9 +61,12 @@ export class TargetSide {
   private readonly sources = new Map<string, string[]>();
   /** When each incoming migration completed, for the commit's time limit (F14). */
   private readonly windows = new CommitWindows();
+  /** Cluster mode: the owner key in etcd is the commit point (none in embedded mode). */
+  private readonly owners: OwnerCommits;
 
   constructor(private readonly c: MigrationContext) {
     this.offline = new OfflineTarget(c, checkProtocol);
+    this.owners = new OwnerCommits(c.cluster, c.config.name);
   }
 
   /** `caller`: the address the prepare came from (the source agent), admitted beside the ones it names. */
@@ -80,6 +84,7 @@ export class TargetSide {
         );
       }
       const created = new Set((req.disks ?? []).map((d) => `${d.pool}/${d.volume}`));
+      await this.owners.atPrepare(req.jobId, spec, req.source);
       await assertDefinitionOfJob(this.c, spec, (d) => created.has(`${d.pool}/${d.volume}`));
       this.c.jobs.create({
         id: req.jobId,
@@ -183,8 +188,12 @@ export class TargetSide {
       else {
         await waitIncomingCompleted(qmp, 30_000);
         await new Promise((r) => setImmediate(r)); // the completed event came before the reply: stamped now
-        const late = this.windows.lateBy(jobId);
+        // A commit sent to etcd without an answer is settled before anything is refused: if etcd
+        // names this host, the VM is this host's, however late the source asks again.
+        const inEtcd = await this.owners.settle(jobId, this.subject(jobId));
+        const late = inEtcd === 'committed' ? undefined : this.windows.lateBy(jobId);
         if (late) await this.refuseLateCommit(jobId, job.vm, late);
+        if (inEtcd !== 'committed') await this.commitInEtcd(jobId);
         await this.stopNbd(jobId, qmp);
         this.commitRecord(jobId, 'target owns the VM (commit record written)');
         await this.closeGates(jobId);
@@ -263,6 +272,7 @@ export class TargetSide {
       if (action === 'commit') {
         if (job.phase !== 'finish') {
           await checkReadyForPostcopy(qmp);
+          await this.commitInEtcd(jobId);
           this.commitRecord(jobId, 'target owns the VM (commit record written before post-copy)');
         }
         return { status: 'committed' };
@@ -360,6 +370,39 @@ export class TargetSide {
     return job;
   }
 
+  /** The VM of an incoming job, as etcd's owner key knows it. */
+  private subject(jobId: string): { uuid: string; name: string } {
+    const vm = this.c.jobs.get(jobId).vm;
+    const row = this.c.vmStore.get(vm);
+    return { uuid: row?.spec.uuid ?? '', name: vm };
+  }
+
+  /**
+   * Cluster mode: the owner change in etcd, the commit point. Refused by etcd (or cut off before
+   * sending): this side is removed and the source told for certain. No answer: the job stays as
+   * it is, the source is told the outcome is unknown and asks again.
+   */
+  private async commitInEtcd(jobId: string): Promise<void> {
+    if (!this.owners.enabled) return;
+    try {
+      await this.owners.commit(jobId, this.subject(jobId));
+      this.c.jobs.journal(jobId, 'etcd names this host the owner (the commit point)');
+    } catch (e) {
+      const err = e as VmhopError;
+      if (err.details?.outcomeKnown !== true) {
+        this.c.jobs.journal(jobId, `commit in etcd not known: ${err.message}`);
+        throw e;
+      }
+      this.c.jobs.journal(jobId, `refused the commit: ${err.message}`);
+      this.owners.forget(jobId);
+      await this.cleanup(jobId);
+      const vm = this.c.jobs.get(jobId).vm;
+      this.c.jobs.end(jobId, 'failed', undefined);
+      this.c.events.publish({ type: 'job.ended', job: jobId, vm, state: 'failed' });
+      throw e;
+    }
+  }
+
   /** Writes the commit record; the copied volumes belong to the VM from then on. */
   private commitRecord(jobId: string, note: string): void {
     this.c.vmStore.update(this.c.jobs.get(jobId).vm, { owner: 'local' });
@@ -381,6 +424,14 @@ export class TargetSide {
           { job: jobId },
         );
       }
+      if ((await this.owners.settle(jobId, this.subject(jobId))) === 'committed') {
+        throw new VmhopError(
+          'VMHOP_ERR_VM_STATE',
+          `incoming job \`${jobId}\` is committed in etcd: the target owns \`${job.vm}\` now and resumes it at the next finish`,
+          { job: jobId },
+        );
+      }
+      this.owners.forget(jobId);
       this.c.jobs.journal(jobId, `abort: ${reason}`);
       await this.cleanup(jobId);
       this.c.jobs.end(jobId, 'failed', undefined);
