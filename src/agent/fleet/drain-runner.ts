@@ -67,6 +67,8 @@ export class DrainRunner {
     });
     const id = randomUUID();
     this.store.enterMaintenance(req.reason ?? `drained (drain ${id})`, id);
+    // Cluster mode: other hosts see the maintenance in this host's member record.
+    void this.s.cluster?.updateSelf({ maintenance: true });
     this.store.create({
       id,
       host,

@@ -23,6 +23,7 @@ export async function undrain(
     );
   }
   const wasInMaintenance = store.leaveMaintenance();
+  void s.cluster?.updateSelf({ maintenance: false });
   const last = store.latest();
   if (!wantReturn || !last) return { host, wasInMaintenance, returns: [], skipped: [] };
   const returns: ReturnMove[] = [];
