@@ -1,7 +1,8 @@
 // The agent-to-agent client: HTTPS with this agent's certificate as the client
 // certificate (mutual TLS from the cluster CA) and the peer's certificate verified.
-// A refused request is a known outcome (VmhopError with the peer's code); a request that
-// never got an answer is VMHOP_ERR_PEER_UNREACHABLE with details.outcomeKnown = false.
+// A refused request is a known outcome (VmhopError with the peer's code) unless the peer's
+// error says outcomeKnown: false; a request that never got an answer is
+// VMHOP_ERR_PEER_UNREACHABLE with details.outcomeKnown = false.
 // undici is loaded at the first call, not when the agent starts: an idle agent never calls a
 // peer, and undici is about 10 MiB of its heap.
 import { readFileSync } from 'node:fs';
@@ -89,7 +90,14 @@ export class HttpPeerLink implements PeerLink {
       throw new VmhopError(
         auth ? 'VMHOP_ERR_PEER_AUTH' : knownErrorCode(body.code),
         `peer \`${this.name}\`: ${body.message ?? `HTTP ${res.statusCode}: ${text.slice(0, 200)}`}`,
-        { ...body.details, peer: this.name, peerCode: body.code, outcomeKnown: true },
+        // An answer is a known outcome, unless the peer itself says it does not know yet (a
+        // commit sent to etcd without an answer): then the caller must ask again, not guess.
+        {
+          ...body.details,
+          peer: this.name,
+          peerCode: body.code,
+          outcomeKnown: body.details?.outcomeKnown !== false,
+        },
       );
     }
     return (text ? JSON.parse(text) : {}) as T;
