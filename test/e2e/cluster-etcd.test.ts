@@ -41,8 +41,24 @@ async function etcdGet(key: string): Promise<string> {
   return r.stdout.trim();
 }
 
-const ownerInEtcd = async () =>
-  (JSON.parse((await etcdGet(`/vmhop/v1/vms/${uuid}/owner`)) || '{}') as { host?: string }).host;
+const ownerInEtcd = async (of = uuid) =>
+  (JSON.parse((await etcdGet(`/vmhop/v1/vms/${of}/owner`)) || '{}') as { host?: string }).host;
+
+/** The host etcd names the owner of each VM by name (its uuid from the host that has it). */
+async function ownersOf(vms: string[]): Promise<Record<string, string | undefined>> {
+  const out: Record<string, string | undefined> = {};
+  for (const vm of vms) {
+    for (const h of HOSTS) {
+      const { vms: list } = await vmhopOk<{ vms: { name: string; uuid: string }[] }>(['-c', h, 'list']);
+      const v = list.find((x) => x.name === vm);
+      if (v) {
+        out[vm] = await ownerInEtcd(v.uuid);
+        break;
+      }
+    }
+  }
+  return out;
+}
 
 const inTouch = async (host: string) =>
   (await vmhopOk<HostInfo>(['-c', host, 'host', 'info'])).cluster?.inTouch === true;
@@ -216,7 +232,7 @@ describe('cluster mode on etcd, three hosts', () => {
     await expectIntactOn({ ip: IP, vm: VM }, on, before);
   });
 
-  it('etcd lost at the commit (paused the moment b pauses): the target cannot know, b stays paused; once etcd is back one host runs the guest', async () => {
+  it('etcd lost at the commit (paused the moment the source pauses): the target cannot know, the source stays paused; once etcd is back one host runs the guest', async () => {
     const from = (await ownerInEtcd()) as string;
     const to = HOSTS.find((h) => h !== from && h !== 'a') ?? 'a';
     const pid = (await readState())?.etcd?.pid;
@@ -358,8 +374,9 @@ describe('a drain in cluster mode: three VMs of one host to the two others', () 
       [LOCAL.name]: `${where[LOCAL.name]}:running`,
       [OFF]: `${where[OFF]}:shutoff`,
     });
+    expect(await ownersOf([VM, LOCAL.name, OFF])).toEqual(where);
     for (const [i, g] of guests.entries()) await expectIntactOn(g, where[g.vm]!, before[i]!);
-    for (const vm of [VM, LOCAL.name]) expect(where[vm]).not.toBe(drained);
+    for (const vm of [VM, LOCAL.name, OFF]) expect(where[vm]).not.toBe(drained);
   });
 
   it('the drained host refuses a create until undrain; undrain --return brings the three home, intact', async () => {
@@ -374,6 +391,10 @@ describe('a drain in cluster mode: three VMs of one host to the two others', () 
       [OFF]: `${drained}:shutoff`,
     });
     for (const [i, g] of guests.entries()) await expectIntactOn(g, drained, before[i]!);
-    expect(await ownerInEtcd()).toBe(drained);
+    expect(await ownersOf([VM, LOCAL.name, OFF])).toEqual({
+      [VM]: drained,
+      [LOCAL.name]: drained,
+      [OFF]: drained,
+    });
   });
 });

@@ -20,6 +20,7 @@ import { assertCovers, verifyPartial } from './verify-partial.js';
 import { assertDefinitionOfJob, offlineBrought } from './definition-of-job.js';
 import { assertSpace, locateItem, removePartial, startPartial, type Placed } from './place-partial.js';
 import { putInPlace, rebaseOverlays, restoreState } from './put-in-place.js';
+import type { OwnerCommits } from './owner-commit.js';
 
 export class OfflineTarget {
   private readonly receivers = new Map<string, VolumeReceiver>();
@@ -27,6 +28,8 @@ export class OfflineTarget {
   constructor(
     private readonly c: MigrationContext,
     private readonly checkProtocol: (v: number) => void,
+    /** Cluster mode: the owner key moves to this host at the commit, as for a live migration. */
+    private readonly owners?: OwnerCommits,
   ) {}
 
   private jobDir = (jobId: string) => `${this.c.config.dataDir}/offline/${jobId}`;
@@ -163,6 +166,11 @@ export class OfflineTarget {
           throw new VmhopError('VMHOP_ERR_MIGRATION_FAILED', `no manifest for \`${p.key}\``, { key: p.key });
         assertCovers(p, m.chunks);
         await verifyPartial(p.partial, m.chunks as ChunkRecord[], hashed?.get(p.key));
+      }
+      if (req.spec && this.owners?.enabled) {
+        await this.owners.atPrepare(req.jobId, req.spec, job.peer);
+        await this.owners.commit(req.jobId, req.spec);
+        this.c.jobs.journal(req.jobId, 'etcd names this host the owner (the commit point)');
       }
       this.c.jobs.advance(req.jobId, 'finish', 'every copied file matches the source manifest');
       for (const p of placed.filter((x) => x.status === 'copy')) await putInPlace(this.c, req.jobId, p);

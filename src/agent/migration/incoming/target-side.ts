@@ -65,8 +65,8 @@ export class TargetSide {
   private readonly owners: OwnerCommits;
 
   constructor(private readonly c: MigrationContext) {
-    this.offline = new OfflineTarget(c, checkProtocol);
     this.owners = new OwnerCommits(c.cluster, c.config.name);
+    this.offline = new OfflineTarget(c, checkProtocol, this.owners);
   }
 
   /** `caller`: the address the prepare came from (the source agent), admitted beside the ones it names. */
