@@ -14,6 +14,8 @@ export class OwnerCommits {
   private readonly expected = new Map<string, OwnerRecord>();
   /** Jobs whose commit transaction was sent without an answer. */
   private readonly inDoubt = new Set<string>();
+  /** Jobs whose unanswered commit was fenced: refused for certain from then on. */
+  private readonly fenced = new Set<string>();
 
   constructor(
     private readonly cluster: ClusterMode | undefined,
@@ -53,8 +55,9 @@ export class OwnerCommits {
     if (this.inDoubt.has(jobId)) {
       const settled = await this.settle(jobId, vm);
       if (settled === 'committed') return;
-      throw refusal(jobId, vm, 'etcd did not answer its first commit transaction, which is fenced now');
     }
+    if (this.fenced.has(jobId))
+      throw refusal(jobId, vm, 'etcd did not answer its commit transaction, which is fenced now');
     // Cut off already: nothing is sent, the refusal is certain and the source runs on.
     let c;
     try {
@@ -110,32 +113,30 @@ export class OwnerCommits {
       return 'committed';
     }
     if (owner && owner.modRevision === expect.modRevision) {
+      let f;
       try {
-        await c.fenceOwner(vm.uuid, expect);
+        f = await c.fenceOwner(vm.uuid, expect);
       } catch (e) {
         throw unknown(`fencing: ${(e as Error).message}`);
       }
-      return this.settleAgain(jobId, vm);
+      // Fenced: the late commit compares the same revision, so it can never apply now. Not
+      // fenced: the revision moved since the read, and the owner found says whose it is.
+      if (!f.fenced && f.owner?.host === this.self && f.owner.job === jobId) {
+        this.inDoubt.delete(jobId);
+        this.expected.delete(jobId);
+        return 'committed';
+      }
     }
     this.inDoubt.delete(jobId);
+    this.fenced.add(jobId);
     return 'not-committed';
-  }
-
-  /** After a fence: read once more (the late commit may have won the race to the revision). */
-  private async settleAgain(jobId: string, vm: { uuid: string; name: string }) {
-    const owner = await this.cluster!.client()!.ownerOf(vm.uuid);
-    this.inDoubt.delete(jobId);
-    if (owner?.host === this.self && owner.job === jobId) {
-      this.expected.delete(jobId);
-      return 'committed' as const;
-    }
-    return 'not-committed' as const;
   }
 
   /** The job ended without a commit: its state goes. */
   forget(jobId: string): void {
     this.expected.delete(jobId);
     this.inDoubt.delete(jobId);
+    this.fenced.delete(jobId);
   }
 }
 
