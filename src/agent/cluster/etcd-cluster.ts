@@ -1,7 +1,8 @@
 // The agent's handle on the cluster in etcd (issue 17, docs/fleet-etcd.md): membership under a
-// lease, the watched member list, the "in touch" clock, and the owner key of every VM. It holds
-// no VM or migration logic: services and the migration engine call it at their decision points
-// (define, import, commit, undefine) and refuse work while the host is cut off.
+// lease, the watched member list, the "in touch" clock, the owner key of every VM, and the drain
+// budgets' slots and reports (slots.ts). It holds no VM or migration logic: services, drains and
+// the migration engine call it at their decision points (define, import, commit, undefine, a
+// drain's move) and refuse work while the host is cut off.
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from 'pino';
 import { VmhopError } from '../../protocol/errors.js';
@@ -12,16 +13,20 @@ import { Membership } from './membership.js';
 import * as owners from './owner.js';
 import type { ClaimResult, CommitResult, FenceResult, OwnerDeps } from './owner.js';
 import type { MemberRecord, OwnerRecord } from './records.js';
+import * as slots from './slots.js';
+import type { SlotDeps, SlotHolder, SlotPool, TakeResult, TakenSlots } from './slots.js';
 
 export type { ClusterEtcdConfig } from './client.js';
 export type { ClaimResult, CommitResult, FenceResult } from './owner.js';
 export type { MemberRecord, OwnerRecord } from './records.js';
+export type { SlotHolder, SlotPool, TakeResult, TakenSlots } from './slots.js';
 
 /** How long join() waits for etcd's first answer before it names the endpoints and gives up. */
 export const JOIN_TIMEOUT_MS = 5_000;
 
 export class EtcdCluster {
   private readonly ownerDeps: OwnerDeps;
+  private readonly slotDeps: SlotDeps;
 
   private constructor(
     private readonly client: Etcd3,
@@ -33,6 +38,13 @@ export class EtcdCluster {
     self: string,
   ) {
     this.ownerDeps = { client, keys, endpoints: cfg.endpoints, self, callTimeoutMs: CALL_TIMEOUT_MS };
+    this.slotDeps = {
+      client,
+      keys,
+      endpoints: cfg.endpoints,
+      callTimeoutMs: CALL_TIMEOUT_MS,
+      leaseId: () => membership.leaseId(),
+    };
   }
 
   /** Connects, registers this host under a new lease and watches members/; etcd must answer within ~5 s. */
@@ -142,6 +154,20 @@ export class EtcdCluster {
         { uuid, owner: left },
         `owner key of VM ${uuid} names host \`${left.host}\`, not this one: left in place`,
       );
+  }
+
+  /** One slot of each pool under this host's lease, all or none (slots.ts). */
+  takeSlots(pools: SlotPool[], holder: SlotHolder): Promise<TakeResult> {
+    return slots.takeSlots(this.slotDeps, pools, holder);
+  }
+
+  releaseSlots(taken: TakenSlots): Promise<void> {
+    return slots.releaseSlots(this.slotDeps, taken);
+  }
+
+  /** drains/<host>: the drain's report document, put without a lease. */
+  putDrain(host: string, doc: unknown): Promise<void> {
+    return slots.putDrain(this.slotDeps, host, doc);
   }
 
   /** Revokes the lease (members/<self> goes at once) and stops the watch; each step bounded. */

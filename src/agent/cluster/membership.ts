@@ -86,6 +86,12 @@ export class Membership {
     );
   }
 
+  /** The current lease's ID: what this host puts under it (slots) goes when the host does. */
+  leaseId(): Promise<string> {
+    if (!this.lease) return Promise.reject(new Error('not registered: the lease is being granted again'));
+    return this.lease.grant();
+  }
+
   async close(): Promise<void> {
     this.closing.abort();
     clearTimeout(this.touchTimer);
