@@ -3,6 +3,8 @@
 // order under the limits (drain-order.ts), each followed to its end and its outcome journaled.
 // The host enters maintenance first. Cancel aborts the running moves through the engine's cancel
 // and leaves the queued ones. A drain left running by a previous agent process is resumed.
+// In cluster mode a move also takes fleet-wide slots first and the report goes to etcd
+// (drain-slots.ts).
 import { randomUUID } from 'node:crypto';
 import { planDrain } from '../../fleet/plan-drain.js';
 import type { DrainJob, DrainPlan, DrainStartRequest, DrainVm } from '../../protocol/drain.js';
@@ -13,6 +15,10 @@ import { drainSnapshot } from './drain-snapshot.js';
 import { movesToStart } from './drain-order.js';
 import { DrainMoves } from './drain-move.js';
 import { drainJobOf } from './drain-report.js';
+import { DrainSlots, SLOT_POLL_MS } from './drain-slots.js';
+
+/** The newest journal entries the report in etcd carries (the whole journal stays in SQLite). */
+const REPORT_JOURNAL_ENTRIES = 50;
 
 const runners = new WeakMap<AgentServices, DrainRunner>();
 
@@ -29,10 +35,17 @@ export class DrainRunner {
   private starting = false;
 
   private readonly moves: DrainMoves;
+  readonly slots: DrainSlots;
 
   constructor(private readonly s: AgentServices) {
     this.store = new DrainStore(s.db);
     this.moves = new DrainMoves(s, this.store);
+    this.slots = new DrainSlots({
+      cluster: s.cluster,
+      host: s.config.name,
+      journal: (id, entry) => this.store.journal(id, entry),
+      log: s.log,
+    });
   }
 
   /** Plans the drain, puts the host in maintenance, and starts moving; answers once it runs. */
@@ -106,6 +119,7 @@ export class DrainRunner {
     this.store.requestCancel(id, 'by the user');
     for (const v of d.vms) if (v.state === 'moving' && v.job) this.moves.abort(id, v);
     this.runs.get(id)?.wake();
+    this.publish(id);
     return this.info(id);
   }
 
@@ -138,19 +152,47 @@ export class DrainRunner {
     for (const v of this.store.get(id).vms.filter((x) => x.state === 'moving'))
       track(v.vm, this.moves.adopt(id, v));
     for (;;) {
-      const d = this.store.get(id);
-      if (!d.cancelRequested)
-        for (const v of movesToStart(d.vms, d.limits)) track(v.vm, this.moves.move(id, v));
-      if (!active.size) break;
-      await Promise.race([...active.values(), woken()]);
+      const waiting = await this.startMoves(id, track);
+      this.publish(id);
+      if (!active.size && !waiting) break;
+      // A move waiting for a fleet-wide slot is asked again after SLOT_POLL_MS.
+      const poll = waiting ? [new Promise((r) => setTimeout(r, SLOT_POLL_MS))] : [];
+      await Promise.race([...active.values(), woken(), ...poll]);
     }
     this.finish(id);
+    this.publish(id);
+  }
+
+  /** Starts the moves the limits allow whose slots it gets; true when one waits for a slot. */
+  private async startMoves(id: string, track: (vm: string, p: Promise<void>) => void): Promise<boolean> {
+    const d = this.store.get(id);
+    let waiting = false;
+    if (d.cancelRequested) return waiting;
+    for (const v of movesToStart(d.vms, d.limits)) {
+      if (!(await this.slots.take(id, v, d.limits))) waiting = true;
+      else if (this.store.get(id).cancelRequested) this.slots.release(id, v.vm);
+      else
+        track(
+          v.vm,
+          this.moves.move(id, v).finally(() => this.slots.release(id, v.vm)),
+        );
+    }
+    return waiting;
+  }
+
+  /** The drain's report under drains/<host> in etcd (cluster mode; best effort). */
+  private publish(id: string): void {
+    this.slots.publish(() => {
+      const info = this.info(id);
+      return { ...info, journal: info.journal?.slice(-REPORT_JOURNAL_ENTRIES) };
+    });
   }
 
   /** The drain's loop failed (e.g. the registry closed under it at shutdown): said, never thrown on. */
   private stopped(id: string, e: unknown): void {
     try {
       this.store.end(id, 'failed', `the drain stopped: ${(e as Error).message}`);
+      this.publish(id);
     } catch (again) {
       this.s.log.error({ err: again, drain: id }, 'could not record the end of a drain');
     }
