@@ -55,6 +55,7 @@ export class AgentServices {
   /** Links made from etcd members' URLs, closed with the agent. */
   private readonly clusterLinks = new Map<string, { url: string; link: PeerLink }>();
   private capabilities: Promise<QemuCapabilities> | undefined;
+  private probed: QemuCapabilities | undefined;
 
   constructor(
     readonly config: AgentConfig,
@@ -195,13 +196,30 @@ export class AgentServices {
       agentVersion: AGENT_VERSION,
       protocolVersions: { min: MIN_PROTOCOL_VERSION, max: PROTOCOL_VERSION },
       maintenance: maintenanceField(this.db).maintenance !== undefined,
+      ...(this.probed
+        ? {
+            qemu: {
+              version: this.probed.qemuVersion,
+              accel: this.config.accel !== 'auto' ? this.config.accel : this.probed.kvm ? 'kvm' : 'tcg',
+            },
+          }
+        : {}),
+      load: {
+        memoryFreeBytes: hostMemory().availableBytes,
+        vmCount: this.vmStore.list().filter((r) => r.owner === 'local').length,
+        at: new Date().toISOString(),
+      },
     };
   }
 
   /** The host's QEMU facts; the agent starts the probe at start-up, so callers rarely wait. A failed probe is retried by the next caller. */
   qemu(): Promise<QemuCapabilities> {
     this.capabilities ??= probeQemu(this.config.qemuBinary);
-    this.capabilities.catch(() => (this.capabilities = undefined));
+    // Kept for memberRecord(), which is synchronous: the record carries QEMU once it is known.
+    this.capabilities.then(
+      (c) => (this.probed = c),
+      () => (this.capabilities = undefined),
+    );
     return this.capabilities;
   }
 

@@ -12,6 +12,15 @@ export const MemberValue = z.object({
   agentVersion: z.string().min(1),
   protocolVersions: z.object({ min: z.number().int(), max: z.number().int() }),
   maintenance: z.boolean(),
+  // Optional: records of agents older than these fields stay valid.
+  qemu: z.object({ version: z.string().min(1), accel: z.enum(['kvm', 'tcg']) }).optional(),
+  load: z
+    .object({
+      memoryFreeBytes: z.number().int().nonnegative(),
+      vmCount: z.number().int().nonnegative(),
+      at: z.string().min(1),
+    })
+    .optional(),
 });
 export type MemberRecord = z.infer<typeof MemberValue>;
 

@@ -8,9 +8,18 @@ import { VmhopError } from '../../protocol/errors.js';
 import type { VmSpec } from '../../protocol/vm-spec.js';
 import type { AgentConfig } from '../config.js';
 import { EtcdCluster, type MemberRecord, type OwnerRecord } from '../cluster/etcd-cluster.js';
+import { hostMemory } from '../host/memory.js';
+import { loadWorthWriting } from './member-load.js';
 
 /** How often a host that could not join (or lost its cluster client) tries again. */
 const JOIN_RETRY_MS = 3_000;
+/** How often the member record's load (free memory, VM count) and QEMU facts are looked at. */
+export const LOAD_REFRESH_MS = 30_000;
+
+export interface ClusterModeOptions {
+  loadRefreshMs?: number;
+  memoryTotalBytes?: () => number;
+}
 
 type EtcdConfig = NonNullable<AgentConfig['cluster']>['etcd'];
 
@@ -19,6 +28,10 @@ export class ClusterMode {
   private joining: Promise<void> | undefined;
   private closed = false;
   private lastJoinError: string | undefined;
+  private loadTimer: NodeJS.Timeout | undefined;
+  /** What members/<self> last said of load and QEMU. */
+  private published: Pick<MemberRecord, 'load' | 'qemu'> = {};
+  private refreshing = false;
 
   constructor(
     private readonly cfg: EtcdConfig,
@@ -26,6 +39,7 @@ export class ClusterMode {
     private readonly log: Logger,
     /** VMs defined here, to claim at join: [uuid, name]. */
     private readonly localVms: () => [string, string][],
+    private readonly opts: ClusterModeOptions = {},
   ) {}
 
   /** Joins in the background, retrying until it succeeds or the agent closes. */
@@ -43,12 +57,18 @@ export class ClusterMode {
   private async joinLoop(): Promise<void> {
     for (let attempt = 1; !this.closed && !this.cluster; attempt++) {
       try {
-        const c = await EtcdCluster.join(this.cfg, this.self(), this.log.child({ part: 'etcd' }));
+        const self = this.self();
+        const c = await EtcdCluster.join(this.cfg, self, this.log.child({ part: 'etcd' }));
         if (this.closed) {
           await c.close();
           return;
         }
         this.cluster = c;
+        this.published = { load: self.load, qemu: self.qemu };
+        this.loadTimer = setInterval(
+          () => void this.refreshLoad(),
+          this.opts.loadRefreshMs ?? LOAD_REFRESH_MS,
+        ).unref();
         this.log.info({ endpoints: this.cfg.endpoints, attempt }, 'joined the cluster in etcd');
         await this.claimLocalVms(c);
       } catch (e) {
@@ -57,6 +77,25 @@ export class ClusterMode {
           this.log.warn({ err: e, attempt }, 'cannot join the cluster in etcd; retrying');
         await new Promise((r) => setTimeout(r, JOIN_RETRY_MS));
       }
+    }
+  }
+
+  /** Writes the member record's load and QEMU facts when they moved enough (member-load.ts). */
+  private async refreshLoad(): Promise<void> {
+    const c = this.cluster;
+    if (!c || this.refreshing) return;
+    const now = this.self();
+    const total = this.opts.memoryTotalBytes?.() ?? hostMemory().totalBytes;
+    if (!loadWorthWriting(this.published, now, total)) return;
+    this.refreshing = true;
+    try {
+      await c.updateSelf({ load: now.load, qemu: now.qemu });
+      this.published = { load: now.load, qemu: now.qemu };
+    } catch (err) {
+      // Asked again at the next tick; a stale load misleads a planner less than a noisy log.
+      this.log.debug({ err }, 'member record load update failed');
+    } finally {
+      this.refreshing = false;
     }
   }
 
@@ -154,6 +193,7 @@ export class ClusterMode {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearInterval(this.loadTimer);
     await this.joining?.catch(() => undefined);
     await this.cluster?.close().catch(() => undefined);
     this.cluster = undefined;
