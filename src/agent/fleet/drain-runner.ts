@@ -170,7 +170,7 @@ export class DrainRunner {
     if (d.cancelRequested) return waiting;
     for (const v of movesToStart(d.vms, d.limits)) {
       if (!(await this.slots.take(id, v, d.limits))) waiting = true;
-      else if (this.store.get(id).cancelRequested) this.slots.release(id, v.vm);
+      else if (this.store.get(id).cancelRequested) await this.slots.release(id, v.vm);
       else
         track(
           v.vm,

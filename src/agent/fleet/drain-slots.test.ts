@@ -85,7 +85,7 @@ describe('drain moves and fleet-wide slots', () => {
     expect(b.journal).toEqual([
       'w1: waits for a slot: all 1 slots for moves into host `t` are taken (v1 of the drain of `a`)',
     ]);
-    a.slots.release('da', 'v1');
+    await a.slots.release('da', 'v1');
     const went = await pollUntil(
       async () => ((await b.slots.take('db', queued('w1', 't'), limits)) ? true : undefined),
       { intervalMs: 20, deadlineMs: 5_000 },

@@ -64,27 +64,30 @@ export class DrainSlots {
     return false;
   }
 
-  /** The move ended: its slots go back (retried in the background while etcd does not answer). */
-  release(drain: string, vm: string): void {
+  /**
+   * The move ended: its slots go back. Resolves after the first attempt (bounded by the etcd
+   * call's 3 s), so the drain's next move finds them free; a failed one is retried in the
+   * background while etcd does not answer. Never rejects.
+   */
+  async release(drain: string, vm: string): Promise<void> {
     const key = `${drain}/${vm}`;
     this.waiting.delete(key);
     const slots = this.held.get(key);
     if (!slots) return;
     this.held.delete(key);
-    void pollUntil(
-      async () => {
-        const c = this.d.cluster?.client();
-        if (!c) return true; // closed: the lease went, and the slots with it
-        try {
-          await c.releaseSlots(slots);
-          return true;
-        } catch (err) {
-          this.d.log.warn({ err, drain, vm, keys: slots.keys }, 'drain slot release failed; retrying');
-          return undefined;
-        }
-      },
-      { intervalMs: SLOT_POLL_MS, deadlineMs: RELEASE_RETRY_MS },
-    );
+    const attempt = async () => {
+      const c = this.d.cluster?.client();
+      if (!c) return true; // closed: the lease went, and the slots with it
+      try {
+        await c.releaseSlots(slots);
+        return true;
+      } catch (err) {
+        this.d.log.warn({ err, drain, vm, keys: slots.keys }, 'drain slot release failed; retrying');
+        return undefined;
+      }
+    };
+    if (await attempt()) return;
+    void pollUntil(attempt, { intervalMs: SLOT_POLL_MS, deadlineMs: RELEASE_RETRY_MS });
   }
 
   /** Puts the drain's report under drains/<host>: best effort, the newest document wins. */
