@@ -149,8 +149,19 @@ export class DrainRunner {
         vm,
         p.finally(() => active.delete(vm)),
       );
-    for (const v of this.store.get(id).vms.filter((x) => x.state === 'moving'))
-      track(v.vm, this.moves.adopt(id, v));
+    const left = this.store.get(id);
+    for (const v of left.vms.filter((x) => x.state === 'moving')) {
+      // Without a job nothing had started: queued again at once, before the loop looks.
+      if (!v.job) track(v.vm, this.moves.adopt(id, v));
+      else
+        track(
+          v.vm,
+          this.slots
+            .adopt(id, v, left.limits)
+            .then(() => this.moves.adopt(id, v))
+            .finally(() => this.slots.release(id, v.vm)),
+        );
+    }
     for (;;) {
       const waiting = await this.startMoves(id, track);
       this.publish(id);

@@ -96,6 +96,18 @@ describe('drain moves and fleet-wide slots', () => {
     expect(Object.values(held).map((v) => JSON.parse(v).vm)).toEqual(['w1']);
   });
 
+  it('takes the slots of a move left running by a previous process again, or says it runs without', async () => {
+    const prefix = `/vmhop-test-${randomUUID().slice(0, 8)}/`;
+    const a = await drainer('a', prefix);
+    const b = await drainer('b', prefix);
+    await a.slots.adopt('da', { ...queued('v1', 't'), state: 'moving', job: 'j1' }, limits);
+    await b.slots.adopt('db', { ...queued('w1', 't'), state: 'moving', job: 'j2' }, limits);
+    expect(a.journal).toEqual([]);
+    expect(b.journal).toEqual([
+      'w1: runs on without fleet-wide slots: all 1 slots for moves into host `t` are taken (v1 of the drain of `a`)',
+    ]);
+  });
+
   it('starts no move while the host is cut off from etcd, and says so', async () => {
     const prefix = `/vmhop-test-${randomUUID().slice(0, 8)}/`;
     const a = await drainer('a', prefix);

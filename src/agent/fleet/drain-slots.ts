@@ -14,6 +14,8 @@ export const SLOT_POLL_MS = 1_000;
 /** How long a release that etcd did not answer is retried; a lease that expires frees them anyway. */
 const RELEASE_RETRY_MS = 120_000;
 
+type Limits = Pick<DrainLimits, 'maxPerHost' | 'maxPerLink'>;
+
 export interface DrainSlotsDeps {
   /** Undefined in embedded mode: no slots, no report in etcd. */
   cluster: ClusterMode | undefined;
@@ -32,15 +34,31 @@ export class DrainSlots {
   constructor(private readonly d: DrainSlotsDeps) {}
 
   /** True: the move may start now (its slots are held, or embedded mode); false: it waits. */
-  async take(
-    drain: string,
-    v: DrainVm,
-    limits: Pick<DrainLimits, 'maxPerHost' | 'maxPerLink'>,
-  ): Promise<boolean> {
+  async take(drain: string, v: DrainVm, limits: Limits): Promise<boolean> {
+    const key = `${drain}/${v.vm}`;
+    const why = await this.tryTake(drain, v, limits);
+    if (why === true) {
+      if (this.waiting.delete(key)) this.d.journal(drain, `${v.vm}: slots taken after waiting`);
+      return true;
+    }
+    if (!this.waiting.has(key)) this.d.journal(drain, `${v.vm}: waits for a slot: ${why}`);
+    else this.d.log.debug({ drain, vm: v.vm, why }, 'drain move still waits for a slot');
+    this.waiting.set(key, why);
+    return false;
+  }
+
+  /**
+   * A move a previous agent process left running (its slots went with that process's lease):
+   * takes them again if free; it runs on either way, and the journal says when it holds none.
+   */
+  async adopt(drain: string, v: DrainVm, limits: Limits): Promise<void> {
+    const why = await this.tryTake(drain, v, limits);
+    if (why !== true) this.d.journal(drain, `${v.vm}: runs on without fleet-wide slots: ${why}`);
+  }
+
+  private async tryTake(drain: string, v: DrainVm, limits: Limits): Promise<true | string> {
     const cluster = this.d.cluster;
     if (!cluster) return true;
-    const key = `${drain}/${v.vm}`;
-    let why: string;
     try {
       const c = cluster.assertInTouch(`start the move of VM \`${v.vm}\` to \`${v.to}\``);
       const r = await c.takeSlots(poolsOf(this.d.host, v.to, limits), {
@@ -49,19 +67,12 @@ export class DrainSlots {
         vm: v.vm,
         at: new Date().toISOString(),
       });
-      if (r.ok) {
-        this.held.set(key, r.slots);
-        if (this.waiting.delete(key)) this.d.journal(drain, `${v.vm}: slots taken after waiting`);
-        return true;
-      }
-      why = busy(r);
+      if (!r.ok) return busy(r);
+      this.held.set(`${drain}/${v.vm}`, r.slots);
+      return true;
     } catch (e) {
-      why = (e as Error).message;
+      return (e as Error).message;
     }
-    if (!this.waiting.has(key)) this.d.journal(drain, `${v.vm}: waits for a slot: ${why}`);
-    else this.d.log.debug({ drain, vm: v.vm, why }, 'drain move still waits for a slot');
-    this.waiting.set(key, why);
-    return false;
   }
 
   /**
