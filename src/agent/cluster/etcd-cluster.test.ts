@@ -2,45 +2,20 @@
 // instances are two hosts. The cut-off case pauses etcd with SIGSTOP, so connections stay open
 // and nothing answers: the failure a partition or a hung etcd gives, not a refused connection.
 import { randomUUID } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isVmhopError, type VmhopError } from '../../protocol/errors.js';
 import { pollUntil } from '../poll-until.js';
-import { EtcdCluster, type ClusterEtcdConfig, type MemberRecord } from './etcd-cluster.js';
-import { startEtcd, type EtcdProcess } from './testing/etcd-process.js';
+import { EtcdCluster, type ClusterEtcdConfig } from './etcd-cluster.js';
+import { etcdForFile, testMember } from './testing/etcd-for-file.js';
 
-let etcd: EtcdProcess;
-let raw: Etcd3;
-const opened: EtcdCluster[] = [];
+const file = etcdForFile();
 
-beforeAll(async () => {
-  etcd = await startEtcd();
-  raw = new Etcd3({ hosts: etcd.endpoint });
-});
-afterEach(async () => {
-  etcd.resume();
-  await Promise.all(opened.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  raw?.close();
-  await etcd?.stop();
-});
-
-function config(prefix: string, endpoints = [etcd.endpoint]): ClusterEtcdConfig {
+function config(prefix: string, endpoints = [file.etcd.endpoint]): ClusterEtcdConfig {
   return { endpoints, leaseTtlSeconds: 5, prefix };
 }
 
-function member(name: string, last: number): MemberRecord {
-  return {
-    name,
-    url: `https://10.99.0.${last}:8443`,
-    migrationAddress: `10.99.0.${last}`,
-    agentVersion: '0.1.0',
-    protocolVersions: { min: 1, max: 3 },
-    maintenance: false,
-  };
-}
+const member = testMember;
 
 /** A logger whose lines the test reads back (pino's destination is the boundary). */
 function capturingLog() {
@@ -55,7 +30,7 @@ async function joinHosts(...names: string[]) {
   for (const [i, name] of names.entries()) {
     const { log, lines } = capturingLog();
     const c = await EtcdCluster.join(config(prefix), member(name, 11 + i), log);
-    opened.push(c);
+    file.opened.push(c);
     hosts.push({ c, lines });
   }
   return { prefix, hosts };
@@ -155,14 +130,14 @@ describe('EtcdCluster', () => {
   it('reports a malformed member or owner value naming its key, and keeps working', async () => {
     const { prefix, hosts } = await joinHosts('a');
     const { c: a, lines } = hosts[0]!;
-    await raw.put(`${prefix}members/bad`).value('{"name": "bad", not json');
-    await raw.put(`${prefix}members/c`).value(JSON.stringify(member('c', 13)));
+    await file.raw.put(`${prefix}members/bad`).value('{"name": "bad", not json');
+    await file.raw.put(`${prefix}members/c`).value(JSON.stringify(member('c', 13)));
     expect(await until(() => a.member('c'))).toEqual(member('c', 13));
     expect(a.member('bad')).toBeUndefined();
     const err = lines.find((l) => l.key === `${prefix}members/bad`);
     expect(err?.msg).toMatch(/etcd key `.*members\/bad` does not hold a valid member record \(not JSON/);
     const uuid = randomUUID();
-    await raw.put(`${prefix}vms/${uuid}/owner`).value('{"host": 7}');
+    await file.raw.put(`${prefix}vms/${uuid}/owner`).value('{"host": 7}');
     const e = await rejection(a.ownerOf(uuid));
     expect(e.code).toBe('VMHOP_ERR_CLUSTER_RECORD_INVALID');
     expect(e.message).toContain(`\`${prefix}vms/${uuid}/owner\` does not hold a valid owner record (host:`);
@@ -190,10 +165,10 @@ describe('EtcdCluster', () => {
     await until(() => b.member('a'));
     const uuid = randomUUID();
     const { owner } = await a.claimVm(uuid, 'web1');
-    const leaseOfA = async () => (await raw.get(`${prefix}members/a`).exec()).kvs[0]?.lease;
+    const leaseOfA = async () => (await file.raw.get(`${prefix}members/a`).exec()).kvs[0]?.lease;
     const leaseBefore = await leaseOfA();
 
-    etcd.pause();
+    file.etcd.pause();
     const paused = Date.now();
     const commit = rejection(b.commitOwner(uuid, owner, 'b', 'job-1')).then((e) => ({
       e,
@@ -204,7 +179,7 @@ describe('EtcdCluster', () => {
     expect(cutOff!).toBeLessThanOrEqual(2_000 + 1_000);
     expect(() => a.assertInTouch('start VMs')).toThrow(
       new RegExp(
-        `^host \`a\` is cut off from etcd \\(last answer \\d+\\.\\d s ago, endpoints ${etcd.endpoint}\\): it keeps its running VMs running but does not start VMs until etcd answers again$`,
+        `^host \`a\` is cut off from etcd \\(last answer \\d+\\.\\d s ago, endpoints ${file.etcd.endpoint}\\): it keeps its running VMs running but does not start VMs until etcd answers again$`,
       ),
     );
     const { e, ms: commitMs } = await commit;
@@ -214,7 +189,7 @@ describe('EtcdCluster', () => {
     // Paused past the lease's TTL, so that etcd expires it on resuming and a new lease is needed.
     await new Promise((r) => setTimeout(r, Math.max(0, 6_000 - (Date.now() - paused))));
 
-    etcd.resume();
+    file.etcd.resume();
     const resumed = Date.now();
     const back = await until(async () => {
       if (!a.inTouch() || !b.member('a')) return undefined;
@@ -229,7 +204,7 @@ describe('EtcdCluster', () => {
     // A host joining now reads members/ afresh: both re-registered hosts are there.
     const { log } = capturingLog();
     const c = await EtcdCluster.join(config(prefix), member('c', 13), log);
-    opened.push(c);
+    file.opened.push(c);
     expect(
       await until(() => (c.members().length === 3 ? c.members().map((m) => m.name) : undefined)),
     ).toEqual(['a', 'b', 'c']);

@@ -1,49 +1,25 @@
 // The drain budgets' slots (slots.ts) against a real etcd, one process for the file and a fresh
 // key prefix per case; two EtcdCluster instances are two drained hosts moving VMs into one target.
 import { randomUUID } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EtcdCluster, type MemberRecord, type SlotPool } from './etcd-cluster.js';
-import { startEtcd, type EtcdProcess } from './testing/etcd-process.js';
+import { describe, expect, it } from 'vitest';
+import { EtcdCluster, type SlotPool } from './etcd-cluster.js';
+import { etcdForFile, testMember } from './testing/etcd-for-file.js';
 
-let etcd: EtcdProcess;
-let raw: Etcd3;
-const opened: EtcdCluster[] = [];
+const file = etcdForFile();
 
-beforeAll(async () => {
-  etcd = await startEtcd();
-  raw = new Etcd3({ hosts: etcd.endpoint });
-});
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  raw?.close();
-  await etcd?.stop();
-});
-
-function member(name: string, last: number): MemberRecord {
-  return {
-    name,
-    url: `https://10.99.0.${last}:8443`,
-    migrationAddress: `10.99.0.${last}`,
-    agentVersion: '0.1.0',
-    protocolVersions: { min: 1, max: 3 },
-    maintenance: false,
-  };
-}
+const member = testMember;
 
 async function joinHosts(...names: string[]) {
   const prefix = `/vmhop-test-${randomUUID().slice(0, 8)}/`;
   const hosts: EtcdCluster[] = [];
   for (const [i, name] of names.entries()) {
     const c = await EtcdCluster.join(
-      { endpoints: [etcd.endpoint], leaseTtlSeconds: 5, prefix },
+      { endpoints: [file.etcd.endpoint], leaseTtlSeconds: 5, prefix },
       member(name, 11 + i),
       pino({ level: 'silent' }),
     );
-    opened.push(c);
+    file.opened.push(c);
     hosts.push(c);
   }
   return { prefix, hosts };
@@ -58,7 +34,7 @@ const poolsOf = (from: string, to: string, maxPerHost: number, maxPerLink: numbe
 const holder = (host: string, vm: string) => ({ host, drain: `d-${host}`, vm, at: new Date().toISOString() });
 
 async function keysUnder(prefix: string): Promise<string[]> {
-  return (await raw.getAll().prefix(`${prefix}slots/`).keys()).sort();
+  return (await file.raw.getAll().prefix(`${prefix}slots/`).keys()).sort();
 }
 
 describe('drain slots in etcd', () => {
@@ -100,7 +76,7 @@ describe('drain slots in etcd', () => {
     expect((await a.takeSlots(poolsOf('a', 't', 1, 1), holder('a', 'v1'))).ok).toBe(true);
     expect((await b.takeSlots(poolsOf('b', 't', 1, 1), holder('b', 'w1'))).ok).toBe(false);
     await a.close();
-    opened.splice(opened.indexOf(a), 1);
+    file.opened.splice(file.opened.indexOf(a), 1);
     expect(await keysUnder(prefix)).toEqual([]);
     expect((await b.takeSlots(poolsOf('b', 't', 1, 1), holder('b', 'w1'))).ok).toBe(true);
   });
@@ -120,11 +96,11 @@ describe('drain slots in etcd', () => {
     const { prefix, hosts } = await joinHosts('a');
     const a = hosts[0]!;
     await a.putDrain('a', { id: 'd1', state: 'running' });
-    const kv = await raw.get(`${prefix}drains/a`).exec();
+    const kv = await file.raw.get(`${prefix}drains/a`).exec();
     expect(JSON.parse(kv.kvs[0]!.value.toString())).toEqual({ id: 'd1', state: 'running' });
     expect(kv.kvs[0]!.lease).toBe('0');
     await a.close();
-    opened.splice(opened.indexOf(a), 1);
-    expect(await raw.get(`${prefix}drains/a`).string()).toContain('d1');
+    file.opened.splice(file.opened.indexOf(a), 1);
+    expect(await file.raw.get(`${prefix}drains/a`).string()).toContain('d1');
   });
 });

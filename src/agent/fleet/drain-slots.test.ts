@@ -2,34 +2,18 @@
 // to a real etcd: the second drain into a full target waits, journaled once with the holder's
 // name, and goes when the first move's slots come back; a host cut off from etcd starts nothing.
 import { randomUUID } from 'node:crypto';
-import { Etcd3 } from 'etcd3';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DrainVm } from '../../protocol/drain.js';
 import type { MemberRecord } from '../cluster/etcd-cluster.js';
-import { startEtcd, type EtcdProcess } from '../cluster/testing/etcd-process.js';
+import { etcdForFile } from '../cluster/testing/etcd-for-file.js';
 import { pollUntil } from '../poll-until.js';
 import { ClusterMode } from './cluster-mode.js';
 import { DrainSlots } from './drain-slots.js';
 
-let etcd: EtcdProcess;
-let raw: Etcd3;
-const opened: ClusterMode[] = [];
+const file = etcdForFile();
 const log = pino({ level: 'silent' });
 const limits = { maxPerHost: 1, maxPerLink: 4 };
-
-beforeAll(async () => {
-  etcd = await startEtcd();
-  raw = new Etcd3({ hosts: etcd.endpoint });
-});
-afterEach(async () => {
-  etcd.resume();
-  await Promise.all(opened.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  raw?.close();
-  await etcd?.stop();
-});
 
 function member(name: string): MemberRecord {
   return {
@@ -44,12 +28,12 @@ function member(name: string): MemberRecord {
 
 async function drainer(name: string, prefix: string) {
   const cluster = new ClusterMode(
-    { endpoints: [etcd.endpoint], leaseTtlSeconds: 5, prefix },
+    { endpoints: [file.etcd.endpoint], leaseTtlSeconds: 5, prefix },
     () => member(name),
     log,
     () => [],
   );
-  opened.push(cluster);
+  file.opened.push(cluster);
   cluster.start();
   expect(await cluster.joined(5_000)).toBe(true);
   const journal: string[] = [];
@@ -92,7 +76,7 @@ describe('drain moves and fleet-wide slots', () => {
     );
     expect(went).toBe(true);
     expect(b.journal.at(-1)).toBe('w1: slots taken after waiting');
-    const held = await raw.getAll().prefix(`${prefix}slots/host/t/`).strings();
+    const held = await file.raw.getAll().prefix(`${prefix}slots/host/t/`).strings();
     expect(Object.values(held).map((v) => JSON.parse(v).vm)).toEqual(['w1']);
   });
 
@@ -111,12 +95,12 @@ describe('drain moves and fleet-wide slots', () => {
   it('starts no move while the host is cut off from etcd, and says so', async () => {
     const prefix = `/vmhop-test-${randomUUID().slice(0, 8)}/`;
     const a = await drainer('a', prefix);
-    etcd.pause();
+    file.etcd.pause();
     // Cut off once no keep-alive was answered for TTL - 3 s (2 s here).
     await pollUntil(() => (a.cluster.inTouch() ? undefined : true), { intervalMs: 100, deadlineMs: 6_000 });
     expect(await a.slots.take('da', queued('v1', 't'), limits)).toBe(false);
     expect(a.journal[0]).toMatch(/^v1: waits for a slot: host `a` is cut off from etcd/);
-    etcd.resume();
+    file.etcd.resume();
   });
 
   it('publishes the newest drain report under drains/<host>', async () => {
@@ -126,7 +110,7 @@ describe('drain moves and fleet-wide slots', () => {
     a.slots.publish(() => ({ id: 'da', state: 'running', moved: 1 }));
     a.slots.publish(() => ({ id: 'da', state: 'completed' }));
     await a.slots.published();
-    expect(JSON.parse((await raw.get(`${prefix}drains/a`).string()) ?? '{}')).toEqual({
+    expect(JSON.parse((await file.raw.get(`${prefix}drains/a`).string()) ?? '{}')).toEqual({
       id: 'da',
       state: 'completed',
     });

@@ -5,44 +5,20 @@
 // (the target has it). After each case the owner key and the hosts' own checks must agree.
 import { randomUUID } from 'node:crypto';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { Etcd3 } from 'etcd3';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ClusterMode } from '../../fleet/cluster-mode.js';
-import type { MemberRecord } from '../../cluster/etcd-cluster.js';
-import { startEtcd, type EtcdProcess } from '../../cluster/testing/etcd-process.js';
+import { etcdForFile, testMember } from '../../cluster/testing/etcd-for-file.js';
 import { OwnerCommits } from './owner-commit.js';
 
-let etcd: EtcdProcess;
-let raw: Etcd3;
-const opened: ClusterMode[] = [];
+const file = etcdForFile();
 const log = pino({ level: 'silent' });
 
-beforeAll(async () => {
-  etcd = await startEtcd();
-  raw = new Etcd3({ hosts: etcd.endpoint });
-});
-afterEach(async () => {
-  etcd.resume();
-  await Promise.all(opened.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  raw?.close();
-  await etcd?.stop();
-});
-
-const member = (name: string, last: number): MemberRecord => ({
-  name,
-  url: `https://10.99.0.${last}:8443`,
-  migrationAddress: `10.98.0.${last}`,
-  agentVersion: '0.1.0',
-  protocolVersions: { min: 2, max: 3 },
-  maintenance: false,
-});
+const member = testMember;
 
 async function hosts() {
   const prefix = `/vmhop-test-${randomUUID().slice(0, 8)}/`;
-  const cfg = { endpoints: [etcd.endpoint], leaseTtlSeconds: 5, prefix };
+  const cfg = { endpoints: [file.etcd.endpoint], leaseTtlSeconds: 5, prefix };
   const mk = (name: string, last: number) => {
     const m = new ClusterMode(
       cfg,
@@ -50,7 +26,7 @@ async function hosts() {
       log,
       () => [],
     );
-    opened.push(m);
+    file.opened.push(m);
     m.start();
     return m;
   };
@@ -102,7 +78,7 @@ describe('OwnerCommits: the owner key in etcd as the commit point', () => {
     const commits = new OwnerCommits(b, 'b');
     await commits.atPrepare('j3', vm, 'a');
     // Someone else's swap in between: b's compare on the old revision must fail.
-    await raw.put(ownerKey).value(JSON.stringify({ host: 'a', vm: vm.name, epoch: 7 }));
+    await file.raw.put(ownerKey).value(JSON.stringify({ host: 'a', vm: vm.name, epoch: 7 }));
     expect(await codeOf(commits.commit('j3', vm))).toBe('VMHOP_ERR_MIGRATION_FAILED known=true');
     expect((await b.client()!.ownerOf(vm.uuid))?.host).toBe('a');
   });
@@ -111,13 +87,13 @@ describe('OwnerCommits: the owner key in etcd as the commit point', () => {
     const { a, b, vm } = await hosts();
     const commits = new OwnerCommits(b, 'b');
     await commits.atPrepare('j4', vm, 'a');
-    etcd.pause();
+    file.etcd.pause();
     const t0 = Date.now();
     expect(await codeOf(commits.commit('j4', vm))).toBe('VMHOP_ERR_CLUSTER_UNREACHABLE known=false');
     const gaveUpMs = Date.now() - t0;
     // Still silent: a retry cannot settle either, and says so.
     expect(await codeOf(commits.commit('j4', vm))).toBe('VMHOP_ERR_CLUSTER_UNREACHABLE known=false');
-    etcd.resume();
+    file.etcd.resume();
     // The paused etcd still held the transaction: whether it applied depends on whether it read
     // the client's cancel first (the CI machine once applied it). Either way etcd decides.
     const outcome = await codeOf(commits.commit('j4', vm));
@@ -134,7 +110,7 @@ describe('OwnerCommits: the owner key in etcd as the commit point', () => {
   it('the commit lost on the way (the path to etcd swallows it): the retry fences the old revision and refuses', async () => {
     // b reaches etcd through a proxy that can swallow bytes, as a link that drops packets: the
     // transaction never reaches etcd, so the fence is the one outcome.
-    const proxy = await swallowingProxy(etcd.endpoint);
+    const proxy = await swallowingProxy(file.etcd.endpoint);
     try {
       const { a, vm, prefix } = await hosts();
       const cfg = { endpoints: [proxy.endpoint], leaseTtlSeconds: 5, prefix };
@@ -144,7 +120,7 @@ describe('OwnerCommits: the owner key in etcd as the commit point', () => {
         log,
         () => [],
       );
-      opened.push(b);
+      file.opened.push(b);
       b.start();
       expect(await b.joined(10_000)).toBe(true);
       const commits = new OwnerCommits(b, 'b');
@@ -172,11 +148,11 @@ describe('OwnerCommits: the owner key in etcd as the commit point', () => {
     const { b, vm, ownerKey } = await hosts();
     const commits = new OwnerCommits(b, 'b');
     await commits.atPrepare('j5', vm, 'a');
-    etcd.pause();
+    file.etcd.pause();
     expect(await codeOf(commits.commit('j5', vm))).toBe('VMHOP_ERR_CLUSTER_UNREACHABLE known=false');
-    etcd.resume();
+    file.etcd.resume();
     // What the late transaction writes when it applies after its client gave up.
-    await raw.put(ownerKey).value(JSON.stringify({ host: 'b', vm: vm.name, job: 'j5', epoch: 2 }));
+    await file.raw.put(ownerKey).value(JSON.stringify({ host: 'b', vm: vm.name, job: 'j5', epoch: 2 }));
     expect(await codeOf(commits.commit('j5', vm))).toBe('ok');
     await b.assertOwner(vm, 'start');
   });
