@@ -36,3 +36,31 @@ describe('migrationPorts', () => {
     expect(err).toMatchObject({ code: 'VMHOP_ERR_USAGE', message: expect.stringMatching(message) });
   });
 });
+
+describe('cluster.etcd', () => {
+  const cluster = (etcd: unknown) => loadConfig(undefined, { ...base, cluster: { etcd } });
+
+  it('takes endpoints and fills the lease and prefix defaults', () => {
+    expect(cluster({ endpoints: ['http://10.99.0.5:2379'] }).cluster?.etcd).toEqual({
+      endpoints: ['http://10.99.0.5:2379'],
+      leaseTtlSeconds: 10,
+      prefix: '/vmhop/v1/',
+    });
+  });
+
+  it.each([
+    [{ endpoints: [] }, /cluster\.etcd\.endpoints/],
+    [{ endpoints: ['10.99.0.5:2379'] }, /an etcd endpoint is http\(s\):\/\/HOST:PORT/],
+    [{ endpoints: ['http://10.99.0.5:2379'], leaseTtlSeconds: 2 }, /cluster\.etcd\.leaseTtlSeconds/],
+    [{ endpoints: ['http://10.99.0.5:2379'], prefix: 'vmhop' }, /prefix starts and ends with \//],
+    [{ endpoints: ['http://10.99.0.5:2379'], peers: {} }, /cluster\.etcd: .*peers/],
+  ])('refuses %j, naming the setting', (etcd, message) => {
+    let err: unknown;
+    try {
+      cluster(etcd);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toMatchObject({ code: 'VMHOP_ERR_USAGE', message: expect.stringMatching(message) });
+  });
+});
