@@ -3,6 +3,7 @@
 // guest, recovered with migrate-pause / migrate-recover once the link is back. After each: the
 // VM runs on exactly one host, the sampler never saw both run, the heartbeat never went back,
 // and the guest is intact on the target (same boot, no oops for 10 s, memory and disk).
+import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as testbed from '../../src/testbed/testbed.js';
 import { guestCommand, startGapProbe, waitForGuest } from '../../src/testbed/client.js';
@@ -38,7 +39,10 @@ async function migrateWatched(from: string, to: string, flags: string[], during?
     // Within the test's 180 s: a migration that hangs shows its journal instead of a bare timeout.
     const run = vmhop<Job>(['-c', from, 'migrate', VM, '--to', to, '--live', ...flags], 140_000);
     await during?.();
-    job = await run;
+    job = await run.catch(async (e: unknown) => {
+      await showWhereItStood(from, to);
+      throw e;
+    });
     if (job.json.state !== 'completed') {
       const shown = await vmhop(['-c', from, 'job', 'list']);
       console.log(
@@ -67,6 +71,20 @@ async function migrateWatched(from: string, to: string, flags: string[], during?
       `post-copy ${JSON.stringify(job.json.report?.postcopy)}, ${job.json.report?.postcopyPageRequests ?? 0} page requests, client gap ${g.maxGapMs} ms; ${intact.summary}`,
   );
   return job;
+}
+
+/** A migration that did not end: both hosts' jobs and journals, and the end of both agents' logs. */
+async function showWhereItStood(from: string, to: string) {
+  for (const h of [from, to]) {
+    const list = await vmhop<{ jobs: JobInfo[] }>(['-c', h, 'job', 'list']).catch(() => undefined);
+    for (const j of (list?.json.jobs ?? []).filter((x) => x.vm === VM).slice(-1)) {
+      const shown = await vmhop(['-c', h, 'job', 'show', j.id]).catch((e: Error) => ({ json: e.message }));
+      console.log(`host ${h}, job ${j.id}: ${JSON.stringify(shown.json).slice(0, 6000)}`);
+    }
+    const plan = hosts.find((x) => x.name === h);
+    const log = plan ? await readFile(`${plan.backingRun}/agent.log`, 'utf8').catch(() => '') : '';
+    console.log(`host ${h}, end of agent.log:\n${log.split('\n').slice(-40).join('\n')}`);
+  }
 }
 
 /** Post-copy from the 4th second on, slowed so that it lasts, with a 3 s stall timeout. */

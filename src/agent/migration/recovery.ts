@@ -59,6 +59,16 @@ async function recoverTarget(c: MigrationContext, target: TargetSide, job: JobRo
     target.followPostcopy(job.id);
     return;
   }
+  if (!qmp && job.options.postcopy) {
+    // No monitor, so nobody can say whether every page arrived: never "completed" on a guess,
+    // which would let the source retire the only copy of the pages still missing here.
+    c.jobs.journal(
+      job.id,
+      `the target agent restarted and cannot reach \`${job.vm}\`'s QEMU monitor: whether every post-copy page arrived is unknown; the source keeps its QEMU`,
+    );
+    c.jobs.end(job.id, 'needs-operator');
+    return;
+  }
   // Make sure it runs (unless it was paused on the source).
   if (qmp && job.guestWasRunning && !(await queryStatus(qmp)).running) await cont(qmp);
   c.jobs.end(job.id, 'completed');

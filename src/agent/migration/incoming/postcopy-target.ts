@@ -15,7 +15,7 @@ import type { PostcopyReply } from '../../peers/peer-link.js';
 import type { MigrationContext } from '../context.js';
 import { pollUntil } from '../../poll-until.js';
 import { listenIncoming, type ListenOptions } from './listen.js';
-import type { RamGate } from './ram-gate.js';
+import { RamGate } from './ram-gate.js';
 
 /** Statuses of the incoming side once post-copy started. */
 const POSTCOPY = new Set(['postcopy-active', 'postcopy-paused', 'postcopy-recover']);
@@ -72,8 +72,10 @@ export async function pauseIncoming(qmp: QmpSession): Promise<PostcopyReply> {
 
 /**
  * A new listener for the source's `migrate resume`, behind a RAM gate like the first one. QEMU
- * refuses a second migrate-recover while the first still listens ("triggered already"): the port
- * of that one is answered again.
+ * refuses a second migrate-recover while an earlier one still listens ("triggered already"), be it
+ * this agent's or the one's before a restart: then a new gate is put in front of that listener
+ * (named by query-migrate), with today's admission rules: answering the earlier gate's port again
+ * would repeat whatever went wrong with it, and after a restart there is no earlier gate.
  */
 export async function recoverIncoming(
   qmp: QmpSession,
@@ -89,14 +91,30 @@ export async function recoverIncoming(
     return { address: o.address, port: gate.port };
   } catch (e) {
     const earlier = listening.get(jobId);
-    if (earlier !== undefined && /triggered already/i.test((e as Error).message))
-      return { address: o.address, port: earlier };
+    if (/triggered already/i.test((e as Error).message)) {
+      const upstream = await listenerOf(qmp);
+      if (upstream) {
+        const gate = await RamGate.open({ ...o, upstream });
+        keep(gate);
+        listening.set(jobId, gate.port);
+        o.note(`QEMU still listens for the resumed stream on ${upstream}: a new gate in front of it`);
+        return { address: o.address, port: gate.port };
+      }
+      if (earlier !== undefined) return { address: o.address, port: earlier };
+    }
     throw new VmhopError(
       'VMHOP_ERR_MIGRATION_FAILED',
       `the target cannot listen for the resumed post-copy: ${(e as Error).message}`,
       { outcomeKnown: true },
     );
   }
+}
+
+/** The unix socket QEMU's incoming side listens on (query-migrate's socket-address), if it answers. */
+async function listenerOf(qmp: QmpExecutor): Promise<string | undefined> {
+  const info = await queryMigrate(qmp, { timeoutMs: 2_000 }).catch(() => undefined);
+  const unix = info?.['socket-address']?.find((a) => a.type === 'unix');
+  return unix?.type === 'unix' ? unix.path : undefined;
 }
 
 /** The incoming status, or `unknown` when the in-band monitor is blocked (a vCPU waits for a page). */

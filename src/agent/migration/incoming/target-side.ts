@@ -287,17 +287,26 @@ export class TargetSide {
       this.c.jobs.journal(jobId, `post-copy ${action} (asked by the source)`);
       if (action === 'pause') return pauseIncoming(qmp);
       // After an agent restart the addresses are asked of the source again.
+      // Not learnt, the gate would admit only the caller's API address and refuse every resumed
+      // stream from the source's migration address: this attempt is refused instead, and the
+      // source asks again.
       if (!this.sources.has(jobId)) {
         const info = await this.c
           .peer(job.peer)
           .hostInfo()
           .catch(() => undefined);
-        this.sources.set(
-          jobId,
-          admitted(info && isIP(info.migrationAddress) ? [info.migrationAddress] : [], caller),
-        );
+        if (!info || !isIP(info.migrationAddress)) {
+          throw new VmhopError(
+            'VMHOP_ERR_PEER_UNREACHABLE',
+            `cannot learn \`${job.peer}\`'s migration address to admit its resumed post-copy stream; the source tries again`,
+            { job: jobId, peer: job.peer, outcomeKnown: true },
+          );
+        }
+        this.sources.set(jobId, admitted([info.migrationAddress], caller));
       }
-      const name = `recover-${(this.gates.get(jobId)?.length ?? 0) + 1}`;
+      // Unique, also across restarts: listenIncoming removes the path first, which must never be
+      // the socket QEMU still listens on from an earlier attempt.
+      const name = `recover-${Date.now().toString(36)}`;
       return recoverIncoming(
         qmp,
         this.listenOptions(jobId, job.vm, !job.options.insecure, name),

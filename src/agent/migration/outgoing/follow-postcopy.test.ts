@@ -4,6 +4,7 @@
 // 2026-12-03 saw a post-copy recovery after a target agent kill hang past the test's 180 s.
 import { afterEach, describe, expect, it } from 'vitest';
 import { FakeQmpHarness } from '../../../qmp/testing/fake-qmp-harness.js';
+import { VmhopError } from '../../../protocol/errors.js';
 import type { PeerLink } from '../../peers/peer-link.js';
 import { followPostcopy } from './follow-postcopy.js';
 
@@ -57,5 +58,49 @@ describe('followPostcopy', () => {
       /post-copy recovery did not start moving in 0 s: pausing to try again/,
     );
     expect(journal.join('\n')).toMatch(/post-copy resumed on 127\.0\.0\.1:4444/);
+  });
+
+  const ended = (state: string) =>
+    ({
+      name: 'b',
+      postcopy: async () => {
+        throw new VmhopError('VMHOP_ERR_JOB_ENDED', `incoming job \`j1\` already ended ${state}`, {
+          job: 'j1',
+          state,
+          outcomeKnown: true,
+        });
+      },
+    }) as unknown as PeerLink;
+  const follow = async (peer: PeerLink, journal: string[]) => {
+    const server = await h.server();
+    server.expect(status('postcopy-paused'));
+    return followPostcopy(await h.connect(server), {
+      peer,
+      jobId: 'j1',
+      protocolVersion: 3,
+      address: '127.0.0.1',
+      targetPorts: { first: 1025, count: 10 },
+      stallTimeoutMs: 1_000,
+      onSample: () => {},
+      journal: (t) => journal.push(t),
+    });
+  };
+
+  it('stops at once, for an operator, when the target says its job ended without every page', async () => {
+    const journal: string[] = [];
+    const at = Date.now();
+    await expect(follow(ended('needs-operator'), journal)).rejects.toMatchObject({
+      code: 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
+      message: expect.stringMatching(/the target's job ended needs-operator while this end waits to resume/),
+    });
+    // Not the 30 min recovery window, nor a second attempt.
+    expect(Date.now() - at).toBeLessThan(5_000);
+    expect(journal.filter((t) => /recovery attempt failed/.test(t))).toHaveLength(1);
+  });
+
+  it('ends with the target when the target says its job completed (every page arrived)', async () => {
+    const r = await follow(ended('completed'), []);
+    expect(r.last.status).toBe('postcopy-paused');
+    expect(r.recoveries).toBe(0);
   });
 });

@@ -72,9 +72,15 @@ export async function followPostcopy(
     } else if (st === 'postcopy-paused') {
       pausedSince ??= now;
       if (now - pausedSince > window) throw stuck(f, info, `paused for ${Math.round(window / 60_000)} min`);
-      if (await recover(qmp, f)) {
+      const attempt = await recover(qmp, f);
+      if (attempt === 'resumed') {
         recoveries += 1;
         lastMoveAt = Date.now();
+      } else if (attempt !== 'not-yet') {
+        // Asking again cannot help: the target's job is over. Every page arrived there only if it
+        // completed; otherwise the operator must look at once, not after the recovery window.
+        if (attempt.ended === 'completed') return { last: info, recoveries };
+        throw stuck(f, info, `the target's job ended ${attempt.ended} while this end waits to resume`);
       }
     } else if (st === 'postcopy-recover' || st === 'postcopy-recover-setup') {
       pausedSince ??= now;
@@ -102,12 +108,18 @@ export async function followPostcopy(
   }
 }
 
-/** One recovery attempt: only when the target's migration address answers; resolves true when resumed. */
-async function recover(qmp: QmpExecutor, f: FollowPostcopy): Promise<boolean> {
+/**
+ * One recovery attempt, only when the target's migration address answers: `resumed`, `not-yet`
+ * (try again), or the state in which the target's job already ended.
+ */
+async function recover(
+  qmp: QmpExecutor,
+  f: FollowPostcopy,
+): Promise<'resumed' | 'not-yet' | { ended: string }> {
   // Just below the target's range, so the probe can never be taken for the resumed stream.
   // Refused or accepted, an answer proves the path; silence does not.
   const probe = probePortOf(f.targetPorts ?? DEFAULT_MIGRATION_PORTS);
-  if (!(await reachable(f.address, probe, 1_000))) return false;
+  if (!(await reachable(f.address, probe, 1_000))) return 'not-yet';
   try {
     // The target may not have noticed a silent drop: pause its end first (a paused end stays paused).
     await f.peer.postcopy(f.jobId, 'pause', f.protocolVersion);
@@ -115,10 +127,12 @@ async function recover(qmp: QmpExecutor, f: FollowPostcopy): Promise<boolean> {
     if (!at.address || !at.port) throw new Error('the target named no listener');
     await migrate(qmp, { uri: `tcp:${at.address}:${at.port}`, resume: true });
     f.journal(`post-copy resumed on ${at.address}:${at.port}`);
-    return true;
+    return 'resumed';
   } catch (e) {
     f.journal(`post-copy recovery attempt failed: ${(e as Error).message}`);
-    return false;
+    if (e instanceof VmhopError && e.code === 'VMHOP_ERR_JOB_ENDED')
+      return { ended: String((e.details as { state?: unknown }).state ?? 'unknown') };
+    return 'not-yet';
   }
 }
 
