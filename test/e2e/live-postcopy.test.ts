@@ -34,43 +34,42 @@ async function migrateWatched(from: string, to: string, flags: string[], during?
   const before = await snapshotGuest(IP);
   const sampler = startSampler(hosts, VM);
   const gaps = startGapProbe(IP);
-  let job;
+  let job: Awaited<ReturnType<typeof vmhop<Job>>> | undefined;
+  let watching = true;
   try {
     // Within the test's 180 s: a migration that hangs shows its journal instead of a bare timeout.
     const run = vmhop<Job>(['-c', from, 'migrate', VM, '--to', to, '--live', ...flags], 140_000);
     await during?.();
-    job = await run.catch(async (e: unknown) => {
-      await showWhereItStood(from, to);
-      throw e;
-    });
-    if (job.json.state !== 'completed') {
-      const shown = await vmhop(['-c', from, 'job', 'list']);
-      console.log(
-        `migration ${from}->${to} ended ${job.json.state ?? `(exit ${job.exitCode})`}: ${JSON.stringify(shown.json).slice(0, 4000)}`,
-      );
-    }
-  } finally {
+    job = await run;
     await testbed.link('migration', 'up');
+    watching = false;
+    const g = await gaps.stop();
+    const s = await sampler.stop();
+    expect(job.json.state, JSON.stringify(job.json.report?.error)).toBe('completed');
+    expect(s.bothRunning).toBe(0);
+    expect(g.tickWentBackwards).toBe(false);
+    const after = await status();
+    expect(after.tick).toBeGreaterThan(before.tick);
+    expect(after.disk.ack).toBeGreaterThan(before.diskAck);
+    const intact = await expectGuestIntact({
+      ip: IP,
+      before,
+      targetHost: to,
+      vm: VM,
+      switchoverAt: job.json.report?.resumedAt ?? Date.now(),
+    });
+    console.log(
+      `${from}->${to} ${flags.join(' ')}: ${job.json.state}, total ${job.json.report?.totalMs} ms, downtime ${job.json.report?.downtimeMs} ms, ` +
+        `post-copy ${JSON.stringify(job.json.report?.postcopy)}, ${job.json.report?.postcopyPageRequests ?? 0} page requests, client gap ${g.maxGapMs} ms; ${intact.summary}`,
+    );
+    return job;
+  } catch (e) {
+    // Whatever failed (a hang, an error, a guest that did not survive): where both hosts stood.
+    await testbed.link('migration', 'up');
+    if (watching) await Promise.allSettled([gaps.stop(), sampler.stop()]);
+    await showWhereItStood(from, to);
+    throw e;
   }
-  const g = await gaps.stop();
-  const s = await sampler.stop();
-  expect(s.bothRunning).toBe(0);
-  expect(g.tickWentBackwards).toBe(false);
-  const after = await status();
-  expect(after.tick).toBeGreaterThan(before.tick);
-  expect(after.disk.ack).toBeGreaterThan(before.diskAck);
-  const intact = await expectGuestIntact({
-    ip: IP,
-    before,
-    targetHost: to,
-    vm: VM,
-    switchoverAt: job.json.report?.resumedAt ?? Date.now(),
-  });
-  console.log(
-    `${from}->${to} ${flags.join(' ')}: ${job.json.state}, total ${job.json.report?.totalMs} ms, downtime ${job.json.report?.downtimeMs} ms, ` +
-      `post-copy ${JSON.stringify(job.json.report?.postcopy)}, ${job.json.report?.postcopyPageRequests ?? 0} page requests, client gap ${g.maxGapMs} ms; ${intact.summary}`,
-  );
-  return job;
 }
 
 /** A migration that did not end: both hosts' jobs and journals, and the end of both agents' logs. */

@@ -59,12 +59,17 @@ async function recoverTarget(c: MigrationContext, target: TargetSide, job: JobRo
     target.followPostcopy(job.id);
     return;
   }
-  if (!qmp && job.options.postcopy) {
-    // No monitor, so nobody can say whether every page arrived: never "completed" on a guess,
-    // which would let the source retire the only copy of the pages still missing here.
+  // Without a monitor, or with an incoming stream that failed, nobody can say that every page
+  // arrived: never "completed" on a guess, which would let the source retire the only copy of
+  // the pages still missing here.
+  const failed = mig?.status === 'failed' || mig?.status === 'cancelled' ? mig.status : undefined;
+  if (job.options.postcopy && (!qmp || failed)) {
+    const why = qmp
+      ? `\`${job.vm}\`'s incoming migration ${failed}`
+      : `cannot reach \`${job.vm}\`'s QEMU monitor`;
     c.jobs.journal(
       job.id,
-      `the target agent restarted and cannot reach \`${job.vm}\`'s QEMU monitor: whether every post-copy page arrived is unknown; the source keeps its QEMU`,
+      `the target agent restarted and ${why}: whether every post-copy page arrived is unknown; the source keeps its QEMU`,
     );
     c.jobs.end(job.id, 'needs-operator');
     return;
