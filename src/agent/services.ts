@@ -25,7 +25,7 @@ import { JobStore } from './db/job-store.js';
 import type { MigrationContext } from './migration/context.js';
 import { MigrationEngine } from './migration/engine.js';
 import { settleRetirements } from './migration/outgoing/retire-source.js';
-import { unresolvedJobOf, unresolvedRefusal } from './migration/unresolved.js';
+import { switchoverRefusal, unresolvedJobOf, unresolvedRefusal } from './migration/unresolved.js';
 import { HttpPeerLink } from './peers/http-peer-link.js';
 import { certificateStatus } from './tls/certificate-status.js';
 import type { PeerLink } from './peers/peer-link.js';
@@ -101,6 +101,10 @@ export class AgentServices {
       refuseIfUnresolved: (vm, action) => {
         const job = unresolvedJobOf({ jobs: this.jobStore }, vm);
         if (job) throw unresolvedRefusal(job, action);
+      },
+      refuseIfSwitchingOver: (vm, action) => {
+        const job = this.jobStore.runningFor(vm);
+        if (job?.role === 'source' && job.phase === 'finish') throw switchoverRefusal(job, action);
       },
       ...(cluster
         ? {

@@ -40,6 +40,18 @@ export function unresolvedRefusal(job: JobRow, action: string): VmhopError {
   );
 }
 
+/**
+ * The refusal of a power-off of a VM whose outgoing migration is at its commit or in post-copy:
+ * its QEMU holds what the target still needs (the paused state, or the pages not yet fetched).
+ */
+export function switchoverRefusal(job: JobRow, action: string): VmhopError {
+  return new VmhopError(
+    'VMHOP_ERR_VM_STATE',
+    `cannot ${action} VM \`${job.vm}\`: it is the source of migration job ${job.id} to \`${job.peer}\`, past its switchover, and its QEMU holds what \`${job.peer}\` still needs (with post-copy, the pages the guest there has not fetched); powering it off now can leave the VM nowhere. Wait for the job (\`vmhop job show ${job.id}\`), or override with \`vmhop ${action} ${job.vm} --force\``,
+    { vm: job.vm, job: job.id, peer: job.peer, phase: job.phase },
+  );
+}
+
 function ended(c: MigrationContext, job: JobRow, runs: Runs, note: string): Settled {
   const state = runs === 'target' ? 'completed' : 'failed';
   c.jobs.end(job.id, state, {

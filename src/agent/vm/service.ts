@@ -46,6 +46,12 @@ export interface VmServiceDeps {
    * would run it here (start, resume, restore) waits for that to be settled.
    */
   refuseIfUnresolved?: (vm: string, action: string) => void;
+  /**
+   * Throws when the VM is the source of a running migration at its commit or in post-copy: its
+   * QEMU then holds what the target still needs (the paused state, or the pages not yet fetched),
+   * so destroying it could leave the VM nowhere.
+   */
+  refuseIfSwitchingOver?: (vm: string, action: string) => void;
   /** Cluster mode: a define claims the VM's owner key in etcd (refused when another host owns it). */
   claim?: (spec: VmSpec) => Promise<void>;
   /** Cluster mode: before a VM runs here, etcd must name this host its owner. */
@@ -317,7 +323,8 @@ export class VmService {
   }
 
   /** Immediate power-off: QMP quit, and SIGKILL if QEMU does not go. */
-  async destroy(name: string): Promise<VmInfo> {
+  async destroy(name: string, opts: { force?: boolean } = {}): Promise<VmInfo> {
+    if (!opts.force) this.d.refuseIfSwitchingOver?.(name, 'destroy');
     const { row, qmp } = this.attachedQmp(name);
     this.d.supervisor.expectExit(name);
     await quit(qmp).catch(() => undefined);

@@ -165,6 +165,8 @@ export function registerVmVerbs(program: Command): void {
     const c = program.command(`${verb} <name>`).description(description);
     if (verb === 'start')
       c.option('--paused', 'start with vCPUs stopped').option('--force', 'start even if the VM moved away');
+    if (verb === 'destroy')
+      c.option('--force', 'power off even the source of a migration past its switchover (can lose the VM)');
     if (verb === 'shutdown') c.option('--timeout <seconds>', 'how long to wait for the guest', '60');
     c.action(
       runVerb(async (f: { paused?: boolean; force?: boolean; timeout?: string }, g: GlobalOptions, cmd) => {

@@ -41,7 +41,7 @@ export async function removeVmEverywhere(
   hosts = ['a', 'b'],
 ) {
   for (const h of hosts) {
-    await vmhop(['-c', h, 'destroy', vm]);
+    await vmhop(['-c', h, 'destroy', vm, '--force']);
     await vmhop(['-c', h, 'undefine', vm]);
   }
   for (const v of volumes) await vmhop(['-c', v.host, 'vol-delete', v.volume]);

@@ -86,7 +86,7 @@ export const vmRoutes =
             case 'shutdown':
               return s.vms.shutdown(name, b.timeoutMs, b.progressId);
             case 'destroy':
-              return s.vms.destroy(name);
+              return s.vms.destroy(name, { force: b.force === true });
             case 'suspend':
               return s.vms.suspend(name);
             case 'resume':
