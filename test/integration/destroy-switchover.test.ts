@@ -4,13 +4,11 @@
 // naming the job and --force; before the switchover (the RAM copy) a destroy goes ahead as ever
 // and the migration fails with it. No QEMU: the refusal comes before the VM's monitor is asked,
 // and a destroy that goes ahead ends on the VM not running.
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, it } from 'vitest';
-import { VmSpec } from '../../src/protocol/vm-spec.js';
-import { MigrationOptions, type Phase } from '../../src/protocol/migration.js';
+import type { Phase } from '../../src/protocol/migration.js';
 import { expectApiError } from './helpers/api-expect.js';
-import { TestAgent } from './helpers/test-agent.js';
-import { kernelVm } from './helpers/vm-specs.js';
+import { agentWithJob } from './helpers/job-in-registry.js';
+import type { TestAgent } from './helpers/test-agent.js';
 
 let agent: TestAgent | undefined;
 afterEach(async () => {
@@ -19,20 +17,9 @@ afterEach(async () => {
 });
 
 async function sourceAt(phase: Phase) {
-  agent = await TestAgent.start({ name: 'a' });
-  agent.services.vmStore.insert(VmSpec.parse(kernelVm('v1')));
-  const id = randomUUID();
-  agent.services.jobStore.create({
-    id,
-    vm: 'v1',
-    mode: 'live-shared',
-    options: MigrationOptions.parse({ insecure: true, postcopy: true }),
-    role: 'source',
-    peer: 'b',
-    phase: 'begin',
-  });
-  if (phase !== 'begin') agent.services.jobStore.advance(id, phase, `phase ${phase}`);
-  return { a: agent, id };
+  const made = await agentWithJob({ name: 'a', role: 'source', phase, postcopy: true });
+  agent = made.agent;
+  return { a: made.agent, id: made.id };
 }
 
 const notRunning = /VM `v1` is not running/;

@@ -2,12 +2,9 @@
 // or not reattached): with post-copy the job cannot end "completed", which would tell the source
 // that every page arrived and let it retire the only copy of the pages still missing here. It ends
 // needs-operator, naming why; a pre-copy commit had every page already and completes.
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MigrationOptions } from '../../src/protocol/migration.js';
-import { VmSpec } from '../../src/protocol/vm-spec.js';
-import { TestAgent } from './helpers/test-agent.js';
-import { kernelVm } from './helpers/vm-specs.js';
+import { agentWithJob } from './helpers/job-in-registry.js';
+import type { TestAgent } from './helpers/test-agent.js';
 
 let agent: TestAgent | undefined;
 afterEach(async () => {
@@ -16,25 +13,10 @@ afterEach(async () => {
 });
 
 async function committedTargetJob(postcopy: boolean) {
-  agent = await TestAgent.start({ name: 'b' });
-  agent.services.vmStore.insert(VmSpec.parse(kernelVm('v1')));
-  const id = randomUUID();
-  agent.services.jobStore.create({
-    id,
-    vm: 'v1',
-    mode: 'live-shared',
-    options: MigrationOptions.parse({ insecure: true, postcopy }),
-    role: 'target',
-    peer: 'a',
-    phase: 'prepare',
-  });
-  agent.services.jobStore.advance(
-    id,
-    'finish',
-    'target owns the VM (commit record written before post-copy)',
-  );
+  const made = await agentWithJob({ name: 'b', role: 'target', phase: 'finish', postcopy });
+  agent = made.agent;
   await agent.services.engine.recover();
-  return { id, job: agent.services.jobStore.get(id), journal: agent.services.jobStore.journalOf(id) };
+  return { job: agent.services.jobStore.get(made.id), journal: agent.services.jobStore.journalOf(made.id) };
 }
 
 describe('restart recovery of a committed target job without its QEMU monitor', () => {

@@ -16,6 +16,27 @@ const status = (s: string, transferred = 1000) => ({
   reply: { return: { status: s, ram: { transferred } } },
 });
 
+/** Follows a post-copy on the fake QMP `server` against `peer`, the journal kept in `journal`. */
+async function follow(
+  server: Awaited<ReturnType<FakeQmpHarness['server']>>,
+  peer: PeerLink,
+  journal: string[],
+  bounds: { recoverStallMs?: number; intervalMs?: number } = {},
+) {
+  return followPostcopy(await h.connect(server), {
+    peer,
+    jobId: 'j1',
+    protocolVersion: 3,
+    address: '127.0.0.1',
+    // A port below the probe answers ECONNREFUSED: the path to the "target" works.
+    targetPorts: { first: 1025, count: 10 },
+    stallTimeoutMs: 1_000,
+    ...bounds,
+    onSample: () => {},
+    journal: (t) => journal.push(t),
+  });
+}
+
 describe('followPostcopy', () => {
   it('pauses a recovery that does not start moving, then recovers on a new listener', async () => {
     const server = await h.server();
@@ -38,19 +59,7 @@ describe('followPostcopy', () => {
       status('completed', 3000),
     );
     const journal: string[] = [];
-    const r = await followPostcopy(await h.connect(server), {
-      peer,
-      jobId: 'j1',
-      protocolVersion: 3,
-      address: '127.0.0.1',
-      // A port below the probe answers ECONNREFUSED: the path to the "target" works.
-      targetPorts: { first: 1025, count: 10 },
-      stallTimeoutMs: 1_000,
-      recoverStallMs: 300,
-      intervalMs: 150,
-      onSample: () => {},
-      journal: (t) => journal.push(t),
-    });
+    const r = await follow(server, peer, journal, { recoverStallMs: 300, intervalMs: 150 });
     expect(r.last.status).toBe('completed');
     expect(r.recoveries).toBe(1);
     expect(asked).toEqual(['pause', 'recover']);
@@ -71,25 +80,16 @@ describe('followPostcopy', () => {
         });
       },
     }) as unknown as PeerLink;
-  const follow = async (peer: PeerLink, journal: string[]) => {
+  const afterPause = async (peer: PeerLink, journal: string[]) => {
     const server = await h.server();
     server.expect(status('postcopy-paused'));
-    return followPostcopy(await h.connect(server), {
-      peer,
-      jobId: 'j1',
-      protocolVersion: 3,
-      address: '127.0.0.1',
-      targetPorts: { first: 1025, count: 10 },
-      stallTimeoutMs: 1_000,
-      onSample: () => {},
-      journal: (t) => journal.push(t),
-    });
+    return follow(server, peer, journal);
   };
 
   it('stops at once, for an operator, when the target says its job ended without every page', async () => {
     const journal: string[] = [];
     const at = Date.now();
-    await expect(follow(ended('needs-operator'), journal)).rejects.toMatchObject({
+    await expect(afterPause(ended('needs-operator'), journal)).rejects.toMatchObject({
       code: 'VMHOP_ERR_MIGRATION_OUTCOME_UNKNOWN',
       message: expect.stringMatching(/the target's job ended needs-operator while this end waits to resume/),
     });
@@ -99,7 +99,7 @@ describe('followPostcopy', () => {
   });
 
   it('ends with the target when the target says its job completed (every page arrived)', async () => {
-    const r = await follow(ended('completed'), []);
+    const r = await afterPause(ended('completed'), []);
     expect(r.last.status).toBe('postcopy-paused');
     expect(r.recoveries).toBe(0);
   });
