@@ -1,6 +1,7 @@
 // /v1/pools/:pool/volumes through inject() (virsh vol-create-as, vol-list, vol-info,
 // vol-delete): thin qcow2 creation, and every refusal with its code, a message naming the
 // value, and no file left in the pool directory.
+import { execa } from 'execa';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatBytes } from '../../src/agent/storage/format-bytes.js';
 import { VolumeInfo } from '../../src/protocol/storage.js';
@@ -178,6 +179,30 @@ describe('DELETE /v1/pools/:pool/volumes/:volume', () => {
     expect(agent.defaultPoolFiles()).toEqual(['d0.qcow2']);
     // Once the VM is undefined, the volume can go.
     expect((await agent.api('DELETE', '/v1/vms/web1')).status).toBe(200);
+    expect((await agent.api('DELETE', '/v1/pools/default/volumes/d0.qcow2')).status).toBe(200);
+  });
+
+  it('refuses a volume a running process holds open (as a VM of another host sharing the pool would), and keeps it', async () => {
+    // No VM of this agent uses it: only the image's lock tells. qemu-nbd holds it as QEMU does.
+    const vol = await agent.createVolume('d0.qcow2');
+    const holder = execa(
+      'qemu-nbd',
+      ['--socket', `${agent.defaultPoolDir}/.nbd.sock`, '-f', 'qcow2', vol.path],
+      {
+        reject: false,
+      },
+    );
+    try {
+      const locked = async () =>
+        (await execa('qemu-img', ['info', vol.path], { reject: false })).exitCode !== 0;
+      for (let i = 0; i < 50 && !(await locked()); i++) await new Promise((r) => setTimeout(r, 100));
+      const res = await agent.api('DELETE', '/v1/pools/default/volumes/d0.qcow2');
+      expectApiError(res, 409, 'VMHOP_ERR_VOLUME_IN_USE', quoted('d0.qcow2'), /open in a running QEMU/);
+      expect(agent.defaultPoolFiles()).toContain('d0.qcow2');
+    } finally {
+      holder.kill('SIGTERM');
+      await holder;
+    }
     expect((await agent.api('DELETE', '/v1/pools/default/volumes/d0.qcow2')).status).toBe(200);
   });
 

@@ -137,9 +137,10 @@ export class StorageService {
     return createFileVolume(this.#filePool(pool, 'create a volume'), req, opts);
   }
 
-  async deleteVolume(pool: string, name: string): Promise<void> {
+  /** `refuseIfOpen`: also refuse a volume a running QEMU holds open (the API's vol-delete). */
+  async deleteVolume(pool: string, name: string, opts: { refuseIfOpen?: boolean } = {}): Promise<void> {
     const def = this.#filePool(pool, 'delete a volume');
-    return deleteFileVolume(def, name, this.#store.list().filter(isFilePool));
+    return deleteFileVolume(def, name, this.#store.list().filter(isFilePool), opts);
   }
 
   async resizeVolume(pool: string, name: string, sizeBytes: number, opts: ResizeVolumeOpts = {}) {

@@ -118,7 +118,7 @@ export const poolRoutes =
       { config: { audit: 'volume.delete' }, schema: { params: VolParams, response: { 200: Ok } } },
       async (req) => {
         s.assertVolumeUnused(req.params.pool, req.params.volume);
-        await s.storage.deleteVolume(req.params.pool, req.params.volume);
+        await s.storage.deleteVolume(req.params.pool, req.params.volume, { refuseIfOpen: true });
         return { ok: true as const };
       },
     );
