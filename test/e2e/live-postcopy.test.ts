@@ -3,9 +3,9 @@
 // guest, recovered with migrate-pause / migrate-recover once the link is back. After each: the
 // VM runs on exactly one host, the sampler never saw both run, the heartbeat never went back,
 // and the guest is intact on the target (same boot, no oops for 10 s, memory and disk).
-import { readFile } from 'node:fs/promises';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import * as testbed from '../../src/testbed/testbed.js';
+import { runOnHost } from '../../src/testbed/host-exec.js';
 import { guestCommand, startGapProbe, waitForGuest } from '../../src/testbed/client.js';
 import { expectGuestIntact, snapshotGuest } from '../../src/testbed/integrity.js';
 import type { HostPlan } from '../../src/testbed/plan.js';
@@ -67,23 +67,39 @@ async function migrateWatched(from: string, to: string, flags: string[], during?
     // Whatever failed (a hang, an error, a guest that did not survive): where both hosts stood.
     await testbed.link('migration', 'up');
     if (watching) await Promise.allSettled([gaps.stop(), sampler.stop()]);
-    await showWhereItStood(from, to);
+    const stood = await showWhereItStood(from, to);
+    if (e instanceof Error) e.message += `\n--- where the hosts stood ---\n${stood}`;
     throw e;
   }
 }
 
-/** A migration that did not end: both hosts' jobs and journals, and the end of both agents' logs. */
-async function showWhereItStood(from: string, to: string) {
+/**
+ * Where both hosts stood when a watched migration failed: each host's newest job for the VM with
+ * its journal, and the end of its agent's log. Printed whole, and returned in brief for the
+ * failure's message, which CI shows even when it shows only the end of the output.
+ */
+async function showWhereItStood(from: string, to: string): Promise<string> {
+  const brief: string[] = [];
   for (const h of [from, to]) {
     const list = await vmhop<{ jobs: JobInfo[] }>(['-c', h, 'job', 'list']).catch(() => undefined);
-    for (const j of (list?.json.jobs ?? []).filter((x) => x.vm === VM).slice(-1)) {
-      const shown = await vmhop(['-c', h, 'job', 'show', j.id]).catch((e: Error) => ({ json: e.message }));
-      console.log(`host ${h}, job ${j.id}: ${JSON.stringify(shown.json).slice(0, 6000)}`);
+    // Newest first, as the agent lists them.
+    for (const j of (list?.json.jobs ?? []).filter((x) => x.vm === VM).slice(0, 1)) {
+      const shown = await vmhop<{ state?: string; journal?: { at: string; entry: string }[] }>([
+        ...['-c', h, 'job', 'show', j.id],
+      ]).catch(() => undefined);
+      console.log(`host ${h}, job ${j.id}: ${JSON.stringify(shown?.json).slice(0, 6000)}`);
+      brief.push(`${h} job ${j.id.slice(0, 8)} ${shown?.json.state}:`);
+      for (const e of (shown?.json.journal ?? []).slice(-12))
+        brief.push(`  ${e.at.slice(11, 23)} ${e.entry.slice(0, 150)}`);
     }
     const plan = hosts.find((x) => x.name === h);
-    const log = plan ? await readFile(`${plan.backingRun}/agent.log`, 'utf8').catch(() => '') : '';
-    console.log(`host ${h}, end of agent.log:\n${log.split('\n').slice(-40).join('\n')}`);
+    const log = plan
+      ? (await runOnHost(plan, ['tail', '-n', '40', `${plan.backingRun}/agent.log`], { allowFail: true }))
+          .stdout
+      : '';
+    console.log(`host ${h}, end of agent.log:\n${log}`);
   }
+  return brief.join('\n');
 }
 
 /** Post-copy from the 4th second on, slowed so that it lasts, with a 3 s stall timeout. */
